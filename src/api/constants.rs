@@ -1,0 +1,164 @@
+//! Wire strings: label and annotation keys, condition types, reasons and states.
+//!
+//! Tools and users depend on these exact values (they are upstream's), so they live here once
+//! and are never repeated as literals elsewhere.
+
+/// Field manager used for every server-side apply the controller makes.
+pub const FIELD_MANAGER: &str = "extendeddaemonset-controller";
+
+/// Label and annotation keys.
+pub mod keys {
+    /// Pod label: name of the owning ExtendedDaemonSet.
+    pub const EDS_NAME_LABEL: &str = "extendeddaemonset.datadoghq.com/name";
+    /// Pod label: name of the owning ExtendedDaemonSetReplicaSet.
+    pub const ERS_NAME_LABEL: &str = "extendeddaemonsetreplicaset.datadoghq.com/name";
+    /// Pod label set to `"true"` on canary pods.
+    pub const CANARY_LABEL: &str = "extendeddaemonsetreplicaset.datadoghq.com/canary";
+    /// Value of [`CANARY_LABEL`] on canary pods.
+    pub const CANARY_LABEL_VALUE: &str = "true";
+    /// Pod label: name of the ExtendedDaemonsetSetting whose resources the pod uses.
+    pub const SETTING_NAME_LABEL: &str = "extendeddaemonsetsetting.datadoghq.com/name";
+    /// Pod label: namespace of the ExtendedDaemonsetSetting whose resources the pod uses.
+    pub const SETTING_NAMESPACE_LABEL: &str = "extendeddaemonsetsetting.datadoghq.com/namespace";
+
+    /// Pod and ERS annotation: hash of the pod template the pod was built from.
+    pub const TEMPLATE_HASH_ANNOTATION: &str = "extendeddaemonset.datadoghq.com/templatehash";
+    /// Pod annotation: hash of the node's resource-override annotations for this EDS.
+    pub const NODE_HASH_ANNOTATION: &str = "extendeddaemonset.datadoghq.com/nodehash";
+    /// Pod annotation telling the cluster autoscaler that the pod is a daemon pod.
+    pub const AUTOSCALER_DAEMONSET_POD_ANNOTATION: &str =
+        "cluster-autoscaler.kubernetes.io/daemonset-pod";
+    /// ERS annotation: revision number (1, 2, ...) used by `rollout history` and `rollout undo`.
+    pub const REVISION_ANNOTATION: &str = "extendeddaemonset.datadoghq.com/revision";
+
+    /// EDS annotation: the canary ERS named by the value is validated (promote it).
+    pub const CANARY_VALID_ANNOTATION: &str = "extendeddaemonset.datadoghq.com/canary-valid";
+    /// EDS annotation: `"true"` pauses the canary.
+    pub const CANARY_PAUSED_ANNOTATION: &str = "extendeddaemonset.datadoghq.com/canary-paused";
+    /// EDS annotation: why the canary was paused by hand.
+    pub const CANARY_PAUSED_REASON_ANNOTATION: &str =
+        "extendeddaemonset.datadoghq.com/canary-paused-reason";
+    /// EDS annotation: `"true"` forces the canary not paused, overriding auto-pause.
+    pub const CANARY_UNPAUSED_ANNOTATION: &str = "extendeddaemonset.datadoghq.com/canary-unpaused";
+    /// EDS annotation: `"true"` fails the canary by hand.
+    pub const CANARY_FAILED_ANNOTATION: &str = "extendeddaemonset.datadoghq.com/canary-failed";
+    /// EDS annotation: name of a DaemonSet whose pods this EDS replaces (migration).
+    pub const OLD_DAEMONSET_ANNOTATION: &str = "extendeddaemonset.datadoghq.com/old-daemonset";
+    /// EDS annotation: `"true"` pauses deletions of the rolling update.
+    pub const ROLLING_UPDATE_PAUSED_ANNOTATION: &str =
+        "extendeddaemonset.datadoghq.com/rolling-update-paused";
+    /// EDS annotation: `"true"` freezes the rollout: no creation, no deletion.
+    pub const ROLLOUT_FROZEN_ANNOTATION: &str = "extendeddaemonset.datadoghq.com/rollout-frozen";
+
+    /// Node annotation prefix; the full key is `<prefix><ns>.<eds>.<container>` and the value a
+    /// JSON ResourceRequirements that replaces that container's resources on that node.
+    pub const NODE_RESOURCES_ANNOTATION_PREFIX: &str = "resources.extendeddaemonset.datadoghq.com/";
+    /// Node label used in examples to exclude a node from an EDS through node affinity.
+    pub const EXCLUDE_LABEL: &str = "extendeddaemonset.datadoghq.com/exclude";
+
+    /// Builds the node annotation key overriding `container` of EDS `ns/eds`.
+    pub fn node_resources_annotation(ns: &str, eds: &str, container: &str) -> String {
+        format!("{NODE_RESOURCES_ANNOTATION_PREFIX}{ns}.{eds}.{container}")
+    }
+}
+
+/// `status.state` of an ExtendedDaemonSet, exactly as upstream prints them.
+pub mod state {
+    pub const RUNNING: &str = "Running";
+    pub const ROLLING_UPDATE_PAUSED: &str = "RollingUpdate Paused";
+    pub const ROLLOUT_FROZEN: &str = "Rollout frozen";
+    pub const CANARY: &str = "Canary";
+    pub const CANARY_PAUSED: &str = "Canary Paused";
+    pub const CANARY_FAILED: &str = "Canary Failed";
+}
+
+/// `status.status` of an ExtendedDaemonSetReplicaSet.
+pub mod ers_state {
+    pub const ACTIVE: &str = "active";
+    pub const CANARY: &str = "canary";
+    pub const CANARY_FAILED: &str = "canary-failed";
+    pub const UNKNOWN: &str = "unknown";
+}
+
+/// `status.status` of an ExtendedDaemonsetSetting.
+pub mod setting_state {
+    pub const VALID: &str = "valid";
+    pub const ERROR: &str = "error";
+}
+
+/// Condition types. Upstream types are kept beside the kstatus ones.
+pub mod condition_type {
+    // kstatus (https://github.com/kubernetes-sigs/cli-utils/tree/master/pkg/kstatus)
+    pub const READY: &str = "Ready";
+    pub const RECONCILING: &str = "Reconciling";
+    pub const STALLED: &str = "Stalled";
+    // upstream EDS
+    pub const CANARY_PAUSED: &str = "Canary-Paused";
+    pub const CANARY_FAILED: &str = "Canary-Failed";
+    // upstream ERS
+    pub const ACTIVE: &str = "Active";
+    pub const ROLLING_UPDATE_PAUSED: &str = "RollingUpdatePaused";
+    pub const ROLLOUT_FROZEN: &str = "RolloutFrozen";
+    pub const CANARY: &str = "Canary";
+    pub const RECONCILE_ERROR: &str = "ReconcileError";
+    pub const UNSCHEDULE: &str = "Unschedule";
+    pub const PODS_CLEANUP_DONE: &str = "PodsCleanupDone";
+    pub const POD_CREATION: &str = "PodCreation";
+    pub const POD_DELETION: &str = "PodDeletion";
+    pub const POD_RESTARTING: &str = "PodRestarting";
+    pub const POD_CANNOT_START: &str = "PodCannotStart";
+    pub const LAST_FULL_SYNC: &str = "LastFullSync";
+}
+
+/// Condition reasons, status reasons and event reasons.
+pub mod reason {
+    // canary pause / failure reasons (status.reason, conditions, events)
+    pub const SLOW_START_TIMEOUT_EXCEEDED: &str = "SlowStartTimeoutExceeded";
+    pub const MAX_RESTARTS_EXCEEDED: &str = "MaxRestartsExceeded";
+    pub const MAX_RESTARTS_DURATION_EXCEEDED: &str = "MaxRestartsDurationExceeded";
+    pub const TIMEOUT_EXCEEDED: &str = "TimeoutExceeded";
+    pub const MANUAL: &str = "Manual";
+    pub const CANARY_RESTARTS: &str = "CanaryRestarts";
+
+    // kstatus reasons
+    pub const ROLLOUT_IN_PROGRESS: &str = "RolloutInProgress";
+    pub const CANARY_IN_PROGRESS: &str = "CanaryInProgress";
+    pub const ROLLOUT_COMPLETE: &str = "RolloutComplete";
+    pub const INVALID_SPEC: &str = "InvalidSpec";
+    pub const ROLLING_UPDATE_PAUSED: &str = "RollingUpdatePaused";
+    pub const ROLLOUT_FROZEN: &str = "RolloutFrozen";
+    pub const CANARY_PAUSED: &str = "CanaryPaused";
+    pub const CANARY_FAILED: &str = "CanaryFailed";
+    pub const ROLLOUT_BLOCKED: &str = "RolloutBlocked";
+
+    // event reasons
+    pub const CREATE_ERS: &str = "Create ExtendedDaemonSetReplicaSet";
+    pub const CANARY_STARTED: &str = "CanaryStarted";
+    pub const CANARY_PROMOTED: &str = "CanaryPromoted";
+    pub const ROLLOUT_DONE: &str = "RolloutDone";
+    pub const INVALID_NODE_ANNOTATION: &str = "InvalidNodeResourcesAnnotation";
+    pub const SETTING_CONFLICT: &str = "SettingConflict";
+
+    /// Container waiting reasons that mean "this pod cannot start" (canary auto-pause).
+    pub const CANNOT_START_WAITING_REASONS: &[&str] = &[
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "ImageInspectError",
+        "ErrImageNeverPull",
+        "RegistryUnavailable",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "PreStartHookError",
+        "PostStartHookError",
+        "PreCreateHookError",
+    ];
+    /// Waiting reason of a container still being created.
+    pub const CONTAINER_CREATING: &str = "ContainerCreating";
+}
+
+/// Environment variables read by the controller (upstream names).
+pub mod env {
+    pub const WATCH_NAMESPACE: &str = "WATCH_NAMESPACE";
+    pub const VALIDATION_MODE: &str = "EDS_VALIDATION_MODE";
+}

@@ -1,0 +1,1 @@
+//! Controller runtime: watches, reconcile, server-side-apply executor, status, events, metrics.

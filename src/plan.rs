@@ -1,0 +1,1 @@
+//! The pure rollout planner: `plan(&Snapshot, now) -> Plan`.

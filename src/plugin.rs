@@ -1,0 +1,1 @@
+//! The `kubectl eds` plugin verbs.

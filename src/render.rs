@@ -1,0 +1,1 @@
+//! Rendering of plans: grouped unified diffs, per-node table, JSON.

@@ -1,0 +1,1 @@
+//! Embedded cluster simulator: an in-memory Kubernetes API server and a kubelet/scheduler.
