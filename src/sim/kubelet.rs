@@ -1,0 +1,1 @@
+//! Kubelet and scheduler simulator: fake nodes, pod binding and pod lifecycles.

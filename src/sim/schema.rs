@@ -1,0 +1,1 @@
+//! CRD schema admission: structural check, validation, pruning, defaulting and CEL rules.
