@@ -11,7 +11,7 @@ use super::{
     core::Core,
     error::{ApiError, Cause},
     meta,
-    resources::{ResKey, ResourceInfo},
+    resources::ResourceInfo,
 };
 
 const KIND: &str = "CustomResourceDefinition";
