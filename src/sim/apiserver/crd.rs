@@ -142,13 +142,8 @@ fn parse(crd: &Value) -> Result<ResourceInfo, ApiError> {
     for (i, v) in versions.iter().enumerate() {
         let vname = v.get("name").and_then(Value::as_str).unwrap_or("");
         let schema = v.pointer("/schema/openAPIV3Schema");
-        let compiled = admission::compile(schema).map_err(|e| {
-            invalid(
-                name,
-                &format!("spec.versions[{i}].schema.openAPIV3Schema"),
-                e,
-            )
-        })?;
+        let compiled = admission::compile(schema, &format!("spec.versions[{i}].schema"))
+            .map_err(|causes| ApiError::invalid(KIND, GROUP, name, causes))?;
         admission_by_version.insert(vname.to_string(), compiled);
         if v.pointer("/subresources/status").is_some() {
             status_subresource = true;
