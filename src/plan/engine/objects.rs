@@ -112,8 +112,10 @@ pub fn build(
             tolerations: &tolerations,
         }));
     }
-    pod_creates.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-    pod_deletes.sort_by(|a, b| a.name.cmp(&b.name));
+    // Node order, like every other choice, so `eds plan` reads top to bottom.
+    let node = |p: &Pod| crate::plan::placement::pod_node(p).map(str::to_string);
+    pod_creates.sort_by_cached_key(|p| (node(p), p.metadata.name.clone()));
+    pod_deletes.sort_by(|a, b| (&a.node, &a.name).cmp(&(&b.node, &b.name)));
     let pod_label_updates = label_updates(cluster, revisions, intents, &deleted);
     let numbers = revisions.numbers();
     let ers_deletes = history_cleanup(
