@@ -27,6 +27,7 @@ use crate::api::{
     UpdateStrategyType, ValidationMode,
 };
 
+pub use self::set_image as set_template_image;
 pub use nodes::{NodeBuilder, node};
 pub use pods::{crash, daemonset_pod, fail, node_of, set_ready, set_unready, wait_with};
 pub use scale::{bench_now, mid_rollout};

@@ -155,6 +155,7 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
                 None if !c.free_deletes.is_empty() => {
                     decision(WAIT, free_block.unwrap_or_default())
                 }
+                None if node.live().next().is_some() => decision(NodeAction::Keep, why.clone()),
                 None => decision(NodeAction::Skip, why.clone()),
             },
             Need::Nothing(_) => match first_reason {
