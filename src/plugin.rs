@@ -91,17 +91,17 @@ pub async fn run(cli: &Cli, client: &Client, ui: Ui, out: &mut (dyn Write + Send
                 String::new()
             }
         },
-        Command::Completion(args) => {
-            completion(args.shell, out);
-            String::new()
-        }
+        Command::Completion(args) => completion(args.shell),
     };
     out.write_all(text.as_bytes())?;
     Ok(())
 }
 
-/// Writes the completion script of `shell` for `kubectl-eds`.
-pub fn completion(shell: clap_complete::Shell, out: &mut dyn Write) {
+/// The completion script of `shell` for `kubectl-eds`.
+pub fn completion(shell: clap_complete::Shell) -> String {
     let mut command = Cli::command();
-    clap_complete::generate(shell, &mut command, "kubectl-eds", out);
+    // Generated in memory: the generator panics on a write error (e.g. a closed pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "kubectl-eds", &mut script);
+    String::from_utf8_lossy(&script).into_owned()
 }

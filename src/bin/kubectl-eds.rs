@@ -13,7 +13,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut stdout = std::io::stdout();
     if let Command::Completion(args) = &cli.command {
-        plugin::completion(args.shell, &mut stdout);
+        // Needs no cluster; a closed pipe (`| head`) is not an error worth reporting.
+        let _ = stdout.write_all(plugin::completion(args.shell).as_bytes());
         return ExitCode::SUCCESS;
     }
     let ui = Ui {

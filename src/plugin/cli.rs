@@ -32,17 +32,20 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Help heading of the connection flags, so they stand apart from each verb's own options.
+const CONNECTION: &str = "Connection options";
+
 /// Flags that choose the cluster and the namespace, shared by every verb.
 #[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientArgs {
     /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = CONNECTION)]
     pub kubeconfig: Option<PathBuf>,
     /// Name of the kubeconfig context to use (default: the current context).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = CONNECTION)]
     pub context: Option<String>,
     /// Namespace of the objects (default: the context's namespace, else `default`).
-    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE", help_heading = CONNECTION)]
     pub namespace: Option<String>,
 }
 
@@ -196,6 +199,10 @@ pub struct UndoArgs {
 
 /// Arguments of `rollout status`.
 #[derive(Args, Debug, Clone)]
+#[command(
+    after_help = "Exits 0 when the rollout is done (or, without --watch, still in progress), \
+1 when it failed (canary failed, Stalled condition) or --timeout ran out, 2 on errors."
+)]
 pub struct StatusArgs {
     /// Name of the ExtendedDaemonSet.
     pub name: String,

@@ -94,8 +94,14 @@ pub fn node_ready(node: Option<&Node>) -> String {
 }
 
 /// Renders pods as upstream's pod table; `nodes` maps a node name to its readiness column.
-pub fn pods_table(pods: &[Pod], nodes: &BTreeMap<String, String>, now: Timestamp) -> String {
-    let mut table = Table::new([
+/// `wide` adds the pod's replica set and IP.
+pub fn pods_table(
+    pods: &[Pod],
+    nodes: &BTreeMap<String, String>,
+    wide: bool,
+    now: Timestamp,
+) -> String {
+    let mut header = vec![
         "Pod",
         "Ready",
         "Phase",
@@ -105,7 +111,11 @@ pub fn pods_table(pods: &[Pod], nodes: &BTreeMap<String, String>, now: Timestamp
         "Node",
         "Node Ready",
         "Age",
-    ]);
+    ];
+    if wide {
+        header.extend(["ERS", "IP"]);
+    }
+    let mut table = Table::new(header);
     for pod in pods {
         let (ready, not_ready, restarts) = containers_info(pod);
         let node = pod
@@ -121,7 +131,7 @@ pub fn pods_table(pods: &[Pod], nodes: &BTreeMap<String, String>, now: Timestamp
                 .cloned()
                 .unwrap_or_else(|| "Unknown".into())
         };
-        table.row([
+        let mut row = vec![
             pod.name_any(),
             ready,
             pod.status
@@ -134,7 +144,22 @@ pub fn pods_table(pods: &[Pod], nodes: &BTreeMap<String, String>, now: Timestamp
             node,
             node_ready,
             age(pod.metadata.creation_timestamp.as_ref(), now),
-        ]);
+        ];
+        if wide {
+            row.push(
+                pod.labels()
+                    .get(keys::ERS_NAME_LABEL)
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+            row.push(
+                pod.status
+                    .as_ref()
+                    .and_then(|s| s.pod_ip.clone())
+                    .unwrap_or_default(),
+            );
+        }
+        table.row(row);
     }
     table.render()
 }
@@ -200,7 +225,8 @@ pub async fn pods(
         let state = node_ready(api.get_opt(&node).await.ok().flatten().as_ref());
         nodes.insert(node, state);
     }
-    Ok(pods_table(&pods, &nodes, Timestamp::now()))
+    let wide = format == Some(OutputFormat::Wide);
+    Ok(pods_table(&pods, &nodes, wide, Timestamp::now()))
 }
 
 #[cfg(test)]
@@ -273,7 +299,21 @@ mod tests {
             ("node-1".to_string(), "true".to_string()),
             ("node-2".to_string(), "false".to_string()),
         ]);
-        insta::assert_snapshot!(pods_table(&pods, &nodes, testing::now()));
+        insta::assert_snapshot!(pods_table(&pods, &nodes, false, testing::now()));
+        let mut labelled = pods[0].clone();
+        labelled
+            .labels_mut()
+            .insert(keys::ERS_NAME_LABEL.into(), "foo-8z7lr".into());
+        labelled.status.as_mut().unwrap().pod_ip = Some("10.0.0.7".into());
+        let wide = pods_table(&[labelled], &nodes, true, testing::now());
+        assert!(
+            wide.lines()
+                .next()
+                .unwrap()
+                .ends_with("AGE   ERS         IP"),
+            "{wide}"
+        );
+        assert!(wide.ends_with("10m   foo-8z7lr   10.0.0.7\n"), "{wide}");
     }
 
     #[test]
