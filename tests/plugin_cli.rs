@@ -76,7 +76,6 @@ async fn usage_errors_exit_2() {
         &["get", "foo", "-A"],
         &["rollout", "status", "foo", "--timeout", "soon", "--watch"],
         &["rollout", "status", "foo", "--timeout", "1m"],
-        &["plan"],
     ] {
         let out = kubectl_eds(args).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -8,7 +8,7 @@ use super::support::{self, canary, cluster, err, mask_age, ok, running};
 /// The README's `foo` during its canary, and `bar` running in another namespace.
 async fn readme_state() -> support::Cluster {
     let c = cluster().await;
-    let foo = support::eds(
+    let foo_eds = support::eds(
         &c.client,
         "default",
         "foo",
@@ -18,7 +18,7 @@ async fn readme_state() -> support::Cluster {
     .await;
     support::ers(
         &c.client,
-        &foo,
+        &foo_eds,
         "foo-8z7lr",
         "pause:3.0",
         "active",
@@ -28,7 +28,7 @@ async fn readme_state() -> support::Cluster {
     .await;
     support::ers(
         &c.client,
-        &foo,
+        &foo_eds,
         "foo-xdj4b",
         "pause:3.1",
         "canary",

@@ -7,7 +7,7 @@ use super::support::{self, canary, cluster, crashing_pod, err, mask_age, ok, rea
 /// `foo` during a canary on node-0003 whose pod crash-loops, and an active pod not ready.
 async fn canary_with_pods() -> support::Cluster {
     let c = cluster().await;
-    let foo = support::eds(
+    let foo_eds = support::eds(
         &c.client,
         "default",
         "foo",
@@ -17,7 +17,7 @@ async fn canary_with_pods() -> support::Cluster {
     .await;
     support::ers(
         &c.client,
-        &foo,
+        &foo_eds,
         "foo-8z7lr",
         "registry.k8s.io/pause:3.0",
         "active",
@@ -27,7 +27,7 @@ async fn canary_with_pods() -> support::Cluster {
     .await;
     support::ers(
         &c.client,
-        &foo,
+        &foo_eds,
         "foo-xdj4b",
         "registry.k8s.io/pause:3.1",
         "canary",

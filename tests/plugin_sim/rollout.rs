@@ -8,7 +8,7 @@ use super::support::{self, cluster, err, mask_age, ok, running};
 /// `foo` at revision 2 (pause:3.1) after revision 1 (pause:3.0).
 async fn two_revisions() -> support::Cluster {
     let c = cluster().await;
-    let foo = support::eds(
+    let foo_eds = support::eds(
         &c.client,
         "default",
         "foo",
@@ -18,7 +18,7 @@ async fn two_revisions() -> support::Cluster {
     .await;
     support::ers(
         &c.client,
-        &foo,
+        &foo_eds,
         "foo-8z7lr",
         "registry.k8s.io/pause:3.0",
         "unknown",
@@ -28,7 +28,7 @@ async fn two_revisions() -> support::Cluster {
     .await;
     support::ers(
         &c.client,
-        &foo,
+        &foo_eds,
         "foo-xdj4b",
         "registry.k8s.io/pause:3.1",
         "active",

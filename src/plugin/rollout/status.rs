@@ -71,14 +71,10 @@ pub fn evaluate(eds: &ExtendedDaemonSet) -> Progress {
     }
     let (updated, available, desired) = counts;
     let held = match state.as_str() {
-        state::CANARY => Some(format!(
-            "canary {} in progress",
-            status
-                .canary
-                .as_ref()
-                .map(|c| c.replica_set.as_str())
-                .unwrap_or("")
-        )),
+        state::CANARY => Some(match status.canary.as_ref().map(|c| &c.replica_set) {
+            Some(ers) if !ers.is_empty() => format!("canary {ers} in progress"),
+            _ => "canary in progress".to_string(),
+        }),
         state::CANARY_PAUSED => Some(with_reason("canary paused")),
         state::ROLLING_UPDATE_PAUSED => Some("rolling update paused".to_string()),
         state::ROLLOUT_FROZEN => Some("rollout frozen".to_string()),
@@ -186,6 +182,8 @@ impl<'a> View<'a> {
             {
                 bar.set_style(style.progress_chars("=> "));
             }
+            // The spinner shows the command is alive between status changes.
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
             bar
         } else {
             ProgressBar::hidden()
@@ -283,6 +281,16 @@ mod tests {
                 "canary foo-xdj4b in progress: state \"Canary\"".into(),
                 (3, 3, 3)
             )
+        );
+    }
+
+    #[test]
+    fn canary_state_without_a_canary_name_still_reads_well() {
+        let eds = with(|e| e.status.as_mut().unwrap().state = Some(state::CANARY.into()));
+        assert!(
+            matches!(evaluate(&eds), Progress::Waiting(m, _) if m == "canary in progress: state \"Canary\""),
+            "{:?}",
+            evaluate(&eds)
         );
     }
 
