@@ -91,7 +91,8 @@ async fn kubectl_drives_the_simulator() {
     };
     let nodes = run(&["get", "nodes"]).await.unwrap();
     for n in ["sim-node-0001", "sim-node-0002", "sim-node-0003"] {
-        assert!(nodes.contains(n), "{nodes}");
+        let line = nodes.lines().find(|l| l.starts_with(n)).unwrap_or_default();
+        assert!(line.contains(" Ready "), "{nodes}");
     }
 
     let (k, c, d) = (kubeconfig.clone(), cache.clone(), crds.clone());
@@ -126,6 +127,11 @@ async fn kubectl_drives_the_simulator() {
 
     let listed = run(&["get", "eds"]).await.unwrap();
     assert!(listed.lines().any(|l| l.starts_with("foo ")), "{listed}");
+    // The server's Table carries the CRD's printer columns.
+    assert!(
+        listed.starts_with("NAME   DESIRED   CURRENT   READY"),
+        "{listed}"
+    );
     let json = run(&["get", "eds", "foo", "-o", "json"]).await.unwrap();
     let obj: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(

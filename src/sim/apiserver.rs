@@ -43,6 +43,7 @@ mod serve;
 mod state;
 mod store;
 mod strategic;
+mod table;
 mod watch;
 mod write;
 
