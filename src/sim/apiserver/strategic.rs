@@ -182,3 +182,6 @@ fn reorder(field: &str, list: &mut [Value], order: &[Value]) {
             .unwrap_or(usize::MAX)
     });
 }
+
+#[cfg(test)]
+mod tests;
