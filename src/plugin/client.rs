@@ -2,7 +2,7 @@
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::{
-    Api, Client, Config,
+    Api, Client, Config, Resource,
     api::ListParams,
     config::{KubeConfigOptions, Kubeconfig},
 };
@@ -94,9 +94,9 @@ pub async fn list_owned_ers(
 pub(crate) fn belongs_to(ers: &ExtendedDaemonSetReplicaSet, eds: &ExtendedDaemonSet) -> bool {
     let owners = ers.metadata.owner_references.as_deref().unwrap_or_default();
     if !owners.is_empty() {
-        return owners
-            .iter()
-            .any(|o| Some(&o.uid) == eds.metadata.uid.as_ref() && o.kind == "ExtendedDaemonSet");
+        return owners.iter().any(|o| {
+            Some(&o.uid) == eds.metadata.uid.as_ref() && o.kind == ExtendedDaemonSet::kind(&())
+        });
     }
     let eds_name = eds.metadata.name.as_deref();
     ers.metadata
