@@ -6,7 +6,9 @@
 //! - Pod creates: plain creates; names are deterministic, so `AlreadyExists` means an earlier
 //!   attempt (or another replica) already did it and counts as success.
 //! - Pod and ERS deletes: with uid + resourceVersion preconditions, so a pod that changed since
-//!   it was planned (e.g. replaced by someone else) is never deleted by mistake.
+//!   it was planned (e.g. replaced by someone else) is never deleted by mistake. Pod deletes go
+//!   before pod creates: a plan that retires a surge pod on one node and starts one on another
+//!   never shows more surging nodes than maxSurge, even for a moment.
 //!
 //! Every write first checks that this replica still leads: losing the lease stops writing at
 //! once, even in the middle of a plan.
@@ -147,24 +149,6 @@ impl Executor<'_> {
             }
         }
 
-        for pod in &plan.pod_creates {
-            self.ensure_leader()?;
-            let mut pod = pod.clone();
-            fill_owner_uids(&mut pod, &ers_uids);
-            let name = pod.name_any();
-            match pod_api.create(&PostParams::default(), &pod).await {
-                Ok(_) => {
-                    self.metrics.pods_created.inc();
-                    outcome.created += 1;
-                    outcome.pending.creates.insert(name);
-                }
-                Err(kube::Error::Api(e)) if e.code == 409 => {
-                    tracing::debug!(pod = %name, "pod already exists");
-                }
-                Err(source) => return Err(ExecuteError::CreatePod { name, source }),
-            }
-        }
-
         for delete in &plan.pod_deletes {
             self.ensure_leader()?;
             let dp = guarded_delete(&delete.uid, &delete.resource_version);
@@ -183,6 +167,24 @@ impl Executor<'_> {
                         source,
                     });
                 }
+            }
+        }
+
+        for pod in &plan.pod_creates {
+            self.ensure_leader()?;
+            let mut pod = pod.clone();
+            fill_owner_uids(&mut pod, &ers_uids);
+            let name = pod.name_any();
+            match pod_api.create(&PostParams::default(), &pod).await {
+                Ok(_) => {
+                    self.metrics.pods_created.inc();
+                    outcome.created += 1;
+                    outcome.pending.creates.insert(name);
+                }
+                Err(kube::Error::Api(e)) if e.code == 409 => {
+                    tracing::debug!(pod = %name, "pod already exists");
+                }
+                Err(source) => return Err(ExecuteError::CreatePod { name, source }),
             }
         }
 
