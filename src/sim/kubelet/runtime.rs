@@ -1,6 +1,7 @@
 //! The I/O side of the simulator: shared state, node writes, and the tasks ([`watch`] feeds
-//! the [`queue`], [`pods`] processes it).
+//! the [`queue`], [`pods`] processes it, [`bind`] for pending pods).
 
+mod bind;
 mod pods;
 mod queue;
 mod watch;
