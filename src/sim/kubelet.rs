@@ -51,6 +51,7 @@ pub mod scheduler;
 
 use std::{collections::BTreeMap, sync::Arc};
 
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Taint;
 use kube::Client;
 use tokio::task::JoinHandle;
@@ -60,6 +61,8 @@ pub use config::{FakeNode, KubeletConfig};
 
 /// Label every fake node carries (value `true`); nodes without it are never touched.
 pub const FAKE_NODE_LABEL: &str = "sim.extendeddaemonset.datadoghq.com/fake-node";
+/// Nodes registered at once by [`SimKubelet::start`].
+const REGISTRATION_CONCURRENCY: usize = 16;
 /// Field manager of the simulator's writes.
 pub const FIELD_MANAGER: &str = "sim-kubelet";
 
@@ -110,9 +113,11 @@ impl SimKubelet {
         let shared = runtime::Shared::new(client, config);
         let tasks = runtime::spawn(shared.clone());
         let kubelet = SimKubelet { shared, tasks };
-        for node in nodes {
-            kubelet.add_node(node).await?;
-        }
+        futures::stream::iter(nodes)
+            .map(|node| kubelet.add_node(node))
+            .buffer_unordered(REGISTRATION_CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
         Ok(kubelet)
     }
 

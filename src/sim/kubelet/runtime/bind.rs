@@ -8,17 +8,14 @@ use k8s_openapi::{
     api::core::v1::{Node, Pod, PodCondition},
     apimachinery::pkg::apis::meta::v1::Time,
 };
-use kube::{
-    Api, ResourceExt,
-    api::{Patch, PatchParams, PostParams},
-};
+use kube::{Api, ResourceExt, api::Patch, runtime::reflector::ObjectRef};
 use serde_json::{Value, json};
 
 use super::{Shared, queue::Key};
 use crate::sim::kubelet::{
     FAKE_NODE_LABEL,
     lifecycle::container::after,
-    scheduler::{self, Placement},
+    scheduler::{self, Candidates, Placement},
 };
 
 /// How often an unschedulable pod is retried without any node change.
@@ -34,22 +31,33 @@ pub(super) async fn schedule(shared: &Shared, pod: &Pod, key: &Key) -> Result<()
     if pod.metadata.deletion_timestamp.is_some() || scheduler_name != "default-scheduler" {
         return Ok(());
     }
-    let ours = shared.node_names();
-    let nodes: Vec<Node> = shared
-        .node_store
-        .state()
-        .iter()
-        .filter(|n| {
-            n.metadata
-                .name
-                .as_ref()
-                .is_some_and(|name| ours.contains(name))
-        })
-        .filter(|n| n.labels().get(FAKE_NODE_LABEL).is_some_and(|v| v == "true"))
-        .map(|n| (**n).clone())
-        .collect();
+    let is_fake = |n: &Node| n.labels().get(FAKE_NODE_LABEL).is_some_and(|v| v == "true");
+    // Only the candidate nodes are read (and cloned) from the cache: pinned pods name one.
+    let nodes: Vec<Node> = match scheduler::candidates(pod, shared.config.schedule_unpinned) {
+        Candidates::NotOurs => return Ok(()),
+        Candidates::Named(names) => names
+            .iter()
+            .filter(|name| shared.node(name).is_some())
+            .filter_map(|name| shared.node_store.get(&ObjectRef::new(name)))
+            .filter(|n| is_fake(n))
+            .map(|n| (*n).clone())
+            .collect(),
+        Candidates::All => shared
+            .node_store
+            .state()
+            .iter()
+            .filter(|n| {
+                n.metadata
+                    .name
+                    .as_ref()
+                    .is_some_and(|name| shared.node(name).is_some())
+            })
+            .filter(|n| is_fake(n))
+            .map(|n| (**n).clone())
+            .collect(),
+    };
     let api: Api<Pod> = Api::namespaced(shared.client.clone(), &key.0);
-    match scheduler::place(pod, &nodes, shared.config.schedule_unpinned) {
+    match scheduler::place(pod, &nodes, shared.node_count()) {
         Placement::NotOurs => Ok(()),
         Placement::Bind(node) => {
             let binding = json!({
@@ -58,7 +66,7 @@ pub(super) async fn schedule(shared: &Shared, pod: &Pod, key: &Key) -> Result<()
                 "metadata": {"name": key.1, "namespace": key.0},
                 "target": {"apiVersion": "v1", "kind": "Node", "name": node},
             });
-            api.create_subresource::<_, Value>("binding", &key.1, &PostParams::default(), &binding)
+            api.create_subresource::<_, Value>("binding", &key.1, &super::post_params(), &binding)
                 .await
                 .map(|_| ())
         }
@@ -91,7 +99,7 @@ pub(super) async fn schedule(shared: &Shared, pod: &Pod, key: &Key) -> Result<()
                 ..PodCondition::default()
             });
             let patch = json!({"status": {"conditions": conditions}});
-            api.patch_status(&key.1, &PatchParams::default(), &Patch::Merge(patch))
+            api.patch_status(&key.1, &super::patch_params(), &Patch::Merge(patch))
                 .await
                 .map(|_| ())
         }

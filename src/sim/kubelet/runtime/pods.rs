@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
 use kube::{
     Api,
-    api::{DeleteParams, Patch, PatchParams, Preconditions},
+    api::{DeleteParams, Patch, Preconditions},
     runtime::reflector::ObjectRef,
 };
 use rand::{Rng, SeedableRng};
@@ -153,7 +153,7 @@ async fn kubelet(
             if let Some(patch) = status_patch(&current, desired) {
                 api.patch_status(
                     &key.1,
-                    &PatchParams::default(),
+                    &super::patch_params(),
                     &Patch::Merge(json!({"status": patch})),
                 )
                 .await?;
