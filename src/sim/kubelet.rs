@@ -17,7 +17,8 @@
 //! - **Nodes** (handle methods): add and remove nodes, change labels, annotations and taints,
 //!   and make a node NotReady (`Ready=False`, taints `node.kubernetes.io/not-ready` NoSchedule
 //!   and NoExecute, its pods' `Ready` condition turns `False` as the node lifecycle controller
-//!   does). Removing a node also deletes its pods, as pod garbage collection would. Node leases
+//!   does; a pod deleted there stays terminating until the node is Ready again, as its
+//!   kubelet is not there to finish the deletion). Removing a node also deletes its pods, as pod garbage collection would. Node leases
 //!   are renewed so a real control plane keeps the nodes Ready. Pods are not evicted from
 //!   NotReady nodes.
 //!

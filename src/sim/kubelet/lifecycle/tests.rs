@@ -186,6 +186,21 @@ fn deleted_pod_turns_unready_then_is_deleted_after_its_grace_period() {
 }
 
 #[test]
+fn deleted_pod_on_a_not_ready_node_stays_terminating() {
+    let blocks = Blocks::default();
+    let mut f = facts(&blocks);
+    let mut p = pod(&[("app", "pause", "")], json!({}));
+    step(&mut p, &f, 2000);
+    p.metadata.deletion_timestamp = Some(Time(at(3000)));
+    f.node_ready = false;
+    let (s, wake) = step(&mut p, &f, 60_000);
+    assert_eq!(cond(&s, "Ready").status, "False");
+    assert_eq!(wake, None, "nothing happens until the node is back");
+    f.node_ready = true;
+    assert_eq!(next_status(&p, &f, at(61_000)), Step::Delete);
+}
+
+#[test]
 fn init_containers_complete_before_the_main_ones_start() {
     let blocks = Blocks::default();
     let f = facts(&blocks);
