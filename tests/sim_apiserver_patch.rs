@@ -3,26 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use extendeddaemonset::sim::apiserver::{Config, SimApiServer};
+mod support;
+
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::{
-    Api, Client,
+    Api,
     api::{Patch, PatchParams, PostParams},
 };
 use serde_json::json;
-
-async fn start() -> (SimApiServer, Client) {
-    let server = SimApiServer::start(Config::default()).await.expect("start");
-    let client = server.client().expect("client");
-    (server, client)
-}
-
-fn api_status(e: kube::Error) -> Box<kube::core::Status> {
-    match e {
-        kube::Error::Api(s) => s,
-        other => panic!("expected an API error, got {other:?}"),
-    }
-}
+use support::{Cluster, api_status};
 
 fn pod(name: &str, labels: &[(&str, &str)]) -> Pod {
     let labels: BTreeMap<String, String> = labels
@@ -38,8 +27,8 @@ fn pod(name: &str, labels: &[(&str, &str)]) -> Pod {
 
 #[tokio::test]
 async fn strategic_merge_patch_merges_keyed_lists() {
-    let (_server, client) = start().await;
-    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let c = Cluster::new().await;
+    let pods: Api<Pod> = c.api();
     let mut p = pod("sm", &[]);
     p.spec.as_mut().unwrap().containers[0].env = Some(
         serde_json::from_value(
@@ -75,12 +64,13 @@ async fn strategic_merge_patch_merges_keyed_lists() {
         vec![("B".into(), "20".into()), ("C".into(), "3".into())]
     );
     assert_eq!(containers[1].name, "sidecar");
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn json_and_merge_patches() {
-    let (_server, client) = start().await;
-    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
     let cm: ConfigMap = serde_json::from_value(json!({
         "metadata": { "name": "jp", "labels": { "a": "1" } }, "data": { "k": "v" }
     }))
@@ -120,12 +110,13 @@ async fn json_and_merge_patches() {
         .await
         .expect("merge patch");
     assert!(!merged.data.unwrap().contains_key("k"));
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn server_side_apply_removes_conflicts_and_forces() {
-    let (_server, client) = start().await;
-    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
     let apply = |data: serde_json::Value| {
         json!({ "apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": { "name": "ssa" }, "data": data })
@@ -202,12 +193,13 @@ async fn server_side_apply_removes_conflicts_and_forces() {
             .unwrap_err(),
     );
     assert_eq!(s.code, 400);
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn apply_merges_containers_by_name() {
-    let (_server, client) = start().await;
-    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let c = Cluster::new().await;
+    let pods: Api<Pod> = c.api();
     let manifest = |containers: serde_json::Value| {
         json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": "ap" },
                 "spec": { "containers": containers } })
@@ -235,4 +227,5 @@ async fn apply_merges_containers_by_name() {
         .map(|c| c.name)
         .collect();
     assert_eq!(names, vec!["one", "two"]);
+    c.cleanup().await;
 }
