@@ -415,3 +415,74 @@ async fn finalizers_and_delete_preconditions() {
     assert!(cms.get_opt("fin").await.expect("get").is_none());
     c.cleanup().await;
 }
+
+#[tokio::test]
+async fn every_listed_kind_is_served() {
+    use k8s_openapi::api::{
+        apps::v1::{ControllerRevision, DaemonSet},
+        coordination::v1::Lease,
+        core::v1::{Event, Secret},
+        events::v1::Event as EventV1,
+    };
+    let c = Cluster::new().await;
+    let meta = |name: &str| json!({ "metadata": { "name": name } });
+    let pp = PostParams::default();
+    let lease: Lease = serde_json::from_value(meta("l")).unwrap();
+    c.api::<Lease>().create(&pp, &lease).await.expect("lease");
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": { "name": "s" }, "stringData": { "k": "v" } }))
+    .unwrap();
+    let secret = c
+        .api::<Secret>()
+        .create(&pp, &secret)
+        .await
+        .expect("secret");
+    assert!(secret.string_data.is_none(), "stringData is write-only");
+    assert_eq!(secret.data.unwrap()["k"].0, b"v".to_vec());
+    let ev: Event = serde_json::from_value(json!({ "metadata": { "name": "e" },
+        "involvedObject": { "kind": "Pod", "name": "x" }, "reason": "Test" }))
+    .unwrap();
+    c.api::<Event>().create(&pp, &ev).await.expect("core event");
+    let ev: EventV1 = serde_json::from_value(json!({ "metadata": { "name": "e2" },
+        "eventTime": "2025-01-01T00:00:00.000000Z", "reportingController": "t",
+        "reportingInstance": "t", "action": "Test", "reason": "Test", "type": "Normal" }))
+    .unwrap();
+    c.api::<EventV1>()
+        .create(&pp, &ev)
+        .await
+        .expect("events.k8s.io event");
+    let ds: DaemonSet = serde_json::from_value(json!({ "metadata": { "name": "d" }, "spec": {
+        "selector": { "matchLabels": { "a": "b" } },
+        "template": { "metadata": { "labels": { "a": "b" } },
+                      "spec": { "containers": [{ "name": "c", "image": "i" }] } } } }))
+    .unwrap();
+    c.api::<DaemonSet>()
+        .create(&pp, &ds)
+        .await
+        .expect("daemonset");
+    let cr: ControllerRevision =
+        serde_json::from_value(json!({ "metadata": { "name": "r" }, "revision": 1 })).unwrap();
+    c.api::<ControllerRevision>()
+        .create(&pp, &cr)
+        .await
+        .expect("controllerrevision");
+    assert_eq!(
+        c.api::<Lease>()
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    assert_eq!(
+        c.api::<EventV1>()
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    c.cleanup().await;
+}

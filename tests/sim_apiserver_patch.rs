@@ -229,3 +229,62 @@ async fn apply_merges_containers_by_name() {
     assert_eq!(names, vec!["one", "two"]);
     c.cleanup().await;
 }
+
+#[tokio::test]
+async fn apply_to_the_status_subresource_keeps_its_own_fields() {
+    let c = Cluster::new().await;
+    let pods: Api<Pod> = c.api();
+    let missing = json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": "nope" },
+                          "status": { "phase": "Running" } });
+    let s = api_status(
+        pods.patch_status(
+            "nope",
+            &PatchParams::apply("kubelet"),
+            &Patch::Apply(missing),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(s.code, 404, "apply through /status does not create");
+
+    pods.create(&PostParams::default(), &pod("sp", &[]))
+        .await
+        .expect("create");
+    let status = |ready: &str| {
+        json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": "sp" },
+                "status": { "conditions": [{ "type": "Ready", "status": ready }] } })
+    };
+    let pp = PatchParams::apply("kubelet").force();
+    let got = pods
+        .patch_status("sp", &pp, &Patch::Apply(status("True")))
+        .await
+        .expect("status apply");
+    let conds = got.status.as_ref().unwrap().conditions.clone().unwrap();
+    assert_eq!(conds[0].status, "True");
+    let entry = got
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .find(|e| e.manager.as_deref() == Some("kubelet"))
+        .expect("kubelet entry");
+    assert_eq!(entry.subresource.as_deref(), Some("status"));
+    assert_eq!(entry.operation.as_deref(), Some("Apply"));
+
+    // Another manager changing the condition conflicts, as on the main resource.
+    let s = api_status(
+        pods.patch_status(
+            "sp",
+            &PatchParams::apply("other"),
+            &Patch::Apply(status("False")),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(s.code, 409);
+    assert_eq!(
+        s.details.unwrap().causes[0].field,
+        r#".status.conditions[type="Ready"].status"#
+    );
+    c.cleanup().await;
+}

@@ -73,6 +73,10 @@ impl Core {
         let patch = parse_body(body, matches!(kind, PatchKind::Apply { .. }))?;
         let old = self.store.get(&info.key(), &t.namespace, name).cloned();
         if let PatchKind::Apply { force } = kind {
+            // Apply creates through the main resource only, as upstream.
+            if old.is_none() && t.sub == super::core::Sub::Status {
+                return Err(ApiError::not_found(&info.plural, &info.group, name));
+            }
             return self.apply(t, name, old, &patch, force, o);
         }
         let Some(old) = old else {

@@ -94,6 +94,7 @@ impl Core {
             meta::set_meta(&mut obj, "generation", 1.into());
         }
         defaults::on_create(&info, &mut obj);
+        defaults::secret_string_data(&info, &mut obj);
         self.admit(t, &mut obj, None)?;
         let now = meta::now_rfc3339();
         let entries = match own {
@@ -197,6 +198,7 @@ impl Core {
                 ));
             }
         }
+        defaults::secret_string_data(&info, &mut new);
         self.admit(t, &mut new, Some(old))?;
         if (info.generation || info.custom) && spec_changed(&info, old, &new) {
             let g = old
