@@ -288,3 +288,28 @@ async fn apply_to_the_status_subresource_keeps_its_own_fields() {
     );
     c.cleanup().await;
 }
+
+#[tokio::test]
+async fn apply_without_a_name_targets_the_url_object() {
+    // kube-lease-manager applies `{apiVersion, kind, spec}` to an existing lease.
+    use k8s_openapi::api::coordination::v1::Lease;
+    let c = Cluster::new().await;
+    let leases: Api<Lease> = c.api();
+    let lease: Lease = serde_json::from_value(json!({ "metadata": { "name": "lock" } })).unwrap();
+    leases
+        .create(&PostParams::default(), &lease)
+        .await
+        .expect("create");
+    let patch = json!({ "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                        "spec": { "holderIdentity": "me", "leaseDurationSeconds": 15 } });
+    let got = leases
+        .patch(
+            "lock",
+            &PatchParams::apply("lease-manager"),
+            &Patch::Apply(patch),
+        )
+        .await
+        .expect("apply without name");
+    assert_eq!(got.spec.unwrap().holder_identity.as_deref(), Some("me"));
+    c.cleanup().await;
+}

@@ -143,6 +143,19 @@ impl Core {
                 info.kind
             )));
         }
+        // A configuration without a name applies to the object of the URL (kube-lease-manager
+        // sends such patches); a different name is an error.
+        let named;
+        let config = if meta::name(config).is_empty() {
+            named = {
+                let mut c = config.clone();
+                meta::set_meta(&mut c, "name", Value::String(name.to_string()));
+                c
+            };
+            &named
+        } else {
+            config
+        };
         if meta::name(config) != name {
             return Err(ApiError::BadRequest(format!(
                 "the name of the object ({}) does not match the name on the URL ({name})",
