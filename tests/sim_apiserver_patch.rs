@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 
 mod support;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use k8s_openapi::api::{
+    apps::v1::DaemonSet,
+    core::v1::{ConfigMap, Container, Pod},
+};
 use kube::{
     Api,
     api::{Patch, PatchParams, PostParams},
@@ -25,31 +28,44 @@ fn pod(name: &str, labels: &[(&str, &str)]) -> Pod {
     .expect("pod")
 }
 
+fn daemonset(name: &str, containers: serde_json::Value) -> serde_json::Value {
+    json!({ "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": { "name": name },
+            "spec": { "selector": { "matchLabels": { "app": name } },
+                      "template": { "metadata": { "labels": { "app": name } },
+                                    "spec": { "containers": containers } } } })
+}
+
+fn containers(ds: &DaemonSet) -> Vec<Container> {
+    ds.spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .map(|s| s.containers.clone())
+        .unwrap_or_default()
+}
+
 #[tokio::test]
 async fn strategic_merge_patch_merges_keyed_lists() {
     let c = Cluster::new().await;
-    let pods: Api<Pod> = c.api();
-    let mut p = pod("sm", &[]);
-    p.spec.as_mut().unwrap().containers[0].env = Some(
-        serde_json::from_value(
-            json!([{ "name": "A", "value": "1" }, { "name": "B", "value": "2" }]),
-        )
-        .unwrap(),
+    let dss: Api<DaemonSet> = c.api();
+    let ds = daemonset(
+        "sm",
+        json!([{ "name": "app", "image": "nginx:1.25",
+                 "env": [{ "name": "A", "value": "1" }, { "name": "B", "value": "2" }] }]),
     );
-    pods.create(&PostParams::default(), &p)
+    dss.create(&PostParams::default(), &serde_json::from_value(ds).unwrap())
         .await
         .expect("create");
-    let patch = json!({ "spec": { "containers": [
+    let patch = json!({ "spec": { "template": { "spec": { "containers": [
         { "name": "app", "image": "nginx:1.26",
           "env": [{ "name": "B", "value": "20" }, { "name": "C", "value": "3" },
                   { "name": "A", "$patch": "delete" }] },
         { "name": "sidecar", "image": "busybox" },
-    ]}});
-    let got = pods
+    ]}}}});
+    let got = dss
         .patch("sm", &PatchParams::default(), &Patch::Strategic(patch))
         .await
         .expect("strategic patch");
-    let containers = got.spec.unwrap().containers;
+    let containers = containers(&got);
     assert_eq!(containers.len(), 2);
     assert_eq!(containers[0].image.as_deref(), Some("nginx:1.26"));
     let env: Vec<(String, String)> = containers[0]
@@ -64,6 +80,44 @@ async fn strategic_merge_patch_merges_keyed_lists() {
         vec![("B".into(), "20".into()), ("C".into(), "3".into())]
     );
     assert_eq!(containers[1].name, "sidecar");
+    assert_eq!(
+        got.metadata.generation,
+        Some(2),
+        "a template change is a spec change"
+    );
+    c.cleanup().await;
+}
+
+#[tokio::test]
+async fn pod_specs_are_immutable_but_images() {
+    let c = Cluster::new().await;
+    let pods: Api<Pod> = c.api();
+    pods.create(&PostParams::default(), &pod("im", &[]))
+        .await
+        .expect("create");
+    let image = json!({ "spec": { "containers": [{ "name": "app", "image": "nginx:1.26" }] } });
+    let got = pods
+        .patch("im", &PatchParams::default(), &Patch::Strategic(image))
+        .await
+        .expect("image update is allowed");
+    assert_eq!(
+        got.spec.unwrap().containers[0].image.as_deref(),
+        Some("nginx:1.26")
+    );
+    let more = json!({ "spec": { "containers": [{ "name": "extra", "image": "busybox" }] } });
+    let s = api_status(
+        pods.patch("im", &PatchParams::default(), &Patch::Strategic(more))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
+    let cause = &s.details.unwrap().causes[0];
+    assert_eq!(cause.field, "spec");
+    assert!(
+        cause.message.contains("pod updates may not change fields"),
+        "{}",
+        cause.message
+    );
     c.cleanup().await;
 }
 
@@ -199,34 +253,27 @@ async fn server_side_apply_removes_conflicts_and_forces() {
 #[tokio::test]
 async fn apply_merges_containers_by_name() {
     let c = Cluster::new().await;
-    let pods: Api<Pod> = c.api();
-    let manifest = |containers: serde_json::Value| {
-        json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": "ap" },
-                "spec": { "containers": containers } })
-    };
-    pods.patch(
-        "ap",
-        &PatchParams::apply("a"),
-        &Patch::Apply(manifest(json!([{ "name": "one", "image": "x:1" }]))),
-    )
-    .await
-    .expect("a applies");
-    let got = pods
-        .patch(
-            "ap",
-            &PatchParams::apply("b"),
-            &Patch::Apply(manifest(json!([{ "name": "two", "image": "y:1" }]))),
-        )
+    let dss: Api<DaemonSet> = c.api();
+    let a = daemonset("ap", json!([{ "name": "one", "image": "x:1" }]));
+    dss.patch("ap", &PatchParams::apply("a"), &Patch::Apply(a))
+        .await
+        .expect("a applies");
+    let b = daemonset("ap", json!([{ "name": "two", "image": "y:1" }]));
+    let got = dss
+        .patch("ap", &PatchParams::apply("b"), &Patch::Apply(b))
         .await
         .expect("b applies another container");
-    let names: Vec<String> = got
-        .spec
-        .unwrap()
-        .containers
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
+    let names: Vec<String> = containers(&got).into_iter().map(|c| c.name).collect();
     assert_eq!(names, vec!["one", "two"]);
+
+    // a drops its container: only b's is left.
+    let a = daemonset("ap", json!([]));
+    let got = dss
+        .patch("ap", &PatchParams::apply("a"), &Patch::Apply(a))
+        .await
+        .expect("a applies no container");
+    let names: Vec<String> = containers(&got).into_iter().map(|c| c.name).collect();
+    assert_eq!(names, vec!["two"]);
     c.cleanup().await;
 }
 

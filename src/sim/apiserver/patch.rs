@@ -223,17 +223,15 @@ impl Core {
             .collect();
         conds.push(cond);
         new["status"]["conditions"] = Value::Array(conds);
-        let mut status_less = t.clone();
-        status_less.info = Arc::new({
-            let mut i = (*info).clone();
-            i.status_subresource = false;
-            i
-        });
+        let binding = Target {
+            sub: super::core::Sub::Binding,
+            ..t.clone()
+        };
         let o = WriteOpts {
             dry_run: false,
             manager: "kube-scheduler".into(),
         };
-        self.commit(&status_less, &old, new, Ownership::Update, &o)?;
+        self.commit(&binding, &old, new, Ownership::Update, &o)?;
         Ok(
             json!({ "kind": "Status", "apiVersion": "v1", "metadata": {},
                    "status": "Success", "code": 201 }),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+mod pod;
 mod rules;
 
 use rules::{invalid_name, required, scope_to_subresource, spec_changed, unchanged, writer};
@@ -199,6 +200,7 @@ impl Core {
             }
         }
         defaults::secret_string_data(&info, &mut new);
+        pod::check_update(t, old, &new)?;
         self.admit(t, &mut new, Some(old))?;
         if (info.generation || info.custom) && spec_changed(&info, old, &new) {
             let g = old
