@@ -1,5 +1,6 @@
 //! CRDs on the simulated API server (registration, discovery, schema admission, status
-//! subresource of custom resources) and ownerReference garbage collection.
+//! subresource of custom resources), ownerReference garbage collection and namespace
+//! deletion.
 
 use std::time::Duration;
 
@@ -280,4 +281,41 @@ async fn garbage_collection_background_foreground_orphan() {
             .is_empty()
     );
     c.cleanup().await;
+}
+
+#[tokio::test]
+async fn namespace_deletion_removes_its_objects() {
+    use k8s_openapi::api::core::v1::Namespace;
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
+    let cm: ConfigMap =
+        serde_json::from_value(json!({ "metadata": { "name": "inside" } })).unwrap();
+    cms.create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
+    let namespaces: Api<Namespace> = Api::all(c.client.clone());
+    let terminating = namespaces
+        .delete(&c.namespace, &DeleteParams::default())
+        .await
+        .expect("delete namespace")
+        .left()
+        .expect("the namespace is terminating first");
+    assert_eq!(
+        terminating.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating")
+    );
+    // Bounded wait: a real cluster's namespace controller takes a few seconds.
+    for _ in 0..600 {
+        if namespaces
+            .get_opt(&c.namespace)
+            .await
+            .expect("get")
+            .is_none()
+        {
+            assert!(cms.get_opt("inside").await.expect("get").is_none());
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("namespace {} was not removed", c.namespace);
 }
