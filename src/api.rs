@@ -37,3 +37,25 @@ pub use setting::{
 pub const GROUP: &str = "datadoghq.com";
 /// API version of every kind in this crate.
 pub const VERSION: &str = "v1alpha1";
+
+/// The three CustomResourceDefinitions, in a stable order.
+pub fn crds()
+-> Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>
+{
+    use kube::CustomResourceExt;
+    vec![
+        ExtendedDaemonSet::crd(),
+        ExtendedDaemonSetReplicaSet::crd(),
+        ExtendedDaemonsetSetting::crd(),
+    ]
+}
+
+/// The CRDs as one multi-document YAML stream.
+pub fn crds_yaml() -> Result<String, serde_saphyr::SerializeError> {
+    let mut out = String::new();
+    for crd in crds() {
+        out.push_str("---\n");
+        out.push_str(&serde_saphyr::to_string(&crd)?);
+    }
+    Ok(out)
+}

@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod controller;
+pub mod deploy;
 pub mod plan;
 pub mod plugin;
 pub mod render;

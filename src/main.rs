@@ -1,1 +1,189 @@
-fn main() {}
+//! `eds`: the ExtendedDaemonSet controller and its tools.
+
+use std::{process::ExitCode, time::Duration};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use extendeddaemonset::controller::{self, ControllerArgs, LogFormat, RuntimeConfig, WatchScope};
+
+/// ExtendedDaemonSet controller: canary deployments and a careful rolling update for node daemons.
+#[derive(Parser, Debug)]
+#[command(name = "eds", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the controller (the default when running in a pod).
+    Controller(Box<ControllerArgs>),
+    /// Print the CustomResourceDefinitions as YAML.
+    Crd,
+    /// The embedded cluster simulator.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum SimCommand {
+    /// Serve a simulated cluster (API server with the CRDs installed, kubelet with fake nodes)
+    /// on 127.0.0.1 until Ctrl-C; prints `sim ready: <url> kubeconfig=<path>`.
+    Serve {
+        /// Number of fake nodes.
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        /// Where to write a kubeconfig for the simulated cluster.
+        #[arg(long, default_value = extendeddaemonset::sim::apiserver::DEFAULT_KUBECONFIG)]
+        kubeconfig: std::path::PathBuf,
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let command = match cli.command {
+        Some(c) => c,
+        None if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => {
+            match Cli::parse_from(["eds", "controller"]).command {
+                Some(c) => c,
+                None => unreachable!("the controller subcommand was given"),
+            }
+        }
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match command {
+            Command::Controller(args) => run_controller(*args).await,
+            Command::Crd => {
+                print!("{}", extendeddaemonset::api::crds_yaml()?);
+                Ok(())
+            }
+            Command::Sim(SimCommand::Serve {
+                nodes,
+                kubeconfig,
+                port,
+            }) => sim_serve(nodes, kubeconfig, port).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .with_context(|| format!("invalid --log-level {filter:?}"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+    Ok(())
+}
+
+async fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format, &args.log_level)?;
+    let options = kube::config::KubeConfigOptions {
+        context: args.context.clone(),
+        ..Default::default()
+    };
+    let config = match &args.kubeconfig {
+        Some(path) => {
+            let kubeconfig = kube::config::Kubeconfig::read_from(path)
+                .with_context(|| format!("reading kubeconfig {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?
+        }
+        None => kube::Config::infer()
+            .await
+            .context("no in-cluster configuration and no kubeconfig")?,
+    };
+    let client = kube::Client::try_from(config)?;
+    let identity = std::env::var("POD_NAME")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| format!("eds-{}", std::process::id()));
+    let runtime_config = RuntimeConfig {
+        scope: WatchScope::parse(&args.watch_namespace),
+        validation_mode: args.validation_mode,
+        concurrency: args.concurrency.max(1),
+        identity: identity.clone(),
+        expectations_timeout: Duration::from_secs(30),
+    };
+    let leader_election = args
+        .leader_elect
+        .then(|| controller::leader::LeaseSettings {
+            name: args.leader_elect_lease.clone(),
+            namespace: args
+                .leader_elect_namespace
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            identity,
+            duration: Duration::from_secs(15),
+            grace: Duration::from_secs(5),
+        });
+    tracing::info!(scope = ?runtime_config.scope, validation_mode = ?runtime_config.validation_mode, leader_elect = args.leader_elect, "starting controller");
+    let rt = controller::Runtime {
+        client,
+        config: runtime_config,
+        metrics_listener: Some(controller::health::bind(args.metrics_addr, "metrics").await?),
+        health_listener: Some(controller::health::bind(args.health_addr, "health").await?),
+        leader_election,
+    };
+    controller::run(rt, shutdown_signal()).await
+}
+
+async fn sim_serve(nodes: usize, kubeconfig: std::path::PathBuf, port: u16) -> anyhow::Result<()> {
+    use extendeddaemonset::sim::cluster::{ClusterOptions, SimCluster};
+    let cluster = SimCluster::start(ClusterOptions {
+        nodes,
+        port,
+        ..Default::default()
+    })
+    .await?;
+    cluster.api.write_kubeconfig(&kubeconfig)?;
+    println!(
+        "sim ready: {} kubeconfig={}",
+        cluster.api.url(),
+        kubeconfig.display()
+    );
+    shutdown_signal().await;
+    cluster.stop().await;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,4 +1,7 @@
 //! The ExtendedDaemonSet kind.
+// kube-derive takes one `printcolumn(...)` per column; clippy reads the repeated keys inside
+// them as duplicated attributes.
+#![allow(clippy::duplicated_attributes)]
 
 use k8s_openapi::{
     api::core::v1::PodTemplateSpec,

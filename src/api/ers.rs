@@ -1,4 +1,7 @@
 //! The ExtendedDaemonSetReplicaSet kind: one per template revision of an ExtendedDaemonSet.
+// kube-derive takes one `printcolumn(...)` per column; clippy reads the repeated keys inside
+// them as duplicated attributes.
+#![allow(clippy::duplicated_attributes)]
 
 use k8s_openapi::{
     api::core::v1::PodTemplateSpec, apimachinery::pkg::apis::meta::v1::LabelSelector,

@@ -1,4 +1,7 @@
 //! The ExtendedDaemonsetSetting kind (lowercase "set", as upstream): per-node-group container
+// kube-derive takes one `printcolumn(...)` per column; clippy reads the repeated keys inside
+// them as duplicated attributes.
+#![allow(clippy::duplicated_attributes)]
 //! resources for the pods of one ExtendedDaemonSet.
 
 use k8s_openapi::{

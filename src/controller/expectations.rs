@@ -1,0 +1,201 @@
+//! Expectations: what the controller wrote for an ExtendedDaemonSet and is waiting to see in
+//! its caches.
+//!
+//! Watch caches lag behind writes. Planning again before the cache shows a create would create
+//! the pod a second time (harmless: names are deterministic) but planning before it shows a
+//! delete could delete a second pod and break the maxUnavailable budget. So after acting for
+//! an ExtendedDaemonSet, the controller waits until the cache has caught up with every write
+//! (or a timeout passed, in case an event was missed) before planning it again.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+/// Writes not yet seen in the caches, per ExtendedDaemonSet key (`namespace/name`).
+#[derive(Default)]
+pub struct Expectations {
+    inner: Mutex<BTreeMap<String, Pending>>,
+}
+
+/// Writes of one ExtendedDaemonSet not yet observed.
+#[derive(Clone, Debug, Default)]
+pub struct Pending {
+    /// Pods created (by name) that the cache does not show yet.
+    pub creates: BTreeSet<String>,
+    /// Pods deleted (by uid) that the cache still shows without a deletion timestamp.
+    pub deletes: BTreeSet<String>,
+    /// ERS name -> resourceVersion written.
+    pub ers_versions: BTreeMap<String, String>,
+    /// When the writes were made.
+    pub since: Option<Instant>,
+}
+
+impl Pending {
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.creates.is_empty() && self.deletes.is_empty() && self.ers_versions.is_empty()
+    }
+}
+
+/// What the caches currently show, as needed to check expectations.
+pub trait CacheView {
+    /// Whether a pod of that name exists in the cache.
+    fn has_pod(&self, name: &str) -> bool;
+    /// Whether a pod with that uid is still in the cache and not terminating.
+    fn has_live_pod_uid(&self, uid: &str) -> bool;
+    /// resourceVersion of the ERS in the cache.
+    fn ers_version(&self, name: &str) -> Option<String>;
+}
+
+impl Expectations {
+    /// Records the writes made for `key`.
+    pub fn record(&self, key: &str, pending: Pending, now: Instant) {
+        if pending.is_empty() {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = inner.entry(key.to_string()).or_default();
+        entry.creates.extend(pending.creates);
+        entry.deletes.extend(pending.deletes);
+        entry.ers_versions.extend(pending.ers_versions);
+        entry.since = Some(now);
+    }
+
+    /// Whether the cache has caught up for `key`, dropping the satisfied expectations.
+    /// Expectations older than `timeout` are dropped too (a missed event must not block forever).
+    pub fn satisfied(
+        &self,
+        key: &str,
+        cache: &dyn CacheView,
+        now: Instant,
+        timeout: Duration,
+    ) -> bool {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(entry) = inner.get_mut(key) else {
+            return true;
+        };
+        entry.creates.retain(|name| !cache.has_pod(name));
+        entry.deletes.retain(|uid| cache.has_live_pod_uid(uid));
+        entry
+            .ers_versions
+            .retain(|name, rv| match cache.ers_version(name) {
+                Some(seen) => !version_reached(&seen, rv),
+                None => true,
+            });
+        let expired = entry
+            .since
+            .is_some_and(|t| now.duration_since(t) >= timeout);
+        if entry.is_empty() || expired {
+            if expired && !entry.is_empty() {
+                tracing::warn!(eds = key, pending = ?entry, "caches did not show our writes in time; planning anyway");
+            }
+            inner.remove(key);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Forgets `key` (the ExtendedDaemonSet was deleted).
+    pub fn forget(&self, key: &str) {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+}
+
+/// Whether a cache at resourceVersion `seen` includes a write that returned `written`.
+/// resourceVersions are opaque, but every API server in use (etcd-backed, and our simulator)
+/// issues increasing integers; fall back to equality otherwise.
+fn version_reached(seen: &str, written: &str) -> bool {
+    match (seen.parse::<u64>(), written.parse::<u64>()) {
+        (Ok(s), Ok(w)) => s >= w,
+        _ => seen == written,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fake {
+        pods: Vec<&'static str>,
+        live_uids: Vec<&'static str>,
+        ers: Option<&'static str>,
+    }
+
+    impl CacheView for Fake {
+        fn has_pod(&self, name: &str) -> bool {
+            self.pods.contains(&name)
+        }
+        fn has_live_pod_uid(&self, uid: &str) -> bool {
+            self.live_uids.contains(&uid)
+        }
+        fn ers_version(&self, _: &str) -> Option<String> {
+            self.ers.map(String::from)
+        }
+    }
+
+    fn pending() -> Pending {
+        Pending {
+            creates: ["p1".to_string()].into(),
+            deletes: ["u1".to_string()].into(),
+            ers_versions: [("foo-abc".to_string(), "10".to_string())].into(),
+            since: None,
+        }
+    }
+
+    #[test]
+    fn waits_until_cache_shows_every_write() {
+        let e = Expectations::default();
+        let t0 = Instant::now();
+        let timeout = Duration::from_secs(30);
+        e.record("ns/foo", pending(), t0);
+        let stale = Fake {
+            pods: vec![],
+            live_uids: vec!["u1"],
+            ers: Some("9"),
+        };
+        assert!(!e.satisfied("ns/foo", &stale, t0, timeout));
+        let partly = Fake {
+            pods: vec!["p1"],
+            live_uids: vec![],
+            ers: Some("9"),
+        };
+        assert!(!e.satisfied("ns/foo", &partly, t0, timeout));
+        let fresh = Fake {
+            pods: vec!["p1"],
+            live_uids: vec![],
+            ers: Some("11"),
+        };
+        assert!(e.satisfied("ns/foo", &fresh, t0, timeout));
+        assert!(e.satisfied("ns/other", &stale, t0, timeout));
+    }
+
+    #[test]
+    fn gives_up_after_timeout() {
+        let e = Expectations::default();
+        let t0 = Instant::now();
+        e.record("ns/foo", pending(), t0);
+        let stale = Fake {
+            pods: vec![],
+            live_uids: vec!["u1"],
+            ers: None,
+        };
+        assert!(!e.satisfied(
+            "ns/foo",
+            &stale,
+            t0 + Duration::from_secs(1),
+            Duration::from_secs(5)
+        ));
+        assert!(e.satisfied(
+            "ns/foo",
+            &stale,
+            t0 + Duration::from_secs(6),
+            Duration::from_secs(5)
+        ));
+    }
+}
