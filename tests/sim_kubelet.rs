@@ -3,6 +3,7 @@
 //! or on the cluster of `EDS_TEST_KUBECONFIG`.
 
 #[path = "support/kubelet.rs"]
+mod kubelet_support;
 mod support;
 
 use extendeddaemonset::sim::kubelet::{FAKE_NODE_LABEL, FakeNode, node::NOT_READY_TAINT};
@@ -11,7 +12,7 @@ use kube::{
     Api, ResourceExt,
     api::{DeleteParams, ListParams},
 };
-use support::{Cluster, condition, has_condition, labels, pinned_spec};
+use kubelet_support::{Cluster, condition, has_condition, labels, pinned_spec};
 
 fn node_ready(node: &Node) -> Option<String> {
     let conditions = node.status.as_ref()?.conditions.as_ref()?;
@@ -23,10 +24,10 @@ fn node_ready(node: &Node) -> Option<String> {
 
 #[tokio::test]
 async fn fake_nodes_are_registered_ready_and_marked() {
-    let cluster = Cluster::start(
-        "kubelet-nodes",
-        vec![FakeNode::new("a"), FakeNode::new("b").label("zone", "z1")],
-    )
+    let cluster = Cluster::start(vec![
+        FakeNode::new("a"),
+        FakeNode::new("b").label("zone", "z1"),
+    ])
     .await;
     let nodes: Api<Node> = Api::all(cluster.client.clone());
     let marked = nodes
@@ -57,11 +58,7 @@ async fn fake_nodes_are_registered_ready_and_marked() {
 
 #[tokio::test]
 async fn pinned_pod_is_bound_and_becomes_running_and_ready() {
-    let cluster = Cluster::start(
-        "kubelet-ready",
-        vec![FakeNode::new("a"), FakeNode::new("b")],
-    )
-    .await;
+    let cluster = Cluster::start(vec![FakeNode::new("a"), FakeNode::new("b")]).await;
     let target = cluster.nodes[1].clone();
     cluster
         .create_pod(
@@ -87,7 +84,7 @@ async fn pinned_pod_is_bound_and_becomes_running_and_ready() {
 
 #[tokio::test]
 async fn pod_with_a_node_name_runs_without_scheduling() {
-    let cluster = Cluster::start("kubelet-nodename", vec![FakeNode::new("a")]).await;
+    let cluster = Cluster::start(vec![FakeNode::new("a")]).await;
     let spec = serde_json::json!({"nodeName": cluster.nodes[0], "containers": [{"name": "c", "image": "pause"}]});
     cluster.create_pod("direct", spec).await;
     let pod = cluster
@@ -100,7 +97,7 @@ async fn pod_with_a_node_name_runs_without_scheduling() {
 #[tokio::test]
 async fn untolerated_taint_makes_the_pod_unschedulable_until_removed() {
     let tainted = FakeNode::new("a").taint("dedicated", "infra", "NoSchedule");
-    let cluster = Cluster::start("kubelet-unsched", vec![tainted]).await;
+    let cluster = Cluster::start(vec![tainted]).await;
     cluster
         .create_pod(
             "app",
@@ -144,7 +141,7 @@ async fn untolerated_taint_makes_the_pod_unschedulable_until_removed() {
 
 #[tokio::test]
 async fn node_selector_is_honoured_and_label_changes_reschedule() {
-    let cluster = Cluster::start("kubelet-selector", vec![FakeNode::new("a")]).await;
+    let cluster = Cluster::start(vec![FakeNode::new("a")]).await;
     let mut spec = pinned_spec(&cluster.nodes[0], &[("app", "pause", "")]);
     spec["nodeSelector"] = serde_json::json!({"pool": "agents"});
     cluster.create_pod("app", spec).await;
@@ -194,7 +191,7 @@ async fn node_selector_is_honoured_and_label_changes_reschedule() {
 
 #[tokio::test]
 async fn graceful_deletion_turns_the_pod_unready_then_deletes_it() {
-    let cluster = Cluster::start("kubelet-delete", vec![FakeNode::new("a")]).await;
+    let cluster = Cluster::start(vec![FakeNode::new("a")]).await;
     cluster
         .create_pod(
             "app",
@@ -224,7 +221,7 @@ async fn graceful_deletion_turns_the_pod_unready_then_deletes_it() {
 
 #[tokio::test]
 async fn not_ready_node_is_tainted_and_its_pods_turn_unready() {
-    let cluster = Cluster::start("kubelet-notready", vec![FakeNode::new("a")]).await;
+    let cluster = Cluster::start(vec![FakeNode::new("a")]).await;
     let node_name = cluster.nodes[0].clone();
     cluster
         .create_pod("app", pinned_spec(&node_name, &[("app", "pause", "")]))
@@ -275,11 +272,7 @@ async fn not_ready_node_is_tainted_and_its_pods_turn_unready() {
 
 #[tokio::test]
 async fn node_annotations_and_removal() {
-    let cluster = Cluster::start(
-        "kubelet-remove",
-        vec![FakeNode::new("a"), FakeNode::new("b")],
-    )
-    .await;
+    let cluster = Cluster::start(vec![FakeNode::new("a"), FakeNode::new("b")]).await;
     let (a, b) = (cluster.nodes[0].clone(), cluster.nodes[1].clone());
     cluster
         .kubelet()

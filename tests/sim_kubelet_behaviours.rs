@@ -3,19 +3,20 @@
 //! embedded API server, or on the cluster of `EDS_TEST_KUBECONFIG`.
 
 #[path = "support/kubelet.rs"]
+mod kubelet_support;
 mod support;
 
 use extendeddaemonset::sim::kubelet::FakeNode;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::api::{ObjectMeta, PostParams};
-use serde_json::json;
-use support::{
+use kubelet_support::{
     Cluster, condition, has_condition, last_terminated, pinned_spec, restarts, waiting_reason,
 };
+use serde_json::json;
 
 #[tokio::test]
 async fn crash_loop_restarts_and_reports_back_off() {
-    let cluster = Cluster::start("behaviour-crash", vec![FakeNode::new("a")]).await;
+    let cluster = Cluster::start(vec![FakeNode::new("a")]).await;
     cluster
         .create_pod(
             "app",
@@ -43,7 +44,7 @@ async fn crash_loop_restarts_and_reports_back_off() {
 
 #[tokio::test]
 async fn oom_kills_and_start_errors_carry_their_reason_and_exit_code() {
-    let cluster = Cluster::start("behaviour-oom", vec![FakeNode::new("a")]).await;
+    let cluster = Cluster::start(vec![FakeNode::new("a")]).await;
     let node = cluster.nodes[0].clone();
     cluster
         .create_pod("oom", pinned_spec(&node, &[("app", "pause", "oomkilled")]))
@@ -76,7 +77,7 @@ async fn oom_kills_and_start_errors_carry_their_reason_and_exit_code() {
 
 #[tokio::test]
 async fn missing_image_alternates_pull_errors_and_stays_pending() {
-    let cluster = Cluster::start("behaviour-image", vec![FakeNode::new("a")]).await;
+    let cluster = Cluster::start(vec![FakeNode::new("a")]).await;
     let spec = pinned_spec(
         &cluster.nodes[0],
         &[("app", "registry.k8s.io/pause:does-not-exist", "")],
@@ -96,7 +97,7 @@ async fn missing_image_alternates_pull_errors_and_stays_pending() {
 
 #[tokio::test]
 async fn missing_config_map_key_fails_the_container_until_it_exists() {
-    let cluster = Cluster::start("behaviour-config", vec![FakeNode::new("a")]).await;
+    let cluster = Cluster::start(vec![FakeNode::new("a")]).await;
     let mut spec = pinned_spec(&cluster.nodes[0], &[("app", "pause", "")]);
     spec["containers"][0]["env"] = json!([{"name": "LEVEL", "valueFrom": {"configMapKeyRef": {"name": "app-config", "key": "level"}}}]);
     cluster.create_pod("app", spec).await;
@@ -144,7 +145,7 @@ async fn missing_config_map_key_fails_the_container_until_it_exists() {
 
 #[tokio::test]
 async fn missing_volume_source_keeps_the_pod_container_creating() {
-    let cluster = Cluster::start("behaviour-volume", vec![FakeNode::new("a")]).await;
+    let cluster = Cluster::start(vec![FakeNode::new("a")]).await;
     let node = cluster.nodes[0].clone();
     let mut spec = pinned_spec(&node, &[("app", "pause", "")]);
     spec["volumes"] = json!([{"name": "conf", "configMap": {"name": "absent"}}]);
@@ -175,7 +176,7 @@ async fn missing_volume_source_keeps_the_pod_container_creating() {
 
 #[tokio::test]
 async fn never_ready_container_runs_unready() {
-    let cluster = Cluster::start("behaviour-never", vec![FakeNode::new("a")]).await;
+    let cluster = Cluster::start(vec![FakeNode::new("a")]).await;
     let node = cluster.nodes[0].clone();
     cluster
         .create_pod(
@@ -201,7 +202,7 @@ async fn never_ready_container_runs_unready() {
 
 #[tokio::test]
 async fn flapping_container_turns_ready_and_unready_in_turn() {
-    let cluster = Cluster::start("behaviour-flap", vec![FakeNode::new("a")]).await;
+    let cluster = Cluster::start(vec![FakeNode::new("a")]).await;
     cluster
         .create_pod(
             "app",

@@ -1,20 +1,17 @@
-//! Shared setup of the kubelet simulator tests: an embedded API server, or the real cluster of
-//! `EDS_TEST_KUBECONFIG`, a namespace per test, fake nodes with unique names, and waits on pod
-//! state through watches (bounded only so that a broken build fails instead of hanging).
+//! Setup of the kubelet simulator tests on top of the shared [`crate::support::Cluster`]
+//! (embedded API server, or the real cluster of `EDS_TEST_KUBECONFIG`, a namespace per test):
+//! fake nodes with unique names, pinned pod specs, and waits on pod state through watches
+//! (bounded only so that a broken build fails instead of hanging).
 
 #![allow(dead_code)]
 
 use std::{collections::BTreeMap, time::Duration};
 
-use extendeddaemonset::sim::{
-    apiserver::{Config, SimApiServer},
-    kubelet::{FakeNode, KubeletConfig, SimKubelet},
-};
-use k8s_openapi::api::core::v1::{Namespace, Pod, PodCondition};
+use extendeddaemonset::sim::kubelet::{FakeNode, KubeletConfig, SimKubelet};
+use k8s_openapi::api::core::v1::{Pod, PodCondition};
 use kube::{
     Api, Client,
-    api::{DeleteParams, ObjectMeta, PostParams},
-    config::{KubeConfigOptions, Kubeconfig},
+    api::PostParams,
     runtime::wait::{Condition, await_condition},
 };
 use serde_json::{Value, json};
@@ -26,9 +23,10 @@ const WAIT_LIMIT: Duration = Duration::from_secs(60);
 /// Start delay used by the tests (jitter off, so pods admitted later become ready later).
 pub const START_DELAY: Duration = Duration::from_millis(200);
 
-/// A cluster for one test: the embedded API server (kept alive here) or a real one.
+/// The shared test cluster (embedded API server or `EDS_TEST_KUBECONFIG`, own namespace) with
+/// a kubelet simulator owning some fake nodes.
 pub struct Cluster {
-    pub server: Option<SimApiServer>,
+    pub base: crate::support::Cluster,
     pub client: Client,
     pub namespace: String,
     pub kubelet: Option<SimKubelet>,
@@ -36,40 +34,14 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts a cluster with a kubelet simulator owning `nodes` (names get a per-test
-    /// suffix; `self.nodes[i]` is the real name of `nodes[i]`).
-    pub async fn start(test: &str, nodes: Vec<FakeNode>) -> Cluster {
-        let (server, client) = match std::env::var("EDS_TEST_KUBECONFIG") {
-            Ok(path) => {
-                let kubeconfig = Kubeconfig::read_from(path).expect("read EDS_TEST_KUBECONFIG");
-                let options = KubeConfigOptions::default();
-                let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-                    .await
-                    .expect("kubeconfig");
-                (None, Client::try_from(config).expect("client"))
-            }
-            Err(_) => {
-                let server = SimApiServer::start(Config::default())
-                    .await
-                    .expect("start server");
-                let client = server.client().expect("client");
-                (Some(server), client)
-            }
-        };
-        let suffix = format!("{:x}", std::process::id() ^ (rand_suffix() as u32));
-        let namespace = format!("{test}-{suffix}");
-        let namespaces: Api<Namespace> = Api::all(client.clone());
-        let ns = Namespace {
-            metadata: ObjectMeta {
-                name: Some(namespace.clone()),
-                ..ObjectMeta::default()
-            },
-            ..Namespace::default()
-        };
-        namespaces
-            .create(&PostParams::default(), &ns)
-            .await
-            .expect("create namespace");
+    /// Starts a cluster with a kubelet simulator owning `nodes` (names get the namespace's
+    /// unique suffix, so runs on a real cluster do not collide; `self.nodes[i]` is the real
+    /// name of `nodes[i]`).
+    pub async fn start(nodes: Vec<FakeNode>) -> Cluster {
+        let base = crate::support::Cluster::new().await;
+        let client = base.client.clone();
+        let namespace = base.namespace.clone();
+        let suffix = namespace.trim_start_matches("eds-test-").to_string();
         let nodes: Vec<FakeNode> = nodes
             .into_iter()
             .map(|mut n| {
@@ -90,7 +62,7 @@ impl Cluster {
             .await
             .expect("start kubelet");
         Cluster {
-            server,
+            base,
             client,
             namespace,
             kubelet: Some(kubelet),
@@ -150,26 +122,13 @@ impl Cluster {
         }
     }
 
-    /// Stops the kubelet (deleting its nodes) and the namespace.
+    /// Stops the kubelet (deleting its nodes), then cleans the namespace up.
     pub async fn stop(mut self) {
         if let Some(kubelet) = self.kubelet.take() {
             kubelet.stop().await.expect("stop kubelet");
         }
-        let namespaces: Api<Namespace> = Api::all(self.client.clone());
-        let _ = namespaces
-            .delete(&self.namespace, &DeleteParams::default())
-            .await;
-        if let Some(server) = self.server.take() {
-            server.stop().await;
-        }
+        self.base.cleanup().await;
     }
-}
-
-fn rand_suffix() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0);
-    h.finish()
 }
 
 /// A pod spec pinned to `node` as the (Extended)DaemonSet controllers pin pods, running
