@@ -6,11 +6,17 @@
 mod kubelet_support;
 mod support;
 
-use extendeddaemonset::sim::kubelet::{FAKE_NODE_LABEL, FakeNode, node::NOT_READY_TAINT};
+use extendeddaemonset::sim::kubelet::{
+    FAKE_NODE_LABEL, FakeNode, KubeletConfig, SimKubelet, node::NOT_READY_TAINT,
+};
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod, Taint};
 use kube::{
     Api, ResourceExt,
     api::{DeleteParams, ListParams},
+    runtime::{WatchStreamExt, watcher},
 };
 use kubelet_support::{Cluster, condition, has_condition, labels, pinned_spec};
 
@@ -307,5 +313,63 @@ async fn node_annotations_and_removal() {
         .await
         .unwrap();
     assert!(nodes.get_opt(&b).await.unwrap().is_some());
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_simulator_takes_over_its_nodes_and_running_pods() {
+    let mut cluster = Cluster::start(vec![FakeNode::new("a")]).await;
+    let node = cluster.nodes[0].clone();
+    cluster
+        .create_pod("old", pinned_spec(&node, &[("app", "pause", "")]))
+        .await;
+    cluster
+        .wait_pod("old", "Ready", has_condition("Ready", "True"))
+        .await;
+
+    // Every Ready status the old pod has from now on.
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let config = watcher::Config::default().fields("metadata.name=old");
+    let events = watcher(cluster.pods(), config).applied_objects();
+    let recorder = {
+        let seen = seen.clone();
+        tokio::spawn(async move {
+            futures::pin_mut!(events);
+            while let Some(Ok(pod)) = events.next().await {
+                let ready = condition(&pod, "Ready")
+                    .map(|c| c.status)
+                    .unwrap_or_default();
+                seen.lock().unwrap().push(ready);
+            }
+        })
+    };
+
+    // A second run of the simulator on the same nodes (dropping the first leaves them).
+    drop(cluster.kubelet.take());
+    let config = KubeletConfig {
+        nodes: vec![FakeNode::new(node.clone())],
+        jitter: 0.0,
+        ..KubeletConfig::default().start_delay(kubelet_support::START_DELAY)
+    };
+    cluster.kubelet = Some(
+        SimKubelet::start(cluster.client.clone(), config)
+            .await
+            .unwrap(),
+    );
+
+    // A pod created now and Ready means the new simulator has been through the old pod too.
+    cluster
+        .create_pod("new", pinned_spec(&node, &[("app", "pause", "")]))
+        .await;
+    cluster
+        .wait_pod("new", "Ready", has_condition("Ready", "True"))
+        .await;
+    recorder.abort();
+    let seen = seen.lock().unwrap().clone();
+    assert!(!seen.is_empty());
+    assert!(
+        seen.iter().all(|s| s == "True"),
+        "the old pod turned unready: {seen:?}"
+    );
     cluster.stop().await;
 }

@@ -99,8 +99,8 @@ pub enum KubeletError {
     DuplicateNode(String),
 }
 
-/// A running kubelet/scheduler simulator; dropping it does not stop it, [`SimKubelet::stop`]
-/// does.
+/// A running kubelet/scheduler simulator. Dropping it stops its tasks and leaves its nodes
+/// (a later run takes them over); [`SimKubelet::stop`] also deletes them when configured.
 pub struct SimKubelet {
     shared: Arc<runtime::Shared>,
     tasks: Vec<JoinHandle<()>>,
@@ -192,5 +192,13 @@ impl SimKubelet {
             }
         }
         Ok(())
+    }
+}
+
+impl Drop for SimKubelet {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }

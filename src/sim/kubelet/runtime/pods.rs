@@ -97,8 +97,15 @@ async fn kubelet(
     let deleting = pod.metadata.deletion_timestamp.is_some();
     let (admitted_at, start_delay, blocks) = {
         let mut records = lock(&shared.records);
+        // A pod admitted before (by an earlier run of the simulator) keeps its timeline: its
+        // start time is when it was admitted.
+        let started = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.start_time.as_ref())
+            .map(|t| t.0);
         let record = records.entry(uid.clone()).or_insert_with(|| PodRecord {
-            admitted_at: now,
+            admitted_at: started.filter(|t| *t <= now).unwrap_or(now),
             start_delay: start_delay(&shared.config, &uid),
             blocks: None,
         });
