@@ -3,26 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use extendeddaemonset::sim::apiserver::{Config, SimApiServer};
+mod support;
+
 use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod};
 use kube::{
-    Api, Client,
+    Api,
     api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
 };
 use serde_json::json;
-
-async fn start() -> (SimApiServer, Client) {
-    let server = SimApiServer::start(Config::default()).await.expect("start");
-    let client = server.client().expect("client");
-    (server, client)
-}
-
-fn api_status(e: kube::Error) -> Box<kube::core::Status> {
-    match e {
-        kube::Error::Api(s) => s,
-        other => panic!("expected an API error, got {other:?}"),
-    }
-}
+use support::{Cluster, api_status};
 
 fn pod(name: &str, labels: &[(&str, &str)]) -> Pod {
     let labels: BTreeMap<String, String> = labels
@@ -38,8 +27,8 @@ fn pod(name: &str, labels: &[(&str, &str)]) -> Pod {
 
 #[tokio::test]
 async fn crud_with_metadata_and_optimistic_concurrency() {
-    let (_server, client) = start().await;
-    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
     let mut cm = ConfigMap::default();
     cm.metadata.name = Some("one".into());
     cm.data = Some([("a".to_string(), "1".to_string())].into());
@@ -56,7 +45,10 @@ async fn crud_with_metadata_and_optimistic_concurrency() {
         .parse()
         .unwrap();
     assert!(created.metadata.creation_timestamp.is_some());
-    assert_eq!(created.metadata.namespace.as_deref(), Some("default"));
+    assert_eq!(
+        created.metadata.namespace.as_deref(),
+        Some(c.namespace.as_str())
+    );
 
     let again = cms.create(&PostParams::default(), &cm).await.unwrap_err();
     let s = api_status(again);
@@ -100,12 +92,13 @@ async fn crud_with_metadata_and_optimistic_concurrency() {
     let s = api_status(cms.get("one").await.unwrap_err());
     assert_eq!((s.code, s.reason.as_str()), (404, "NotFound"));
     assert_eq!(s.message, "configmaps \"one\" not found");
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn namespaced_create_needs_an_existing_namespace() {
-    let (_server, client) = start().await;
-    let cms: Api<ConfigMap> = Api::namespaced(client, "nowhere");
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = Api::namespaced(c.client.clone(), "nowhere");
     let mut cm = ConfigMap::default();
     cm.metadata.name = Some("x".into());
     let s = api_status(cms.create(&PostParams::default(), &cm).await.unwrap_err());
@@ -115,24 +108,26 @@ async fn namespaced_create_needs_an_existing_namespace() {
         "{}",
         s.message
     );
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn invalid_name_is_422_with_field_cause() {
-    let (_server, client) = start().await;
-    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
     let mut cm = ConfigMap::default();
     cm.metadata.name = Some("Bad_Name".into());
     let s = api_status(cms.create(&PostParams::default(), &cm).await.unwrap_err());
     assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
     let causes = s.details.expect("details").causes;
     assert_eq!(causes[0].field, "metadata.name");
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn list_with_label_and_field_selectors_and_pages() {
-    let (_server, client) = start().await;
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let c = Cluster::new().await;
+    let pods: Api<Pod> = c.api();
     for (i, tier) in ["web", "web", "db", "cache", "web"].iter().enumerate() {
         let p = pod(&format!("p{i}"), &[("tier", tier), ("idx", &i.to_string())]);
         pods.create(&PostParams::default(), &p)
@@ -190,12 +185,13 @@ async fn list_with_label_and_field_selectors_and_pages() {
     assert_eq!(names(second), vec!["p2", "p3"]);
     assert!(third.metadata.continue_.as_deref().unwrap_or("").is_empty());
     assert_eq!(names(third), vec!["p4"]);
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn status_subresource_and_generation() {
-    let (_server, client) = start().await;
-    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let c = Cluster::new().await;
+    let pods: Api<Pod> = c.api();
     let mut p = pod("st", &[]);
     p.status = Some(serde_json::from_value(json!({ "phase": "Running" })).unwrap());
     let created = pods
@@ -261,12 +257,13 @@ async fn status_subresource_and_generation() {
         same.metadata.resource_version,
         spec.metadata.resource_version
     );
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn dry_run_returns_without_storing() {
-    let (_server, client) = start().await;
-    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
     let mut cm = ConfigMap::default();
     cm.metadata.name = Some("dry".into());
     let pp = PostParams {
@@ -311,23 +308,26 @@ async fn dry_run_returns_without_storing() {
     .await
     .expect("dry delete");
     assert!(cms.get_opt("dry").await.expect("get").is_some());
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn pods_binding_and_graceful_deletion() {
-    let (server, client) = start().await;
-    server.create_nodes("n", 2).expect("nodes");
-    let nodes: Api<Node> = Api::all(client.clone());
-    assert_eq!(
-        nodes
+    let c = Cluster::new().await;
+    if let Some(sim) = &c.sim {
+        sim.create_nodes("n", 2).expect("nodes");
+        let nodes: Api<Node> = Api::all(c.client.clone());
+        let names: Vec<String> = nodes
             .list(&ListParams::default())
             .await
             .expect("nodes")
             .items
-            .len(),
-        2
-    );
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+            .into_iter()
+            .map(|n| n.metadata.name.unwrap())
+            .collect();
+        assert_eq!(names, vec!["n-0001", "n-0002"]);
+    }
+    let pods: Api<Pod> = c.api();
     pods.create(&PostParams::default(), &pod("bound", &[]))
         .await
         .expect("create");
@@ -336,11 +336,12 @@ async fn pods_binding_and_graceful_deletion() {
         .expect("create");
     let binding = json!({ "apiVersion": "v1", "kind": "Binding",
         "metadata": { "name": "bound" }, "target": { "kind": "Node", "name": "n-0001" } });
-    let req = axum::http::Request::post("/api/v1/namespaces/default/pods/bound/binding")
+    let path = format!("/api/v1/namespaces/{}/pods/bound/binding", c.namespace);
+    let req = axum::http::Request::post(path)
         .header("content-type", "application/json")
         .body(serde_json::to_vec(&binding).unwrap())
         .unwrap();
-    let _: serde_json::Value = client.request(req).await.expect("binding");
+    let _: serde_json::Value = c.client.request(req).await.expect("binding");
     let bound = pods.get("bound").await.expect("get");
     assert_eq!(
         bound.spec.as_ref().unwrap().node_name.as_deref(),
@@ -374,8 +375,8 @@ async fn pods_binding_and_graceful_deletion() {
 
 #[tokio::test]
 async fn finalizers_and_delete_preconditions() {
-    let (_server, client) = start().await;
-    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
     let cm: ConfigMap = serde_json::from_value(json!({
         "metadata": { "name": "fin", "finalizers": ["example.com/hold"] } }))
     .unwrap();
@@ -412,4 +413,76 @@ async fn finalizers_and_delete_preconditions() {
     .await
     .expect("drop finalizer");
     assert!(cms.get_opt("fin").await.expect("get").is_none());
+    c.cleanup().await;
+}
+
+#[tokio::test]
+async fn every_listed_kind_is_served() {
+    use k8s_openapi::api::{
+        apps::v1::{ControllerRevision, DaemonSet},
+        coordination::v1::Lease,
+        core::v1::{Event, Secret},
+        events::v1::Event as EventV1,
+    };
+    let c = Cluster::new().await;
+    let meta = |name: &str| json!({ "metadata": { "name": name } });
+    let pp = PostParams::default();
+    let lease: Lease = serde_json::from_value(meta("l")).unwrap();
+    c.api::<Lease>().create(&pp, &lease).await.expect("lease");
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": { "name": "s" }, "stringData": { "k": "v" } }))
+    .unwrap();
+    let secret = c
+        .api::<Secret>()
+        .create(&pp, &secret)
+        .await
+        .expect("secret");
+    assert!(secret.string_data.is_none(), "stringData is write-only");
+    assert_eq!(secret.data.unwrap()["k"].0, b"v".to_vec());
+    let ev: Event = serde_json::from_value(json!({ "metadata": { "name": "e" },
+        "involvedObject": { "kind": "Pod", "name": "x" }, "reason": "Test" }))
+    .unwrap();
+    c.api::<Event>().create(&pp, &ev).await.expect("core event");
+    let ev: EventV1 = serde_json::from_value(json!({ "metadata": { "name": "e2" },
+        "eventTime": "2025-01-01T00:00:00.000000Z", "reportingController": "t",
+        "reportingInstance": "t", "action": "Test", "reason": "Test", "type": "Normal" }))
+    .unwrap();
+    c.api::<EventV1>()
+        .create(&pp, &ev)
+        .await
+        .expect("events.k8s.io event");
+    let ds: DaemonSet = serde_json::from_value(json!({ "metadata": { "name": "d" }, "spec": {
+        "selector": { "matchLabels": { "a": "b" } },
+        "template": { "metadata": { "labels": { "a": "b" } },
+                      "spec": { "containers": [{ "name": "c", "image": "i" }] } } } }))
+    .unwrap();
+    c.api::<DaemonSet>()
+        .create(&pp, &ds)
+        .await
+        .expect("daemonset");
+    let cr: ControllerRevision =
+        serde_json::from_value(json!({ "metadata": { "name": "r" }, "revision": 1 })).unwrap();
+    c.api::<ControllerRevision>()
+        .create(&pp, &cr)
+        .await
+        .expect("controllerrevision");
+    assert_eq!(
+        c.api::<Lease>()
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    assert_eq!(
+        c.api::<EventV1>()
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    c.cleanup().await;
 }

@@ -3,26 +3,18 @@
 
 use std::collections::BTreeMap;
 
-use extendeddaemonset::sim::apiserver::{Config, SimApiServer};
-use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+mod support;
+
+use k8s_openapi::api::{
+    apps::v1::DaemonSet,
+    core::v1::{ConfigMap, Container, Pod},
+};
 use kube::{
-    Api, Client,
+    Api,
     api::{Patch, PatchParams, PostParams},
 };
 use serde_json::json;
-
-async fn start() -> (SimApiServer, Client) {
-    let server = SimApiServer::start(Config::default()).await.expect("start");
-    let client = server.client().expect("client");
-    (server, client)
-}
-
-fn api_status(e: kube::Error) -> Box<kube::core::Status> {
-    match e {
-        kube::Error::Api(s) => s,
-        other => panic!("expected an API error, got {other:?}"),
-    }
-}
+use support::{Cluster, api_status};
 
 fn pod(name: &str, labels: &[(&str, &str)]) -> Pod {
     let labels: BTreeMap<String, String> = labels
@@ -36,31 +28,44 @@ fn pod(name: &str, labels: &[(&str, &str)]) -> Pod {
     .expect("pod")
 }
 
+fn daemonset(name: &str, containers: serde_json::Value) -> serde_json::Value {
+    json!({ "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": { "name": name },
+            "spec": { "selector": { "matchLabels": { "app": name } },
+                      "template": { "metadata": { "labels": { "app": name } },
+                                    "spec": { "containers": containers } } } })
+}
+
+fn containers(ds: &DaemonSet) -> Vec<Container> {
+    ds.spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .map(|s| s.containers.clone())
+        .unwrap_or_default()
+}
+
 #[tokio::test]
 async fn strategic_merge_patch_merges_keyed_lists() {
-    let (_server, client) = start().await;
-    let pods: Api<Pod> = Api::namespaced(client, "default");
-    let mut p = pod("sm", &[]);
-    p.spec.as_mut().unwrap().containers[0].env = Some(
-        serde_json::from_value(
-            json!([{ "name": "A", "value": "1" }, { "name": "B", "value": "2" }]),
-        )
-        .unwrap(),
+    let c = Cluster::new().await;
+    let dss: Api<DaemonSet> = c.api();
+    let ds = daemonset(
+        "sm",
+        json!([{ "name": "app", "image": "nginx:1.25",
+                 "env": [{ "name": "A", "value": "1" }, { "name": "B", "value": "2" }] }]),
     );
-    pods.create(&PostParams::default(), &p)
+    dss.create(&PostParams::default(), &serde_json::from_value(ds).unwrap())
         .await
         .expect("create");
-    let patch = json!({ "spec": { "containers": [
+    let patch = json!({ "spec": { "template": { "spec": { "containers": [
         { "name": "app", "image": "nginx:1.26",
           "env": [{ "name": "B", "value": "20" }, { "name": "C", "value": "3" },
                   { "name": "A", "$patch": "delete" }] },
         { "name": "sidecar", "image": "busybox" },
-    ]}});
-    let got = pods
+    ]}}}});
+    let got = dss
         .patch("sm", &PatchParams::default(), &Patch::Strategic(patch))
         .await
         .expect("strategic patch");
-    let containers = got.spec.unwrap().containers;
+    let containers = containers(&got);
     assert_eq!(containers.len(), 2);
     assert_eq!(containers[0].image.as_deref(), Some("nginx:1.26"));
     let env: Vec<(String, String)> = containers[0]
@@ -75,12 +80,51 @@ async fn strategic_merge_patch_merges_keyed_lists() {
         vec![("B".into(), "20".into()), ("C".into(), "3".into())]
     );
     assert_eq!(containers[1].name, "sidecar");
+    assert_eq!(
+        got.metadata.generation,
+        Some(2),
+        "a template change is a spec change"
+    );
+    c.cleanup().await;
+}
+
+#[tokio::test]
+async fn pod_specs_are_immutable_but_images() {
+    let c = Cluster::new().await;
+    let pods: Api<Pod> = c.api();
+    pods.create(&PostParams::default(), &pod("im", &[]))
+        .await
+        .expect("create");
+    let image = json!({ "spec": { "containers": [{ "name": "app", "image": "nginx:1.26" }] } });
+    let got = pods
+        .patch("im", &PatchParams::default(), &Patch::Strategic(image))
+        .await
+        .expect("image update is allowed");
+    assert_eq!(
+        got.spec.unwrap().containers[0].image.as_deref(),
+        Some("nginx:1.26")
+    );
+    let more = json!({ "spec": { "containers": [{ "name": "extra", "image": "busybox" }] } });
+    let s = api_status(
+        pods.patch("im", &PatchParams::default(), &Patch::Strategic(more))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
+    let cause = &s.details.unwrap().causes[0];
+    assert_eq!(cause.field, "spec");
+    assert!(
+        cause.message.contains("pod updates may not change fields"),
+        "{}",
+        cause.message
+    );
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn json_and_merge_patches() {
-    let (_server, client) = start().await;
-    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
     let cm: ConfigMap = serde_json::from_value(json!({
         "metadata": { "name": "jp", "labels": { "a": "1" } }, "data": { "k": "v" }
     }))
@@ -120,12 +164,13 @@ async fn json_and_merge_patches() {
         .await
         .expect("merge patch");
     assert!(!merged.data.unwrap().contains_key("k"));
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn server_side_apply_removes_conflicts_and_forces() {
-    let (_server, client) = start().await;
-    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
     let apply = |data: serde_json::Value| {
         json!({ "apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": { "name": "ssa" }, "data": data })
@@ -202,37 +247,116 @@ async fn server_side_apply_removes_conflicts_and_forces() {
             .unwrap_err(),
     );
     assert_eq!(s.code, 400);
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn apply_merges_containers_by_name() {
-    let (_server, client) = start().await;
-    let pods: Api<Pod> = Api::namespaced(client, "default");
-    let manifest = |containers: serde_json::Value| {
-        json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": "ap" },
-                "spec": { "containers": containers } })
-    };
-    pods.patch(
-        "ap",
-        &PatchParams::apply("a"),
-        &Patch::Apply(manifest(json!([{ "name": "one", "image": "x:1" }]))),
-    )
-    .await
-    .expect("a applies");
-    let got = pods
-        .patch(
-            "ap",
-            &PatchParams::apply("b"),
-            &Patch::Apply(manifest(json!([{ "name": "two", "image": "y:1" }]))),
-        )
+    let c = Cluster::new().await;
+    let dss: Api<DaemonSet> = c.api();
+    let a = daemonset("ap", json!([{ "name": "one", "image": "x:1" }]));
+    dss.patch("ap", &PatchParams::apply("a"), &Patch::Apply(a))
+        .await
+        .expect("a applies");
+    let b = daemonset("ap", json!([{ "name": "two", "image": "y:1" }]));
+    let got = dss
+        .patch("ap", &PatchParams::apply("b"), &Patch::Apply(b))
         .await
         .expect("b applies another container");
-    let names: Vec<String> = got
-        .spec
-        .unwrap()
-        .containers
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
+    let names: Vec<String> = containers(&got).into_iter().map(|c| c.name).collect();
     assert_eq!(names, vec!["one", "two"]);
+
+    // a drops its container: only b's is left.
+    let a = daemonset("ap", json!([]));
+    let got = dss
+        .patch("ap", &PatchParams::apply("a"), &Patch::Apply(a))
+        .await
+        .expect("a applies no container");
+    let names: Vec<String> = containers(&got).into_iter().map(|c| c.name).collect();
+    assert_eq!(names, vec!["two"]);
+    c.cleanup().await;
+}
+
+#[tokio::test]
+async fn apply_to_the_status_subresource_keeps_its_own_fields() {
+    let c = Cluster::new().await;
+    let pods: Api<Pod> = c.api();
+    let missing = json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": "nope" },
+                          "status": { "phase": "Running" } });
+    let s = api_status(
+        pods.patch_status(
+            "nope",
+            &PatchParams::apply("kubelet"),
+            &Patch::Apply(missing),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(s.code, 404, "apply through /status does not create");
+
+    pods.create(&PostParams::default(), &pod("sp", &[]))
+        .await
+        .expect("create");
+    let status = |ready: &str| {
+        json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": "sp" },
+                "status": { "conditions": [{ "type": "Ready", "status": ready }] } })
+    };
+    let pp = PatchParams::apply("kubelet").force();
+    let got = pods
+        .patch_status("sp", &pp, &Patch::Apply(status("True")))
+        .await
+        .expect("status apply");
+    let conds = got.status.as_ref().unwrap().conditions.clone().unwrap();
+    assert_eq!(conds[0].status, "True");
+    let entry = got
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .find(|e| e.manager.as_deref() == Some("kubelet"))
+        .expect("kubelet entry");
+    assert_eq!(entry.subresource.as_deref(), Some("status"));
+    assert_eq!(entry.operation.as_deref(), Some("Apply"));
+
+    // Another manager changing the condition conflicts, as on the main resource.
+    let s = api_status(
+        pods.patch_status(
+            "sp",
+            &PatchParams::apply("other"),
+            &Patch::Apply(status("False")),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(s.code, 409);
+    assert_eq!(
+        s.details.unwrap().causes[0].field,
+        r#".status.conditions[type="Ready"].status"#
+    );
+    c.cleanup().await;
+}
+
+#[tokio::test]
+async fn apply_without_a_name_targets_the_url_object() {
+    // kube-lease-manager applies `{apiVersion, kind, spec}` to an existing lease.
+    use k8s_openapi::api::coordination::v1::Lease;
+    let c = Cluster::new().await;
+    let leases: Api<Lease> = c.api();
+    let lease: Lease = serde_json::from_value(json!({ "metadata": { "name": "lock" } })).unwrap();
+    leases
+        .create(&PostParams::default(), &lease)
+        .await
+        .expect("create");
+    let patch = json!({ "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                        "spec": { "holderIdentity": "me", "leaseDurationSeconds": 15 } });
+    let got = leases
+        .patch(
+            "lock",
+            &PatchParams::apply("lease-manager"),
+            &Patch::Apply(patch),
+        )
+        .await
+        .expect("apply without name");
+    assert_eq!(got.spec.unwrap().holder_identity.as_deref(), Some("me"));
+    c.cleanup().await;
 }

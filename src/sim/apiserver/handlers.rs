@@ -112,7 +112,7 @@ pub fn handle(shared: &Arc<Shared>, method: Method, req: Request) -> Result<Resp
     if is_write {
         shared
             .faults
-            .on_write(&info.plural, req.name.as_deref().unwrap_or(""))?;
+            .on_write(&info.plural, &info.group, req.name.as_deref().unwrap_or(""))?;
     }
     let resp = match (&method, &req.name) {
         (&Method::GET, Some(name)) => {
@@ -142,7 +142,7 @@ pub fn handle(shared: &Arc<Shared>, method: Method, req: Request) -> Result<Resp
         (&Method::GET, None) => {
             let q: ListQuery = query(&req.uri)?;
             if q.is_watch() {
-                let body: Body = watch::watch(shared, t.clone(), &q)?;
+                let body: Body = watch::watch(shared, t.clone(), &q, wants_table(&req))?;
                 ([(header::CONTENT_TYPE, "application/json")], body).into_response()
             } else {
                 let page = list::page(&shared.lock(), t, &q)?;
@@ -254,7 +254,7 @@ pub fn bind(
     name: &str,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    shared.faults.on_write("pods", name)?;
+    shared.faults.on_write("pods", "", name)?;
     let status = shared.lock().bind(t, name, body)?;
     Ok(json_response(StatusCode::CREATED, &status))
 }

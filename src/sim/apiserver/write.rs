@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+mod pod;
 mod rules;
 
 use rules::{invalid_name, required, scope_to_subresource, spec_changed, unchanged, writer};
@@ -94,6 +95,7 @@ impl Core {
             meta::set_meta(&mut obj, "generation", 1.into());
         }
         defaults::on_create(&info, &mut obj);
+        defaults::secret_string_data(&info, &mut obj);
         self.admit(t, &mut obj, None)?;
         let now = meta::now_rfc3339();
         let entries = match own {
@@ -197,6 +199,8 @@ impl Core {
                 ));
             }
         }
+        defaults::secret_string_data(&info, &mut new);
+        pod::check_update(t, old, &new)?;
         self.admit(t, &mut new, Some(old))?;
         if (info.generation || info.custom) && spec_changed(&info, old, &new) {
             let g = old

@@ -39,7 +39,7 @@ pub(super) fn scope_to_subresource(t: &Target, old: &Value, new: Value) -> Value
             }
             new
         }
-        Sub::Main => new,
+        Sub::Main | Sub::Binding => new,
         Sub::Status => {
             let mut merged = old.clone();
             match new.get("status") {
