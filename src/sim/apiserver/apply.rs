@@ -1,0 +1,231 @@
+//! Server-side apply: merge an applied configuration into the live object, with field
+//! ownership.
+//!
+//! - The applier owns exactly the fields of its configuration; a field it applied before and
+//!   omits now is removed from the object unless another manager owns it too.
+//! - A field another manager owns with a different value is a conflict (409) unless the
+//!   apply is forced, which takes the field over.
+//! - Maps merge field by field, associative lists item by item (by key), sets by value, and
+//!   everything else is replaced.
+
+use serde_json::{Map, Value};
+
+use super::{
+    fieldset::{self, Elem, FieldSet, Leaf, ListType, Path, Scope},
+    managed::{Entry, Operation, Writer},
+};
+
+/// A field owned by another manager that the apply would change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conflict {
+    /// The other manager.
+    pub manager: String,
+    /// apiVersion of its entry.
+    pub api_version: String,
+    /// The field.
+    pub path: Path,
+}
+
+/// Applies `config` for `writer` onto `live` (absent = create). Returns the merged object
+/// and the new managedFields entries, or the conflicts when not forced.
+pub fn apply(
+    live: Option<&Value>,
+    config: &Value,
+    mut entries: Vec<Entry>,
+    writer: &Writer,
+    force: bool,
+) -> Result<(Value, Vec<Entry>), Vec<Conflict>> {
+    let config = scoped(config, writer.scope);
+    let cfg_leaves = fieldset::leaves(&config, writer.scope);
+    let live_leaves = live
+        .map(|l| fieldset::leaves(l, writer.scope))
+        .unwrap_or_default();
+    let mine = |e: &Entry| e.is(writer.manager, Operation::Apply, writer.subresource);
+
+    let mut conflicts = Vec::new();
+    for e in entries.iter().filter(|e| !mine(e)) {
+        for (path, leaf) in &cfg_leaves {
+            if !e.set.contains(path) {
+                continue;
+            }
+            if let (Leaf::Value(want), Some(Leaf::Value(have))) = (leaf, live_leaves.get(path))
+                && want != have
+            {
+                conflicts.push(Conflict {
+                    manager: e.manager.clone(),
+                    api_version: e.api_version.clone(),
+                    path: path.clone(),
+                });
+            }
+        }
+    }
+    if !conflicts.is_empty() {
+        if !force {
+            return Err(conflicts);
+        }
+        for c in &conflicts {
+            for e in entries.iter_mut().filter(|e| e.manager == c.manager) {
+                e.set.remove(&c.path);
+            }
+        }
+    }
+
+    let new_set: FieldSet = cfg_leaves.keys().cloned().collect();
+    let previous: FieldSet = entries
+        .iter()
+        .filter(|e| mine(e))
+        .flat_map(|e| e.set.iter().cloned())
+        .collect();
+    let others: FieldSet = entries
+        .iter()
+        .filter(|e| !mine(e))
+        .flat_map(|e| e.set.iter().cloned())
+        .collect();
+
+    let mut merged = live.cloned().unwrap_or_else(|| Value::Object(Map::new()));
+    // Deepest paths first, so removing an item does not hide a field inside it.
+    let mut dropped: Vec<&Path> = previous
+        .iter()
+        .filter(|p| !new_set.contains(*p) && !others.contains(*p))
+        .collect();
+    dropped.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for path in dropped {
+        remove_path(&mut merged, path);
+    }
+    merge_into(&mut merged, &config, "");
+
+    entries.retain(|e| !mine(e));
+    entries.push(Entry {
+        manager: writer.manager.to_string(),
+        operation: Operation::Apply,
+        api_version: writer.api_version.to_string(),
+        time: writer.now.to_string(),
+        subresource: writer.subresource.to_string(),
+        set: new_set,
+    });
+    entries.retain(|e| !e.set.is_empty());
+    Ok((merged, entries))
+}
+
+/// The part of `config` a write in `scope` may change (identity fields always kept).
+fn scoped(config: &Value, scope: Scope) -> Value {
+    let Some(map) = config.as_object() else {
+        return config.clone();
+    };
+    let kept = map
+        .iter()
+        .filter(|(k, _)| match k.as_str() {
+            "apiVersion" | "kind" => true,
+            "metadata" => scope != Scope::StatusOnly,
+            "status" => scope != Scope::NoStatus,
+            _ => scope != Scope::StatusOnly,
+        })
+        .map(|(k, v)| {
+            let v = if k == "metadata" {
+                let mut m = v.clone();
+                if let Some(o) = m.as_object_mut() {
+                    o.remove("managedFields");
+                }
+                m
+            } else {
+                v.clone()
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    Value::Object(kept)
+}
+
+/// Structural merge of `cfg` into `live`; `field` is the name of the field being merged
+/// (it decides the list type).
+pub fn merge_into(live: &mut Value, cfg: &Value, field: &str) {
+    match (live, cfg) {
+        (Value::Object(l), Value::Object(c)) => {
+            for (k, v) in c {
+                if v.is_null() {
+                    continue;
+                }
+                match l.get_mut(k) {
+                    Some(existing) => merge_into(existing, v, k),
+                    None => {
+                        l.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (Value::Array(l), Value::Array(c)) => match fieldset::list_type(field) {
+            ListType::Map(keys) => {
+                for item in c {
+                    let key = fieldset::item_key(item, keys);
+                    let found = key.as_ref().and_then(|k| {
+                        l.iter_mut()
+                            .find(|i| fieldset::item_key(i, keys).as_ref() == Some(k))
+                    });
+                    match found {
+                        Some(existing) => merge_into(existing, item, ""),
+                        None => l.push(item.clone()),
+                    }
+                }
+            }
+            ListType::Set => {
+                for item in c {
+                    if !l.contains(item) {
+                        l.push(item.clone());
+                    }
+                }
+            }
+            ListType::Atomic => *l = c.clone(),
+        },
+        (live, cfg) => *live = cfg.clone(),
+    }
+}
+
+/// Removes the field, list item or set value at `path`; absent paths are ignored.
+pub fn remove_path(obj: &mut Value, path: &[Elem]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut cur = obj;
+    let mut field = "";
+    for elem in parents {
+        let next = match elem {
+            Elem::Field(f) => {
+                field = f;
+                cur.get_mut(f.as_str())
+            }
+            Elem::Key(k) => find_item(cur, field, k),
+            Elem::Value(_) => None,
+        };
+        match next {
+            Some(n) => cur = n,
+            None => return,
+        }
+    }
+    match last {
+        Elem::Field(f) => {
+            if let Some(m) = cur.as_object_mut() {
+                m.remove(f);
+            }
+        }
+        Elem::Key(k) => {
+            if let (ListType::Map(keys), Some(a)) = (fieldset::list_type(field), cur.as_array_mut())
+            {
+                a.retain(|i| fieldset::item_key(i, keys).as_deref() != Some(k.as_str()));
+            }
+        }
+        Elem::Value(v) => {
+            if let Some(a) = cur.as_array_mut() {
+                a.retain(|i| i.to_string() != *v);
+            }
+        }
+    }
+}
+
+fn find_item<'a>(list: &'a mut Value, field: &str, key: &str) -> Option<&'a mut Value> {
+    let ListType::Map(keys) = fieldset::list_type(field) else {
+        return None;
+    };
+    list.as_array_mut()?
+        .iter_mut()
+        .find(|i| fieldset::item_key(i, keys).as_deref() == Some(key))
+}

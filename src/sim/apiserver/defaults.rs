@@ -1,0 +1,92 @@
+//! Defaults and status resets the real API server applies to built-in kinds on create.
+//!
+//! Only the defaults that clients observe in practice are kept (pod restart policy, grace
+//! period, pull policy, port protocol; namespace phase and name label).
+
+use serde_json::{Map, Value, json};
+
+use super::resources::ResourceInfo;
+
+/// Prepares a new object of `info` for storage: resets status where the real server does
+/// and fills defaults.
+pub fn on_create(info: &ResourceInfo, obj: &mut Value) {
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
+    match (info.group.as_str(), info.plural.as_str()) {
+        ("", "pods") => {
+            map.insert(
+                "status".into(),
+                json!({ "phase": "Pending", "qosClass": "BestEffort" }),
+            );
+            if let Some(spec) = map.get_mut("spec").and_then(Value::as_object_mut) {
+                pod_spec(spec);
+            }
+        }
+        ("", "namespaces") => {
+            map.insert("status".into(), json!({ "phase": "Active" }));
+            let name = map
+                .get("metadata")
+                .and_then(|m| m.get("name"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            let meta = super::meta::meta_mut(obj);
+            let labels = meta
+                .entry("labels")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(l) = labels.as_object_mut() {
+                l.insert("kubernetes.io/metadata.name".into(), name);
+            }
+        }
+        ("apps", "daemonsets") => {
+            map.insert("status".into(), json!({}));
+        }
+        _ if info.custom && info.status_subresource => {
+            map.remove("status");
+        }
+        _ => {}
+    }
+}
+
+fn pod_spec(spec: &mut Map<String, Value>) {
+    let defaults = [
+        ("restartPolicy", json!("Always")),
+        ("terminationGracePeriodSeconds", json!(30)),
+        ("dnsPolicy", json!("ClusterFirst")),
+        ("schedulerName", json!("default-scheduler")),
+        ("securityContext", json!({})),
+        ("enableServiceLinks", json!(true)),
+        ("priority", json!(0)),
+    ];
+    for (k, v) in defaults {
+        spec.entry(k).or_insert(v);
+    }
+    for list in ["containers", "initContainers"] {
+        let Some(containers) = spec.get_mut(list).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for c in containers.iter_mut().filter_map(Value::as_object_mut) {
+            container(c);
+        }
+    }
+}
+
+fn container(c: &mut Map<String, Value>) {
+    let image = c.get("image").and_then(Value::as_str).unwrap_or("");
+    // Untagged and `:latest` images are always pulled, as upstream defaults.
+    let tag = image.rsplit('/').next().unwrap_or("");
+    let policy = if !image.contains('@') && (!tag.contains(':') || tag.ends_with(":latest")) {
+        "Always"
+    } else {
+        "IfNotPresent"
+    };
+    c.entry("imagePullPolicy").or_insert(json!(policy));
+    c.entry("terminationMessagePath")
+        .or_insert(json!("/dev/termination-log"));
+    c.entry("terminationMessagePolicy").or_insert(json!("File"));
+    if let Some(ports) = c.get_mut("ports").and_then(Value::as_array_mut) {
+        for p in ports.iter_mut().filter_map(Value::as_object_mut) {
+            p.entry("protocol").or_insert(json!("TCP"));
+        }
+    }
+}

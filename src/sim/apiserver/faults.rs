@@ -1,0 +1,151 @@
+//! Fault injection, switchable at run time through [`Faults`]: write errors (500 or 429 with
+//! `Retry-After`), injected conflicts, added latency, watch streams closed after a while, and
+//! a forced `410 Gone` on the next watch. Random draws come from a seeded ChaCha RNG, so a
+//! run with the same seed and the same request order fails the same requests.
+
+use std::{
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tokio::sync::watch;
+
+use super::error::ApiError;
+
+/// Which error injected write failures return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteError {
+    /// 500 InternalError.
+    Internal,
+    /// 429 TooManyRequests with `Retry-After: <seconds>`.
+    TooManyRequests {
+        /// Seconds in `Retry-After`.
+        retry_after: u32,
+    },
+}
+
+#[derive(Debug)]
+struct State {
+    rng: ChaCha8Rng,
+    write_error_rate: f64,
+    write_error: WriteError,
+    conflict_rate: f64,
+    latency: Duration,
+    watch_close_after: Option<Duration>,
+    force_gone: bool,
+}
+
+/// Handle to the fault switches of a running server; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Faults {
+    state: Arc<Mutex<State>>,
+    /// Bumped to close every open watch stream at once.
+    epoch: Arc<watch::Sender<u64>>,
+}
+
+impl Faults {
+    /// No faults; random draws seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        Faults {
+            state: Arc::new(Mutex::new(State {
+                rng: ChaCha8Rng::seed_from_u64(seed),
+                write_error_rate: 0.0,
+                write_error: WriteError::Internal,
+                conflict_rate: 0.0,
+                latency: Duration::ZERO,
+                watch_close_after: None,
+                force_gone: false,
+            })),
+            epoch: Arc::new(watch::channel(0).0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock only means a panic elsewhere; the switches stay usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Fails a fraction `rate` (0.0-1.0) of writes with `error`.
+    pub fn set_write_errors(&self, rate: f64, error: WriteError) {
+        let mut s = self.lock();
+        s.write_error_rate = rate.clamp(0.0, 1.0);
+        s.write_error = error;
+    }
+
+    /// Fails a fraction `rate` (0.0-1.0) of writes with a 409 Conflict.
+    pub fn set_conflict_rate(&self, rate: f64) {
+        self.lock().conflict_rate = rate.clamp(0.0, 1.0);
+    }
+
+    /// Delays every request by `latency`.
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().latency = latency;
+    }
+
+    /// Closes every watch stream `after` it started (`None`: never).
+    pub fn set_watch_close_after(&self, after: Option<Duration>) {
+        self.lock().watch_close_after = after;
+    }
+
+    /// The next watch request gets `410 Gone` (an ERROR event) instead of events.
+    pub fn force_gone_on_next_watch(&self) {
+        self.lock().force_gone = true;
+    }
+
+    /// Closes every open watch stream now.
+    pub fn close_watches(&self) {
+        self.epoch.send_modify(|e| *e += 1);
+    }
+
+    /// Turns every fault off.
+    pub fn clear(&self) {
+        let mut s = self.lock();
+        s.write_error_rate = 0.0;
+        s.conflict_rate = 0.0;
+        s.latency = Duration::ZERO;
+        s.watch_close_after = None;
+        s.force_gone = false;
+    }
+
+    /// Added latency of every request.
+    pub(crate) fn latency(&self) -> Duration {
+        self.lock().latency
+    }
+
+    /// Draws whether this write fails, and with what.
+    pub(crate) fn on_write(&self, plural: &str, name: &str) -> Result<(), ApiError> {
+        let mut s = self.lock();
+        let error_rate = s.write_error_rate;
+        if error_rate > 0.0 && s.rng.random_bool(error_rate) {
+            return Err(match s.write_error {
+                WriteError::Internal => ApiError::Internal("injected fault: internal error".into()),
+                WriteError::TooManyRequests { retry_after } => ApiError::TooManyRequests {
+                    message: "injected fault: too many requests, please try again later".into(),
+                    retry_after,
+                },
+            });
+        }
+        let conflict_rate = s.conflict_rate;
+        if conflict_rate > 0.0 && s.rng.random_bool(conflict_rate) {
+            return Err(ApiError::stale(plural, "", name));
+        }
+        Ok(())
+    }
+
+    /// Takes the forced-410 switch.
+    pub(crate) fn take_force_gone(&self) -> bool {
+        std::mem::take(&mut self.lock().force_gone)
+    }
+
+    /// How long a new watch stream may stay open.
+    pub(crate) fn watch_close_after(&self) -> Option<Duration> {
+        self.lock().watch_close_after
+    }
+
+    /// A receiver that changes when every watch must close.
+    pub(crate) fn epoch(&self) -> watch::Receiver<u64> {
+        self.epoch.subscribe()
+    }
+}

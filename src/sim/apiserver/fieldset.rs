@@ -1,0 +1,287 @@
+//! Field sets: the paths of an object a field manager owns, in the `FieldsV1` format of
+//! `metadata.managedFields`.
+//!
+//! Maps are walked field by field; lists are atomic (one leaf), associative (items keyed by
+//! merge keys, `k:{"name":"app"}`) or sets of scalars (`v:"x"`), as the list types of the
+//! real Kubernetes types declare them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+
+/// One step of a field path.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Elem {
+    /// A map field, `f:name`.
+    Field(String),
+    /// An associative list item by its key fields (canonical JSON), `k:{...}`.
+    Key(String),
+    /// A set list item by its value (JSON), `v:...`.
+    Value(String),
+}
+
+/// A path from the object root.
+pub type Path = Vec<Elem>;
+
+/// A set of owned paths.
+pub type FieldSet = BTreeSet<Path>;
+
+/// How a list field merges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListType {
+    /// Replaced as a whole.
+    Atomic,
+    /// Items matched by these key fields.
+    Map(&'static [&'static str]),
+    /// Scalars merged as a set.
+    Set,
+}
+
+/// The list type of a field, by field name, following the Kubernetes types' markers.
+pub fn list_type(field: &str) -> ListType {
+    match field {
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets"
+        | "resourceClaims"
+        | "schedulingGates" => ListType::Map(&["name"]),
+        "volumeMounts" => ListType::Map(&["mountPath"]),
+        "volumeDevices" => ListType::Map(&["devicePath"]),
+        "ports" => ListType::Map(&["containerPort"]),
+        "conditions" => ListType::Map(&["type"]),
+        "ownerReferences" => ListType::Map(&["uid"]),
+        "hostAliases" => ListType::Map(&["ip"]),
+        "finalizers" => ListType::Set,
+        _ => ListType::Atomic,
+    }
+}
+
+/// Canonical JSON of an item's key fields, or `None` when it has none of them.
+pub fn item_key(item: &Value, keys: &[&str]) -> Option<String> {
+    let obj = item.as_object()?;
+    let mut key = Map::new();
+    for k in keys {
+        if let Some(v) = obj.get(*k) {
+            key.insert((*k).to_string(), v.clone());
+        }
+    }
+    if key.is_empty() {
+        None
+    } else {
+        Some(Value::Object(key).to_string())
+    }
+}
+
+/// What a path of an object holds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Leaf<'a> {
+    /// A value (scalar, atomic list, or empty map).
+    Value(&'a Value),
+    /// An associative list item (its fields are paths of their own).
+    Item,
+}
+
+/// Which part of an object a field set covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything but `status` (main endpoint of a kind with a status subresource).
+    NoStatus,
+    /// Everything (kinds without a status subresource).
+    All,
+    /// Only `status` (the `/status` subresource).
+    StatusOnly,
+}
+
+/// The metadata fields that are owned like user fields.
+const OWNED_META: &[&str] = &["labels", "annotations", "finalizers", "ownerReferences"];
+
+/// Every owned path of `obj` within `scope`, with what it holds.
+pub fn leaves(obj: &Value, scope: Scope) -> BTreeMap<Path, Leaf<'_>> {
+    let mut out = BTreeMap::new();
+    let Some(map) = obj.as_object() else {
+        return out;
+    };
+    for (k, v) in map {
+        let keep = match k.as_str() {
+            "apiVersion" | "kind" => false,
+            "status" => scope != Scope::NoStatus,
+            _ => scope != Scope::StatusOnly,
+        };
+        if !keep {
+            continue;
+        }
+        let path = vec![Elem::Field(k.clone())];
+        if k == "metadata" {
+            if let Some(m) = v.as_object() {
+                for f in OWNED_META {
+                    if let Some(fv) = m.get(*f) {
+                        let mut p = path.clone();
+                        p.push(Elem::Field((*f).to_string()));
+                        walk(f, fv, p, &mut out);
+                    }
+                }
+            }
+            continue;
+        }
+        walk(k, v, path, &mut out);
+    }
+    out
+}
+
+fn walk<'a>(field: &str, v: &'a Value, path: Path, out: &mut BTreeMap<Path, Leaf<'a>>) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, child) in m {
+                let mut p = path.clone();
+                p.push(Elem::Field(k.clone()));
+                walk(k, child, p, out);
+            }
+        }
+        Value::Array(items) if !items.is_empty() => match list_type(field) {
+            ListType::Map(keys) => {
+                if items.iter().any(|i| item_key(i, keys).is_none()) {
+                    out.insert(path, Leaf::Value(v));
+                    return;
+                }
+                for item in items {
+                    let Some(key) = item_key(item, keys) else {
+                        continue;
+                    };
+                    let mut p = path.clone();
+                    p.push(Elem::Key(key));
+                    if let Some(m) = item.as_object() {
+                        for (k, child) in m {
+                            let mut cp = p.clone();
+                            cp.push(Elem::Field(k.clone()));
+                            walk(k, child, cp, out);
+                        }
+                    }
+                    out.insert(p, Leaf::Item);
+                }
+            }
+            ListType::Set => {
+                for item in items {
+                    let mut p = path.clone();
+                    p.push(Elem::Value(item.to_string()));
+                    out.insert(p, Leaf::Value(item));
+                }
+            }
+            ListType::Atomic => {
+                out.insert(path, Leaf::Value(v));
+            }
+        },
+        _ => {
+            out.insert(path, Leaf::Value(v));
+        }
+    }
+}
+
+/// The `FieldsV1` object of a field set.
+pub fn to_fields_v1(set: &FieldSet) -> Value {
+    let mut root = Map::new();
+    for path in set {
+        let mut node = &mut root;
+        for (i, elem) in path.iter().enumerate() {
+            let entry = node
+                .entry(encode(elem))
+                .or_insert_with(|| Value::Object(Map::new()));
+            let Value::Object(child) = entry else {
+                break;
+            };
+            node = child;
+            if i == path.len() - 1
+                && set
+                    .range(path.clone()..)
+                    .nth(1)
+                    .is_some_and(|next| next.starts_with(path))
+            {
+                node.insert(".".to_string(), Value::Object(Map::new()));
+            }
+        }
+    }
+    Value::Object(root)
+}
+
+fn encode(elem: &Elem) -> String {
+    match elem {
+        Elem::Field(f) => format!("f:{f}"),
+        Elem::Key(k) => format!("k:{k}"),
+        Elem::Value(v) => format!("v:{v}"),
+    }
+}
+
+fn decode(s: &str) -> Option<Elem> {
+    let (prefix, rest) = s.split_at_checked(2)?;
+    match prefix {
+        "f:" => Some(Elem::Field(rest.to_string())),
+        // Re-serialize so the key is canonical whatever order the client wrote.
+        "k:" => serde_json::from_str::<Value>(rest)
+            .ok()
+            .map(|v| Elem::Key(v.to_string())),
+        "v:" => serde_json::from_str::<Value>(rest)
+            .ok()
+            .map(|v| Elem::Value(v.to_string())),
+        _ => None,
+    }
+}
+
+/// The field set of a `FieldsV1` object (unknown entries are skipped).
+pub fn from_fields_v1(v: &Value) -> FieldSet {
+    let mut set = FieldSet::new();
+    parse(v, &mut Vec::new(), &mut set);
+    set
+}
+
+fn parse(v: &Value, path: &mut Path, set: &mut FieldSet) {
+    let Some(map) = v.as_object() else {
+        return;
+    };
+    for (k, child) in map {
+        if k == "." {
+            if !path.is_empty() {
+                set.insert(path.clone());
+            }
+            continue;
+        }
+        let Some(elem) = decode(k) else {
+            continue;
+        };
+        path.push(elem);
+        if child.as_object().is_none_or(Map::is_empty) {
+            set.insert(path.clone());
+        } else {
+            parse(child, path, set);
+        }
+        path.pop();
+    }
+}
+
+/// A path as the real server prints it in conflict messages: `.spec.containers[name="a"].image`.
+pub fn display(path: &Path) -> String {
+    let mut s = String::new();
+    for elem in path {
+        match elem {
+            Elem::Field(f) => {
+                s.push('.');
+                s.push_str(f);
+            }
+            Elem::Key(k) => {
+                let parts: Vec<String> = serde_json::from_str::<Map<String, Value>>(k)
+                    .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect())
+                    .unwrap_or_default();
+                s.push('[');
+                s.push_str(&parts.join(","));
+                s.push(']');
+            }
+            Elem::Value(v) => {
+                s.push_str("[=");
+                s.push_str(v);
+                s.push(']');
+            }
+        }
+    }
+    s
+}

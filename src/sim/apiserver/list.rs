@@ -1,0 +1,162 @@
+//! List: filtered by label and field selectors, paginated with `limit`/`continue`, and
+//! serialized once into the response body after the store lock is released.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{
+    core::{Core, Target},
+    error::ApiError,
+    selector::{self, Filter},
+    store::ObjKey,
+};
+
+/// Query parameters of list and watch requests.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    /// Label selector.
+    pub label_selector: Option<String>,
+    /// Field selector.
+    pub field_selector: Option<String>,
+    /// Page size.
+    pub limit: Option<usize>,
+    /// Continue token of the previous page.
+    #[serde(rename = "continue")]
+    pub continue_token: Option<String>,
+    /// `true` (or `1`) for a watch.
+    pub watch: Option<String>,
+    /// Version to watch from.
+    pub resource_version: Option<String>,
+    /// Whether the client accepts BOOKMARK events.
+    pub allow_watch_bookmarks: Option<bool>,
+    /// Seconds after which the watch ends.
+    pub timeout_seconds: Option<u64>,
+    /// Streaming list: send every object first, then a bookmark marking the end.
+    pub send_initial_events: Option<bool>,
+}
+
+impl ListQuery {
+    /// Whether the request is a watch.
+    pub fn is_watch(&self) -> bool {
+        matches!(self.watch.as_deref(), Some("true" | "1"))
+    }
+
+    /// The label and field filter.
+    pub fn filter(&self) -> Result<Filter, ApiError> {
+        Ok(Filter {
+            labels: match &self.label_selector {
+                Some(s) => selector::parse_labels(s)?,
+                None => Default::default(),
+            },
+            fields: match &self.field_selector {
+                Some(s) => selector::parse_fields(s)?,
+                None => Vec::new(),
+            },
+        })
+    }
+}
+
+/// One page of a list, holding shared objects.
+pub struct Page {
+    /// Matching objects.
+    pub items: Vec<Arc<Value>>,
+    /// resourceVersion of the list.
+    pub rv: u64,
+    /// Token of the next page, if any.
+    pub next: Option<String>,
+}
+
+/// Collects a page under the store lock (cheap: only `Arc` clones).
+pub fn page(core: &Core, t: &Target, q: &ListQuery) -> Result<Page, ApiError> {
+    let filter = q.filter()?;
+    let start =
+        match &q.continue_token {
+            Some(tok) if !tok.is_empty() => Some(decode(tok).ok_or_else(|| {
+                ApiError::BadRequest(format!("invalid continue token: \"{tok}\""))
+            })?),
+            _ => None,
+        };
+    let ns = (!t.namespace.is_empty()).then_some(t.namespace.as_str());
+    let limit = q.limit.filter(|l| *l > 0).unwrap_or(usize::MAX);
+    let mut items = Vec::new();
+    let mut last: Option<&ObjKey> = None;
+    let mut next = None;
+    for (key, obj) in core.store.iter(&t.info.key(), ns) {
+        if start.as_ref().is_some_and(|s| key <= s) {
+            continue;
+        }
+        if !filter.matches(obj) {
+            continue;
+        }
+        if items.len() == limit {
+            next = last.map(encode);
+            break;
+        }
+        items.push(obj.clone());
+        last = Some(key);
+    }
+    Ok(Page {
+        items,
+        rv: core.store.rv(),
+        next,
+    })
+}
+
+/// Serializes a page as `<Kind>List`, rewriting `apiVersion` when served at another version.
+pub fn body(t: &Target, page: &Page) -> Vec<u8> {
+    let api_version = t.api_version();
+    let mut out = Vec::with_capacity(256 + page.items.len() * 1024);
+    let mut meta = serde_json::json!({ "resourceVersion": page.rv.to_string() });
+    if let Some(next) = &page.next {
+        meta["continue"] = Value::String(next.clone());
+    }
+    let head = serde_json::json!({
+        "kind": format!("{}List", t.info.kind),
+        "apiVersion": api_version,
+        "metadata": meta,
+    })
+    .to_string();
+    out.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
+    out.extend_from_slice(b",\"items\":[");
+    for (i, item) in page.items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_object(&mut out, item, &api_version);
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+/// Writes `obj` as JSON, with `apiVersion` set to `api_version`.
+pub fn write_object(out: &mut Vec<u8>, obj: &Value, api_version: &str) {
+    if obj.get("apiVersion").and_then(Value::as_str) == Some(api_version) {
+        // Serializing a Value into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, obj);
+    } else {
+        let mut copy = obj.clone();
+        copy["apiVersion"] = Value::String(api_version.to_string());
+        let _ = serde_json::to_writer(&mut *out, &copy);
+    }
+}
+
+fn encode(key: &ObjKey) -> String {
+    let raw = format!("{}\u{0}{}", key.namespace, key.name);
+    raw.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode(tok: &str) -> Option<ObjKey> {
+    if tok.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..tok.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(tok.get(i..i + 2)?, 16).ok())
+        .collect();
+    let raw = String::from_utf8(bytes?).ok()?;
+    let (ns, name) = raw.split_once('\u{0}')?;
+    Some(ObjKey::new(ns, name))
+}

@@ -1,0 +1,233 @@
+//! The object store: objects by resource, namespace and name, a global resourceVersion,
+//! a bounded history of changes for watches, and a broadcast of new changes.
+//!
+//! Objects are held as `Arc<serde_json::Value>`, so lists and watch events share them
+//! instead of copying; a write replaces the `Arc`.
+
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    sync::Arc,
+};
+
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+use super::{
+    meta,
+    resources::{Registry, ResKey},
+};
+
+/// Key of an object within its resource: namespace (empty when cluster-scoped) and name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjKey {
+    /// Namespace, empty for cluster-scoped objects.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl ObjKey {
+    /// Builds a key.
+    pub fn new(namespace: &str, name: &str) -> Self {
+        ObjKey {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+}
+
+/// Type of a change, as in watch events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeType {
+    /// The object was created.
+    Added,
+    /// The object was changed.
+    Modified,
+    /// The object was removed.
+    Deleted,
+}
+
+/// One change of one object.
+#[derive(Debug)]
+pub struct Change {
+    /// resourceVersion of the change.
+    pub rv: u64,
+    /// Resource of the object.
+    pub res: ResKey,
+    /// What happened.
+    pub kind: ChangeType,
+    /// The object after the change (the last state for a deletion).
+    pub object: Arc<Value>,
+    /// The object before the change, for watches that filter by labels or fields.
+    pub old: Option<Arc<Value>>,
+}
+
+/// All objects and their change history.
+pub struct Store {
+    /// Resources known to the server.
+    pub registry: Registry,
+    rv: u64,
+    objects: BTreeMap<ResKey, BTreeMap<ObjKey, Arc<Value>>>,
+    uids: HashMap<String, (ResKey, ObjKey)>,
+    history: VecDeque<Arc<Change>>,
+    history_limit: usize,
+    /// Every change with a resourceVersion above this one is still in `history`.
+    floor: u64,
+    tx: broadcast::Sender<Arc<Change>>,
+}
+
+impl Store {
+    /// An empty store with the built-in resources, keeping `history_limit` changes.
+    pub fn new(history_limit: usize) -> Self {
+        let (tx, _) = broadcast::channel(16_384);
+        Store {
+            registry: Registry::builtin(),
+            rv: 1,
+            objects: BTreeMap::new(),
+            uids: HashMap::new(),
+            history: VecDeque::new(),
+            history_limit: history_limit.max(1),
+            floor: 1,
+            tx,
+        }
+    }
+
+    /// The latest resourceVersion.
+    pub fn rv(&self) -> u64 {
+        self.rv
+    }
+
+    /// The oldest resourceVersion a watch can start from.
+    pub fn floor(&self) -> u64 {
+        self.floor
+    }
+
+    /// The object `name` in `namespace`.
+    pub fn get(&self, res: &ResKey, namespace: &str, name: &str) -> Option<&Arc<Value>> {
+        self.objects.get(res)?.get(&ObjKey::new(namespace, name))
+    }
+
+    /// The object with this uid and its resource.
+    pub fn by_uid(&self, uid: &str) -> Option<(&ResKey, &Arc<Value>)> {
+        let (res, key) = self.uids.get(uid)?;
+        Some((res, self.objects.get(res)?.get(key)?))
+    }
+
+    /// Objects of `res`, in one namespace or all, sorted by namespace and name.
+    pub fn iter<'a>(
+        &'a self,
+        res: &ResKey,
+        namespace: Option<&'a str>,
+    ) -> Box<dyn Iterator<Item = (&'a ObjKey, &'a Arc<Value>)> + 'a> {
+        let Some(map) = self.objects.get(res) else {
+            return Box::new(std::iter::empty());
+        };
+        match namespace {
+            None => Box::new(map.iter()),
+            Some(ns) => Box::new(
+                map.range(ObjKey::new(ns, "")..)
+                    .take_while(move |(k, _)| k.namespace == ns),
+            ),
+        }
+    }
+
+    /// Every object of every resource (garbage collection scans).
+    pub fn iter_all(&self) -> impl Iterator<Item = (&ResKey, &ObjKey, &Arc<Value>)> {
+        self.objects
+            .iter()
+            .flat_map(|(r, m)| m.iter().map(move |(k, v)| (r, k, v)))
+    }
+
+    /// Stores `obj` with a new resourceVersion and records the change.
+    pub fn put(&mut self, res: &ResKey, mut obj: Value) -> Arc<Value> {
+        self.rv += 1;
+        let rv = self.rv;
+        meta::set_meta(&mut obj, "resourceVersion", Value::String(rv.to_string()));
+        let key = ObjKey::new(meta::namespace(&obj), meta::name(&obj));
+        let uid = meta::uid(&obj).to_string();
+        let obj = Arc::new(obj);
+        let old = self
+            .objects
+            .entry(res.clone())
+            .or_default()
+            .insert(key.clone(), obj.clone());
+        if !uid.is_empty() {
+            self.uids.insert(uid, (res.clone(), key));
+        }
+        let kind = if old.is_some() {
+            ChangeType::Modified
+        } else {
+            ChangeType::Added
+        };
+        self.record(res, kind, obj.clone(), old);
+        obj
+    }
+
+    /// Removes an object; `last` is its final state (recorded with a new resourceVersion).
+    pub fn remove(&mut self, res: &ResKey, mut last: Value) -> Arc<Value> {
+        self.rv += 1;
+        let rv = self.rv;
+        meta::set_meta(&mut last, "resourceVersion", Value::String(rv.to_string()));
+        let key = ObjKey::new(meta::namespace(&last), meta::name(&last));
+        let old = self.objects.get_mut(res).and_then(|m| m.remove(&key));
+        self.uids.remove(meta::uid(&last));
+        let last = Arc::new(last);
+        self.record(res, ChangeType::Deleted, last.clone(), old);
+        last
+    }
+
+    /// Removes a whole resource and its objects without events (CRD deletion; the
+    /// deletions of the objects are recorded by the caller first).
+    pub fn drop_resource(&mut self, res: &ResKey) {
+        if let Some(map) = self.objects.remove(res) {
+            for obj in map.values() {
+                self.uids.remove(meta::uid(obj));
+            }
+        }
+        self.registry.remove(res);
+    }
+
+    fn record(
+        &mut self,
+        res: &ResKey,
+        kind: ChangeType,
+        object: Arc<Value>,
+        old: Option<Arc<Value>>,
+    ) {
+        let change = Arc::new(Change {
+            rv: self.rv,
+            res: res.clone(),
+            kind,
+            object,
+            old,
+        });
+        self.history.push_back(change.clone());
+        while self.history.len() > self.history_limit {
+            if let Some(dropped) = self.history.pop_front() {
+                self.floor = dropped.rv;
+            }
+        }
+        // No receivers is normal (no watch open).
+        let _ = self.tx.send(change);
+    }
+
+    /// Changes after `rv` still in the history, or `None` if some were already dropped.
+    pub fn since(&self, rv: u64) -> Option<Vec<Arc<Change>>> {
+        if rv < self.floor {
+            return None;
+        }
+        let start = self.history.partition_point(|c| c.rv <= rv);
+        Some(self.history.range(start..).cloned().collect())
+    }
+
+    /// A receiver of every change made from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.tx.subscribe()
+    }
+
+    /// Forgets the history so every watch from an older resourceVersion gets 410 Gone.
+    pub fn compact(&mut self) {
+        self.history.clear();
+        self.floor = self.rv;
+    }
+}

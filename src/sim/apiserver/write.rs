@@ -1,0 +1,341 @@
+//! Create and update: the path every write (PUT, patch, apply) ends in, with the real
+//! server's rules for system metadata, status subresources, generation, admission,
+//! managedFields, finalizers and dry run.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::{
+    core::{Core, Sub, Target, WriteOpts},
+    defaults,
+    error::{ApiError, Cause},
+    managed::{self, Entry, Writer},
+    meta,
+};
+
+/// Metadata only the server sets; copied from the stored object on update.
+const SYSTEM_META: &[&str] = &[
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "generation",
+    "selfLink",
+];
+
+/// How field ownership of a write is recorded.
+pub enum Ownership {
+    /// An `Update` by the request's field manager.
+    Update,
+    /// Entries already computed by server-side apply.
+    Applied(Vec<Entry>),
+}
+
+impl Core {
+    /// Creates `obj` through `t`.
+    pub fn create(
+        &mut self,
+        t: &Target,
+        mut obj: Value,
+        own: Ownership,
+        o: &WriteOpts,
+    ) -> Result<Arc<Value>, ApiError> {
+        let info = t.info.clone();
+        if !obj.is_object() {
+            return Err(ApiError::BadRequest(
+                "the body must be a JSON object".into(),
+            ));
+        }
+        obj["apiVersion"] = Value::String(t.api_version());
+        obj["kind"] = Value::String(info.kind.clone());
+        let mut name = meta::name(&obj).to_string();
+        if name.is_empty()
+            && let Some(prefix) = meta::meta_str(&obj, "generateName")
+        {
+            name = format!("{prefix}{}", self.name_suffix());
+            meta::set_meta(&mut obj, "name", Value::String(name.clone()));
+        }
+        if name.is_empty() {
+            return Err(ApiError::invalid(
+                &info.kind,
+                &info.group,
+                "",
+                vec![required(
+                    "metadata.name",
+                    "name or generateName is required",
+                )],
+            ));
+        }
+        self.check_namespace(t, &mut obj)?;
+        if !meta::valid_name(&name) {
+            return Err(invalid_name(t, &name));
+        }
+        if self.store.get(&info.key(), &t.namespace, &name).is_some() {
+            return Err(ApiError::AlreadyExists {
+                kind: info.plural.clone(),
+                name,
+            });
+        }
+        for f in SYSTEM_META
+            .iter()
+            .chain(&["resourceVersion", "managedFields"])
+        {
+            meta::set_meta(&mut obj, f, Value::Null);
+        }
+        let uid = self.uid();
+        meta::set_meta(&mut obj, "uid", Value::String(uid));
+        meta::set_meta(&mut obj, "creationTimestamp", meta::now_rfc3339().into());
+        if info.generation {
+            meta::set_meta(&mut obj, "generation", 1.into());
+        }
+        defaults::on_create(&info, &mut obj);
+        self.admit(t, &mut obj, None)?;
+        let now = meta::now_rfc3339();
+        let entries = match own {
+            Ownership::Applied(entries) => entries,
+            Ownership::Update => {
+                let mut entries = Vec::new();
+                let api_version = t.api_version();
+                let writer = writer(t, o, &api_version, &now);
+                managed::track_update(&mut entries, None, &obj, &writer);
+                entries
+            }
+        };
+        managed::write(&mut obj, &entries);
+        if o.dry_run {
+            return Ok(Arc::new(obj));
+        }
+        if info.group == "apiextensions.k8s.io" {
+            self.register_crd(&mut obj)?;
+        }
+        Ok(self.store.put(&info.key(), obj))
+    }
+
+    /// Namespace rules: namespaced objects take the path's namespace, which must exist.
+    fn check_namespace(&self, t: &Target, obj: &mut Value) -> Result<(), ApiError> {
+        if !t.info.namespaced {
+            meta::set_meta(obj, "namespace", Value::Null);
+            return Ok(());
+        }
+        let body_ns = meta::namespace(obj);
+        if !body_ns.is_empty() && body_ns != t.namespace {
+            return Err(ApiError::BadRequest(
+                "the namespace of the provided object does not match the namespace sent on \
+                 the request"
+                    .into(),
+            ));
+        }
+        meta::set_meta(obj, "namespace", Value::String(t.namespace.clone()));
+        let ns_key = super::resources::ResKey::new("", "namespaces");
+        if self.store.get(&ns_key, "", &t.namespace).is_none() {
+            return Err(ApiError::not_found("namespaces", "", &t.namespace));
+        }
+        Ok(())
+    }
+
+    /// Runs schema admission of custom resources.
+    fn admit(&self, t: &Target, obj: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
+        let Some(adm) = t.info.admission.get(&t.version) else {
+            return Ok(());
+        };
+        adm.admit(obj, old).map_err(|causes| {
+            ApiError::invalid(&t.info.kind, &t.info.group, meta::name(obj), causes)
+        })
+    }
+
+    /// Replaces `old` with `new` through `t` (PUT, patch and apply end here).
+    pub fn commit(
+        &mut self,
+        t: &Target,
+        old: &Arc<Value>,
+        mut new: Value,
+        own: Ownership,
+        o: &WriteOpts,
+    ) -> Result<Arc<Value>, ApiError> {
+        let info = t.info.clone();
+        let name = meta::name(old).to_string();
+        if !new.is_object() {
+            return Err(ApiError::BadRequest(
+                "the body must be a JSON object".into(),
+            ));
+        }
+        if let Some(rv) = meta::meta_str(&new, "resourceVersion")
+            && !rv.is_empty()
+            && Some(rv) != meta::meta_str(old, "resourceVersion")
+        {
+            return Err(ApiError::stale(&info.plural, &info.group, &name));
+        }
+        new = scope_to_subresource(t, old, new);
+        new["apiVersion"] = Value::String(t.api_version());
+        new["kind"] = Value::String(info.kind.clone());
+        for f in SYSTEM_META
+            .iter()
+            .chain(&["name", "namespace", "resourceVersion"])
+        {
+            let v = old.get("metadata").and_then(|m| m.get(*f)).cloned();
+            meta::set_meta(&mut new, f, v.unwrap_or(Value::Null));
+        }
+        if meta::is_deleting(old) {
+            let before = meta::finalizers(old);
+            if meta::finalizers(&new).iter().any(|f| !before.contains(f)) {
+                return Err(ApiError::invalid(
+                    &info.kind,
+                    &info.group,
+                    &name,
+                    vec![Cause {
+                        reason: "FieldValueForbidden".into(),
+                        message: "Forbidden: no new finalizers can be added if the object is \
+                                  being deleted"
+                            .into(),
+                        field: "metadata.finalizers".into(),
+                    }],
+                ));
+            }
+        }
+        self.admit(t, &mut new, Some(old))?;
+        if (info.generation || info.custom) && spec_changed(&info, old, &new) {
+            let g = old
+                .get("metadata")
+                .and_then(|m| m.get("generation"))
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            meta::set_meta(&mut new, "generation", (g + 1).into());
+        }
+        let now = meta::now_rfc3339();
+        let entries = match own {
+            Ownership::Applied(entries) => entries,
+            Ownership::Update => {
+                let mut entries = managed::read(old);
+                let api_version = t.api_version();
+                let writer = writer(t, o, &api_version, &now);
+                managed::track_update(&mut entries, Some(old), &new, &writer);
+                entries
+            }
+        };
+        managed::write(&mut new, &entries);
+        if unchanged(old, &new) {
+            return Ok(old.clone());
+        }
+        if meta::is_deleting(&new) && meta::finalizers(&new).is_empty() {
+            if o.dry_run {
+                return Ok(Arc::new(new));
+            }
+            return Ok(self.remove(&info.key(), new));
+        }
+        if o.dry_run {
+            return Ok(Arc::new(new));
+        }
+        if info.group == "apiextensions.k8s.io" {
+            self.register_crd(&mut new)?;
+        }
+        Ok(self.store.put(&info.key(), new))
+    }
+
+    /// Removes an object for good and queues its dependents for garbage collection.
+    pub fn remove(&mut self, res: &super::resources::ResKey, last: Value) -> Arc<Value> {
+        self.deleted.push(meta::uid(&last).to_string());
+        if res.group == "apiextensions.k8s.io" {
+            self.unregister_crd(&last);
+        }
+        self.store.remove(res, last)
+    }
+}
+
+fn writer<'a>(t: &Target, o: &'a WriteOpts, api_version: &'a str, now: &'a str) -> Writer<'a> {
+    Writer {
+        manager: &o.manager,
+        api_version,
+        subresource: t.sub.name(),
+        scope: t.scope(),
+        now,
+    }
+}
+
+/// The main endpoint keeps the stored status; `/status` keeps everything but status.
+fn scope_to_subresource(t: &Target, old: &Value, new: Value) -> Value {
+    match t.sub {
+        Sub::Main if t.info.status_subresource => {
+            let mut new = new;
+            match old.get("status") {
+                Some(s) => new["status"] = s.clone(),
+                None => {
+                    if let Some(m) = new.as_object_mut() {
+                        m.remove("status");
+                    }
+                }
+            }
+            new
+        }
+        Sub::Main => new,
+        Sub::Status => {
+            let mut merged = old.clone();
+            match new.get("status") {
+                Some(s) => merged["status"] = s.clone(),
+                None => {
+                    if let Some(m) = merged.as_object_mut() {
+                        m.remove("status");
+                    }
+                }
+            }
+            // Labels and annotations may change through /status as upstream allows.
+            merged
+        }
+    }
+}
+
+/// Whether anything but metadata (and status, when it is a subresource) changed.
+fn spec_changed(info: &super::resources::ResourceInfo, old: &Value, new: &Value) -> bool {
+    let strip = |v: &Value| -> Map<String, Value> {
+        let mut m = v.as_object().cloned().unwrap_or_default();
+        m.remove("metadata");
+        if info.status_subresource {
+            m.remove("status");
+        }
+        m
+    };
+    strip(old) != strip(new)
+}
+
+/// Whether `new` equals `old` but for managedFields timestamps (a no-op write).
+fn unchanged(old: &Value, new: &Value) -> bool {
+    let strip = |v: &Value| -> Value {
+        let mut v = v.clone();
+        if let Some(list) = v
+            .get_mut("metadata")
+            .and_then(|m| m.get_mut("managedFields"))
+            .and_then(Value::as_array_mut)
+        {
+            for e in list.iter_mut().filter_map(Value::as_object_mut) {
+                e.remove("time");
+            }
+        }
+        v
+    };
+    strip(old) == strip(new)
+}
+
+fn required(field: &str, message: &str) -> Cause {
+    Cause {
+        reason: "FieldValueRequired".into(),
+        message: format!("Required value: {message}"),
+        field: field.into(),
+    }
+}
+
+fn invalid_name(t: &Target, name: &str) -> ApiError {
+    ApiError::invalid(
+        &t.info.kind,
+        &t.info.group,
+        name,
+        vec![Cause {
+            reason: "FieldValueInvalid".into(),
+            message: format!(
+                "Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower \
+                 case alphanumeric characters, '-' or '.', and must start and end with an \
+                 alphanumeric character"
+            ),
+            field: "metadata.name".into(),
+        }],
+    )
+}

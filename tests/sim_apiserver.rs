@@ -1,0 +1,616 @@
+//! The simulated API server through the real kube-rs client: CRUD, optimistic concurrency,
+//! list selectors and pagination, patches, server-side apply, status subresource, dry run.
+
+use std::collections::BTreeMap;
+
+use extendeddaemonset::sim::apiserver::{Config, SimApiServer};
+use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod};
+use kube::{
+    Api, Client,
+    api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
+};
+use serde_json::json;
+
+async fn start() -> (SimApiServer, Client) {
+    let server = SimApiServer::start(Config::default()).await.expect("start");
+    let client = server.client().expect("client");
+    (server, client)
+}
+
+fn api_status(e: kube::Error) -> Box<kube::core::Status> {
+    match e {
+        kube::Error::Api(s) => s,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+fn pod(name: &str, labels: &[(&str, &str)]) -> Pod {
+    let labels: BTreeMap<String, String> = labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    serde_json::from_value(json!({
+        "metadata": { "name": name, "labels": labels },
+        "spec": { "containers": [{ "name": "app", "image": "nginx:1.25" }] },
+    }))
+    .expect("pod")
+}
+
+#[tokio::test]
+async fn crud_with_metadata_and_optimistic_concurrency() {
+    let (_server, client) = start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let mut cm = ConfigMap::default();
+    cm.metadata.name = Some("one".into());
+    cm.data = Some([("a".to_string(), "1".to_string())].into());
+    let created = cms
+        .create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
+    let uid = created.metadata.uid.clone().expect("uid");
+    let rv1: u64 = created
+        .metadata
+        .resource_version
+        .clone()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(created.metadata.creation_timestamp.is_some());
+    assert_eq!(created.metadata.namespace.as_deref(), Some("default"));
+
+    let again = cms.create(&PostParams::default(), &cm).await.unwrap_err();
+    let s = api_status(again);
+    assert_eq!((s.code, s.reason.as_str()), (409, "AlreadyExists"));
+
+    let mut changed = created.clone();
+    changed.data = Some([("a".to_string(), "2".to_string())].into());
+    let updated = cms
+        .replace("one", &PostParams::default(), &changed)
+        .await
+        .expect("update");
+    let rv2: u64 = updated
+        .metadata
+        .resource_version
+        .clone()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(rv2 > rv1, "resourceVersion must grow: {rv1} -> {rv2}");
+    assert_eq!(updated.metadata.uid.as_deref(), Some(uid.as_str()));
+
+    // `changed` still carries rv1: a stale write.
+    let stale = cms
+        .replace("one", &PostParams::default(), &changed)
+        .await
+        .unwrap_err();
+    let s = api_status(stale);
+    assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
+    assert!(
+        s.message.contains("the object has been modified"),
+        "{}",
+        s.message
+    );
+
+    let got = cms.get("one").await.expect("get");
+    assert_eq!(got.data.unwrap()["a"], "2");
+
+    cms.delete("one", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let s = api_status(cms.get("one").await.unwrap_err());
+    assert_eq!((s.code, s.reason.as_str()), (404, "NotFound"));
+    assert_eq!(s.message, "configmaps \"one\" not found");
+}
+
+#[tokio::test]
+async fn namespaced_create_needs_an_existing_namespace() {
+    let (_server, client) = start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "nowhere");
+    let mut cm = ConfigMap::default();
+    cm.metadata.name = Some("x".into());
+    let s = api_status(cms.create(&PostParams::default(), &cm).await.unwrap_err());
+    assert_eq!(s.code, 404);
+    assert!(
+        s.message.contains("namespaces \"nowhere\" not found"),
+        "{}",
+        s.message
+    );
+}
+
+#[tokio::test]
+async fn invalid_name_is_422_with_field_cause() {
+    let (_server, client) = start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let mut cm = ConfigMap::default();
+    cm.metadata.name = Some("Bad_Name".into());
+    let s = api_status(cms.create(&PostParams::default(), &cm).await.unwrap_err());
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
+    let causes = s.details.expect("details").causes;
+    assert_eq!(causes[0].field, "metadata.name");
+}
+
+#[tokio::test]
+async fn list_with_label_and_field_selectors_and_pages() {
+    let (_server, client) = start().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    for (i, tier) in ["web", "web", "db", "cache", "web"].iter().enumerate() {
+        let p = pod(&format!("p{i}"), &[("tier", tier), ("idx", &i.to_string())]);
+        pods.create(&PostParams::default(), &p)
+            .await
+            .expect("create");
+    }
+    let names = |l: kube::core::ObjectList<Pod>| -> Vec<String> {
+        l.items
+            .into_iter()
+            .map(|p| p.metadata.name.unwrap())
+            .collect()
+    };
+    let cases = [
+        ("tier=web", vec!["p0", "p1", "p4"]),
+        ("tier!=web", vec!["p2", "p3"]),
+        ("tier in (db,cache)", vec!["p2", "p3"]),
+        ("tier notin (db,cache),idx!=0", vec!["p1", "p4"]),
+        ("idx", vec!["p0", "p1", "p2", "p3", "p4"]),
+        ("!idx", vec![]),
+    ];
+    for (sel, want) in cases {
+        let got = names(
+            pods.list(&ListParams::default().labels(sel))
+                .await
+                .expect(sel),
+        );
+        assert_eq!(got, want, "selector {sel}");
+    }
+    let by_name = pods
+        .list(&ListParams::default().fields("metadata.name=p3"))
+        .await
+        .expect("field selector");
+    assert_eq!(names(by_name), vec!["p3"]);
+    let unbound = pods
+        .list(&ListParams::default().fields("spec.nodeName="))
+        .await
+        .expect("nodeName selector");
+    assert_eq!(unbound.items.len(), 5);
+
+    let first = pods
+        .list(&ListParams::default().limit(2))
+        .await
+        .expect("page 1");
+    let token = first.metadata.continue_.clone().expect("continue token");
+    let second = pods
+        .list(&ListParams::default().limit(2).continue_token(&token))
+        .await
+        .expect("page 2");
+    let token2 = second.metadata.continue_.clone().expect("second token");
+    let third = pods
+        .list(&ListParams::default().limit(2).continue_token(&token2))
+        .await
+        .expect("page 3");
+    assert_eq!(names(first), vec!["p0", "p1"]);
+    assert_eq!(names(second), vec!["p2", "p3"]);
+    assert!(third.metadata.continue_.as_deref().unwrap_or("").is_empty());
+    assert_eq!(names(third), vec!["p4"]);
+}
+
+#[tokio::test]
+async fn strategic_merge_patch_merges_keyed_lists() {
+    let (_server, client) = start().await;
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let mut p = pod("sm", &[]);
+    p.spec.as_mut().unwrap().containers[0].env = Some(
+        serde_json::from_value(
+            json!([{ "name": "A", "value": "1" }, { "name": "B", "value": "2" }]),
+        )
+        .unwrap(),
+    );
+    pods.create(&PostParams::default(), &p)
+        .await
+        .expect("create");
+    let patch = json!({ "spec": { "containers": [
+        { "name": "app", "image": "nginx:1.26",
+          "env": [{ "name": "B", "value": "20" }, { "name": "C", "value": "3" },
+                  { "name": "A", "$patch": "delete" }] },
+        { "name": "sidecar", "image": "busybox" },
+    ]}});
+    let got = pods
+        .patch("sm", &PatchParams::default(), &Patch::Strategic(patch))
+        .await
+        .expect("strategic patch");
+    let containers = got.spec.unwrap().containers;
+    assert_eq!(containers.len(), 2);
+    assert_eq!(containers[0].image.as_deref(), Some("nginx:1.26"));
+    let env: Vec<(String, String)> = containers[0]
+        .env
+        .clone()
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.name, e.value.unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        env,
+        vec![("B".into(), "20".into()), ("C".into(), "3".into())]
+    );
+    assert_eq!(containers[1].name, "sidecar");
+}
+
+#[tokio::test]
+async fn json_and_merge_patches() {
+    let (_server, client) = start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let cm: ConfigMap = serde_json::from_value(json!({
+        "metadata": { "name": "jp", "labels": { "a": "1" } }, "data": { "k": "v" }
+    }))
+    .unwrap();
+    cms.create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
+    let ops: json_patch::Patch = serde_json::from_value(json!([
+        { "op": "test", "path": "/data/k", "value": "v" },
+        { "op": "add", "path": "/data/k2", "value": "v2" },
+        { "op": "remove", "path": "/metadata/labels/a" },
+    ]))
+    .unwrap();
+    let got = cms
+        .patch("jp", &PatchParams::default(), &Patch::Json::<()>(ops))
+        .await
+        .expect("json patch");
+    assert_eq!(got.data.as_ref().unwrap()["k2"], "v2");
+    assert!(got.metadata.labels.unwrap_or_default().is_empty());
+
+    let failing: json_patch::Patch =
+        serde_json::from_value(json!([{ "op": "test", "path": "/data/k", "value": "nope" }]))
+            .unwrap();
+    let s = api_status(
+        cms.patch("jp", &PatchParams::default(), &Patch::Json::<()>(failing))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(s.code, 422);
+
+    let merged = cms
+        .patch(
+            "jp",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "data": { "k": null } })),
+        )
+        .await
+        .expect("merge patch");
+    assert!(!merged.data.unwrap().contains_key("k"));
+}
+
+#[tokio::test]
+async fn server_side_apply_removes_conflicts_and_forces() {
+    let (_server, client) = start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let apply = |data: serde_json::Value| {
+        json!({ "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": { "name": "ssa" }, "data": data })
+    };
+    let alice = PatchParams::apply("alice");
+    let created = cms
+        .patch(
+            "ssa",
+            &alice,
+            &Patch::Apply(apply(json!({ "a": "1", "b": "2" }))),
+        )
+        .await
+        .expect("apply creates");
+    assert_eq!(created.data.as_ref().unwrap().len(), 2);
+    let mf = created
+        .metadata
+        .managed_fields
+        .clone()
+        .expect("managedFields");
+    assert_eq!(mf[0].manager.as_deref(), Some("alice"));
+    assert_eq!(mf[0].operation.as_deref(), Some("Apply"));
+
+    // alice drops b: it is removed.
+    let got = cms
+        .patch("ssa", &alice, &Patch::Apply(apply(json!({ "a": "1" }))))
+        .await
+        .expect("apply again");
+    assert_eq!(
+        got.data.clone().unwrap().keys().collect::<Vec<_>>(),
+        vec!["a"]
+    );
+
+    // bob sets a to another value: conflict naming the field and the owner.
+    let bob = PatchParams::apply("bob");
+    let s = api_status(
+        cms.patch("ssa", &bob, &Patch::Apply(apply(json!({ "a": "9" }))))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
+    let causes = s.details.expect("details").causes;
+    assert_eq!(causes[0].field, ".data.a");
+    assert!(
+        causes[0].message.contains("\"alice\""),
+        "{}",
+        causes[0].message
+    );
+
+    // Same value: shared ownership, no conflict; then alice's omission keeps it (bob owns it).
+    cms.patch("ssa", &bob, &Patch::Apply(apply(json!({ "a": "1" }))))
+        .await
+        .expect("shared apply");
+    let kept = cms
+        .patch("ssa", &alice, &Patch::Apply(apply(json!({ "c": "3" }))))
+        .await
+        .expect("alice drops a");
+    assert_eq!(kept.data.clone().unwrap()["a"], "1");
+
+    // Forced: bob takes c over.
+    let forced = cms
+        .patch(
+            "ssa",
+            &bob.clone().force(),
+            &Patch::Apply(apply(json!({ "a": "1", "c": "30" }))),
+        )
+        .await
+        .expect("forced apply");
+    assert_eq!(forced.data.unwrap()["c"], "30");
+
+    let missing = PatchParams::default();
+    let s = api_status(
+        cms.patch("ssa", &missing, &Patch::Apply(apply(json!({}))))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(s.code, 400);
+}
+
+#[tokio::test]
+async fn apply_merges_containers_by_name() {
+    let (_server, client) = start().await;
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let manifest = |containers: serde_json::Value| {
+        json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": "ap" },
+                "spec": { "containers": containers } })
+    };
+    pods.patch(
+        "ap",
+        &PatchParams::apply("a"),
+        &Patch::Apply(manifest(json!([{ "name": "one", "image": "x:1" }]))),
+    )
+    .await
+    .expect("a applies");
+    let got = pods
+        .patch(
+            "ap",
+            &PatchParams::apply("b"),
+            &Patch::Apply(manifest(json!([{ "name": "two", "image": "y:1" }]))),
+        )
+        .await
+        .expect("b applies another container");
+    let names: Vec<String> = got
+        .spec
+        .unwrap()
+        .containers
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, vec!["one", "two"]);
+}
+
+#[tokio::test]
+async fn status_subresource_and_generation() {
+    let (_server, client) = start().await;
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let mut p = pod("st", &[]);
+    p.status = Some(serde_json::from_value(json!({ "phase": "Running" })).unwrap());
+    let created = pods
+        .create(&PostParams::default(), &p)
+        .await
+        .expect("create");
+    assert_eq!(
+        created.status.as_ref().unwrap().phase.as_deref(),
+        Some("Pending")
+    );
+    assert_eq!(created.metadata.generation, Some(1));
+
+    // Main endpoint ignores status.
+    let ignored = pods
+        .patch(
+            "st",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": { "phase": "Failed" },
+            "metadata": { "labels": { "x": "y" } } })),
+        )
+        .await
+        .expect("main patch");
+    assert_eq!(
+        ignored.status.as_ref().unwrap().phase.as_deref(),
+        Some("Pending")
+    );
+    assert_eq!(ignored.metadata.generation, Some(1), "labels are not spec");
+
+    // /status ignores everything else.
+    let status = pods
+        .patch_status(
+            "st",
+            &PatchParams::default(),
+            &Patch::Merge(json!({
+            "status": { "phase": "Running" }, "metadata": { "labels": { "x": "z" } } })),
+        )
+        .await
+        .expect("status patch");
+    assert_eq!(
+        status.status.as_ref().unwrap().phase.as_deref(),
+        Some("Running")
+    );
+    assert_eq!(status.metadata.labels.unwrap()["x"], "y");
+    assert_eq!(status.metadata.generation, Some(1));
+
+    let spec = pods
+        .patch(
+            "st",
+            &PatchParams::default(),
+            &Patch::Merge(json!({
+            "spec": { "activeDeadlineSeconds": 60 } })),
+        )
+        .await
+        .expect("spec patch");
+    assert_eq!(spec.metadata.generation, Some(2));
+
+    // An identical write is a no-op: same resourceVersion.
+    let same = pods
+        .replace("st", &PostParams::default(), &spec)
+        .await
+        .expect("no-op");
+    assert_eq!(
+        same.metadata.resource_version,
+        spec.metadata.resource_version
+    );
+}
+
+#[tokio::test]
+async fn dry_run_returns_without_storing() {
+    let (_server, client) = start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let mut cm = ConfigMap::default();
+    cm.metadata.name = Some("dry".into());
+    let pp = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let got = cms.create(&pp, &cm).await.expect("dry create");
+    assert_eq!(got.metadata.name.as_deref(), Some("dry"));
+    assert!(cms.get_opt("dry").await.expect("get").is_none());
+
+    cms.create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
+    let apply = json!({ "apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": { "name": "dry" }, "data": { "a": "1" } });
+    let dry = cms
+        .patch(
+            "dry",
+            &PatchParams::apply("m").dry_run(),
+            &Patch::Apply(apply),
+        )
+        .await
+        .expect("dry apply");
+    assert_eq!(dry.data.unwrap()["a"], "1");
+    let merge = cms
+        .patch(
+            "dry",
+            &PatchParams::default().dry_run(),
+            &Patch::Merge(json!({ "data": { "b": "2" } })),
+        )
+        .await
+        .expect("dry merge");
+    assert_eq!(merge.data.unwrap()["b"], "2");
+    assert!(cms.get("dry").await.expect("get").data.is_none());
+    cms.delete(
+        "dry",
+        &DeleteParams {
+            dry_run: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("dry delete");
+    assert!(cms.get_opt("dry").await.expect("get").is_some());
+}
+
+#[tokio::test]
+async fn pods_binding_and_graceful_deletion() {
+    let (server, client) = start().await;
+    server.create_nodes("n", 2).expect("nodes");
+    let nodes: Api<Node> = Api::all(client.clone());
+    assert_eq!(
+        nodes
+            .list(&ListParams::default())
+            .await
+            .expect("nodes")
+            .items
+            .len(),
+        2
+    );
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    pods.create(&PostParams::default(), &pod("bound", &[]))
+        .await
+        .expect("create");
+    pods.create(&PostParams::default(), &pod("loose", &[]))
+        .await
+        .expect("create");
+    let binding = json!({ "apiVersion": "v1", "kind": "Binding",
+        "metadata": { "name": "bound" }, "target": { "kind": "Node", "name": "n-0001" } });
+    let req = axum::http::Request::post("/api/v1/namespaces/default/pods/bound/binding")
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&binding).unwrap())
+        .unwrap();
+    let _: serde_json::Value = client.request(req).await.expect("binding");
+    let bound = pods.get("bound").await.expect("get");
+    assert_eq!(
+        bound.spec.as_ref().unwrap().node_name.as_deref(),
+        Some("n-0001")
+    );
+
+    // Bound: graceful; the object stays with a deletionTimestamp.
+    pods.delete("bound", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let terminating = pods.get("bound").await.expect("still there");
+    assert!(terminating.metadata.deletion_timestamp.is_some());
+    assert_eq!(terminating.metadata.deletion_grace_period_seconds, Some(30));
+    // Grace 0 finishes it, as the kubelet does.
+    pods.delete(
+        "bound",
+        &DeleteParams {
+            grace_period_seconds: Some(0),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("force delete");
+    assert!(pods.get_opt("bound").await.expect("get").is_none());
+    // Not bound: removed at once.
+    pods.delete("loose", &DeleteParams::default())
+        .await
+        .expect("delete");
+    assert!(pods.get_opt("loose").await.expect("get").is_none());
+}
+
+#[tokio::test]
+async fn finalizers_and_delete_preconditions() {
+    let (_server, client) = start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let cm: ConfigMap = serde_json::from_value(json!({
+        "metadata": { "name": "fin", "finalizers": ["example.com/hold"] } }))
+    .unwrap();
+    let created = cms
+        .create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
+    let wrong = DeleteParams {
+        preconditions: Some(kube::api::Preconditions {
+            uid: Some("not-the-uid".into()),
+            resource_version: None,
+        }),
+        ..Default::default()
+    };
+    let s = api_status(cms.delete("fin", &wrong).await.unwrap_err());
+    assert_eq!(s.code, 409);
+    assert!(s.message.contains("Precondition failed"), "{}", s.message);
+
+    let right = DeleteParams {
+        preconditions: Some(kube::api::Preconditions {
+            uid: created.metadata.uid.clone(),
+            resource_version: created.metadata.resource_version.clone(),
+        }),
+        ..Default::default()
+    };
+    cms.delete("fin", &right).await.expect("delete");
+    let held = cms.get("fin").await.expect("held by finalizer");
+    assert!(held.metadata.deletion_timestamp.is_some());
+    cms.patch(
+        "fin",
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "metadata": { "finalizers": null } })),
+    )
+    .await
+    .expect("drop finalizer");
+    assert!(cms.get_opt("fin").await.expect("get").is_none());
+}
