@@ -28,7 +28,7 @@ pub use object::object_yaml;
 pub use pods::{NODE_PLACEHOLDER, normalized_yaml, pod_changes};
 pub use report::{
     API_VERSION, Action, ActionKind, BudgetReport, ChangeKind, EdsRef, KIND, NodePod, ObjectChange,
-    PhaseSpan, PlanReport, PodChange, SimulationReport, WaveReport,
+    PhaseSpan, PlanReport, PodChange, SimulationEnd, SimulationReport, WaveReport,
 };
 pub use text::{TextOptions, text};
 
@@ -140,9 +140,14 @@ pub fn report(input: &PlanInput<'_>) -> PlanReport {
             }
         })
         .collect();
-    let pending = actions.iter().filter(|a| a.action.pending());
+    // Every node whose pod differs at the end of the rollout, not only the nodes this step
+    // touches: a canary step changes one node, the review is about all of them. A node whose
+    // target pod is unknown (no pod could be built) is left out rather than shown as deleted.
+    let compared = actions
+        .iter()
+        .filter(|a| a.target_revision.is_none() || input.target_pods.contains_key(&a.node));
     let pod_changes = pod_changes(
-        pending.clone().map(|a| a.node.as_str()),
+        compared.map(|a| a.node.as_str()),
         input.current_pods,
         input.target_pods,
     );
@@ -151,9 +156,10 @@ pub fn report(input: &PlanInput<'_>) -> PlanReport {
         || !plan.ers_deletes.is_empty()
         || !plan.pod_creates.is_empty()
         || !plan.pod_deletes.is_empty()
-        || pending.count() > 0;
+        || !plan.pod_label_updates.is_empty()
+        || actions.iter().any(|a| a.action.pending());
     let (waves, simulation) = match input.simulation {
-        Some(sim) => waves::simulated(sim),
+        Some(sim) => waves::simulated(sim, input.planned_at),
         None => (waves::estimated(plan), None),
     };
     PlanReport {

@@ -20,7 +20,7 @@ use jiff::Timestamp;
 
 pub use args::{EXIT_CODES, OutputFormat, PlanArgs};
 pub use error::{ERROR_EXIT_CODE, Location, PlanError};
-pub use live::DRY_RUN_MANAGER;
+pub use live::{ClusterState, DRY_RUN_MANAGER};
 pub use proposal::{Admission, MetadataMerge, merge};
 
 use crate::{
@@ -105,7 +105,7 @@ pub async fn run_with(
     };
     let plan = plan(&prepared.snapshot, now);
     let current = pods::current(&prepared.snapshot, &plan);
-    let target = pods::target(&prepared.snapshot, &plan, &current, now);
+    let target = pods::target(&prepared.snapshot, &plan, now);
     let ready_after = args.assume_ready_after.as_std();
     let simulation = args.full.then(|| {
         let options = SimulationOptions {

@@ -224,12 +224,32 @@ pub struct NodePod {
 pub struct SimulationReport {
     /// Seconds after which simulated pods became ready (`--assume-ready-after`).
     pub assume_ready_after_seconds: u64,
-    /// Whether the rollout converged within the step bound.
+    /// Whether every node ended on the target revision, available.
     pub converged: bool,
-    /// Estimated duration of the whole rollout, in seconds.
+    /// How the simulation ended: `converged`, `stalled` (paused, failed, frozen, blocked) or
+    /// `stepLimit` (it did not settle within the step bound).
+    pub end: SimulationEnd,
+    /// The `Stalled` condition's reason when `end` is `stalled`.
+    pub stalled_reason: Option<String>,
+    /// Plans run by the simulation.
+    pub steps: usize,
+    /// Simulated seconds from now until the simulation settled: the estimated duration of the
+    /// rollout.
     pub estimated_duration_seconds: u64,
     /// The canary phase; `null` when the rollout has none.
     pub canary: Option<PhaseSpan>,
+}
+
+/// How a simulated rollout ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SimulationEnd {
+    /// Every node runs the target revision, available.
+    Converged,
+    /// The rollout cannot progress (paused, failed, frozen, blocked).
+    Stalled,
+    /// The step bound was reached first.
+    StepLimit,
 }
 
 /// A span of waves.

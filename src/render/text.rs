@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::{
     diff::{ansi, colorize},
-    report::{ActionKind, ChangeKind, PlanReport, PodChange, WaveReport},
+    report::{ActionKind, ChangeKind, PlanReport, PodChange, SimulationEnd, WaveReport},
     table::{budget_line, dash, duration, names, node_table, table},
 };
 
@@ -95,7 +95,12 @@ pub fn text(report: &PlanReport, options: TextOptions) -> String {
                 &mut out,
                 "Waves (estimated from this step; --full simulates the whole rollout):",
             );
-            out.push_str(&estimated_waves(&report.waves, options.max_listed_nodes));
+            let pending = report.actions.iter().any(|a| a.action.pending());
+            out.push_str(&estimated_waves(
+                &report.waves,
+                pending,
+                options.max_listed_nodes,
+            ));
         }
         Some(sim) => {
             title(
@@ -116,15 +121,18 @@ pub fn text(report: &PlanReport, options: TextOptions) -> String {
                     duration(c.end_seconds)
                 );
             }
+            let end = match (sim.end, &sim.stalled_reason) {
+                (SimulationEnd::Converged, _) => "converged".to_string(),
+                (SimulationEnd::Stalled, Some(r)) => format!("stalled: {r}"),
+                (SimulationEnd::Stalled, None) => "stalled".to_string(),
+                (SimulationEnd::StepLimit, _) => {
+                    format!("did not settle within {} simulated steps", sim.steps)
+                }
+            };
             let _ = writeln!(
                 out,
-                "Estimated duration: {}{}",
-                duration(sim.estimated_duration_seconds),
-                if sim.converged {
-                    " (converged)"
-                } else {
-                    " (did not converge within the simulation's step bound)"
-                }
+                "Estimated duration: {} ({end})",
+                duration(sim.estimated_duration_seconds)
             );
         }
     }
@@ -147,9 +155,11 @@ fn group_title(change: &PodChange, max: usize) -> String {
     )
 }
 
-fn estimated_waves(waves: &[WaveReport], max: usize) -> String {
-    if waves.is_empty() {
-        return "(nothing pending)\n".into();
+fn estimated_waves(waves: &[WaveReport], pending: bool, max: usize) -> String {
+    match (waves.is_empty(), pending) {
+        (true, true) => return "(no estimate at this step; --full simulates the rollout)\n".into(),
+        (true, false) => return "(nothing pending)\n".into(),
+        _ => {}
     }
     let rows: Vec<Vec<String>> = waves
         .iter()

@@ -2,11 +2,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use jiff::Timestamp;
+
 use super::{
     SimulationInput, pod_node,
-    report::{NodePod, PhaseSpan, SimulationReport, WaveReport},
+    report::{NodePod, PhaseSpan, SimulationEnd, SimulationReport, WaveReport},
 };
-use crate::{api::constants::state, plan::Plan};
+use crate::{
+    api::constants::state,
+    plan::{Plan, simulate::End},
+};
 
 /// Waves as this plan estimates them: wave 0 is what the plan does now (with its pods), later
 /// waves list the nodes whose turn is estimated to come at that step.
@@ -59,7 +64,10 @@ pub fn estimated(plan: &Plan) -> Vec<WaveReport> {
 }
 
 /// Waves of a simulated rollout and its summary.
-pub fn simulated(input: SimulationInput<'_>) -> (Vec<WaveReport>, Option<SimulationReport>) {
+pub fn simulated(
+    input: SimulationInput<'_>,
+    started_at: Timestamp,
+) -> (Vec<WaveReport>, Option<SimulationReport>) {
     let sim = input.simulation;
     let pairs = |list: &[(String, String)]| {
         sorted(
@@ -95,10 +103,19 @@ pub fn simulated(input: SimulationInput<'_>) -> (Vec<WaveReport>, Option<Simulat
         })
         .collect();
     let canary = canary_span(&waves);
+    let (end, stalled_reason) = match &sim.end {
+        End::Converged => (SimulationEnd::Converged, None),
+        End::Stalled(reason) => (SimulationEnd::Stalled, Some(reason.clone())),
+        End::StepLimit => (SimulationEnd::StepLimit, None),
+    };
+    let duration = sim.finished_at.duration_since(started_at).as_secs();
     let summary = SimulationReport {
         assume_ready_after_seconds: input.ready_after.as_secs(),
-        converged: sim.converged,
-        estimated_duration_seconds: waves.last().and_then(|w| w.elapsed_seconds).unwrap_or(0),
+        converged: sim.converged(),
+        end,
+        stalled_reason,
+        steps: sim.steps,
+        estimated_duration_seconds: u64::try_from(duration).unwrap_or(0),
         canary,
     };
     (waves, Some(summary))

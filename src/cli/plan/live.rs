@@ -15,7 +15,7 @@ use crate::{
         ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonsetSetting,
         constants::keys::{EDS_NAME_LABEL, OLD_DAEMONSET_ANNOTATION},
     },
-    plan::StateObject,
+    plan::{Snapshot, StateObject},
 };
 
 /// Field manager of the dry-run apply: never stored, but named in the server's answer.
@@ -129,6 +129,21 @@ where
         .await
         .map(|l| l.items)
         .map_err(|e| PlanError::api(format!("list {what}{scope}"), e))
+}
+
+impl From<&Snapshot> for ClusterState {
+    /// The objects of a snapshot, e.g. to write a state file from a test scenario.
+    fn from(s: &Snapshot) -> Self {
+        let mut pods = s.pods.clone();
+        pods.extend(s.old_daemonset_pods.iter().cloned());
+        Self {
+            nodes: s.nodes.clone(),
+            pods,
+            replica_sets: s.replica_sets.clone(),
+            eds: Some(s.eds.clone()),
+            settings: s.settings.clone(),
+        }
+    }
 }
 
 impl ClusterState {

@@ -19,7 +19,7 @@ use crate::{
             ERS_NAME_LABEL, ROLLING_UPDATE_PAUSED_ANNOTATION, ROLLOUT_FROZEN_ANNOTATION,
         },
     },
-    plan::{NodeAction, Plan, Snapshot},
+    plan::{Plan, Snapshot},
     render::pod_node,
 };
 
@@ -64,14 +64,8 @@ pub fn current(snapshot: &Snapshot, plan: &Plan) -> BTreeMap<String, Pod> {
         .collect()
 }
 
-/// The pod each node runs once the rollout of `plan.target_revision` is done; a node the plan
-/// keeps as it is keeps its `current` pod.
-pub fn target(
-    snapshot: &Snapshot,
-    plan: &Plan,
-    current: &BTreeMap<String, Pod>,
-    now: Timestamp,
-) -> BTreeMap<String, Pod> {
+/// The pod each node runs once the rollout of `plan.target_revision` is done.
+pub fn target(snapshot: &Snapshot, plan: &Plan, now: Timestamp) -> BTreeMap<String, Pod> {
     let mut what_if = snapshot.clone();
     for ers in &plan.ers_applies {
         let name = ers.metadata.name.as_deref();
@@ -115,17 +109,9 @@ pub fn target(
             out.insert(node.to_string(), pod.clone());
         }
     }
-    for n in &plan.nodes {
-        match (n.action, n.target_revision.is_some(), current.get(&n.node)) {
-            // A node that stops running the ExtendedDaemonSet gets no pod.
-            (_, false, _) => {
-                out.remove(&n.node);
-            }
-            (NodeAction::Keep, true, Some(pod)) => {
-                out.insert(n.node.clone(), pod.clone());
-            }
-            _ => {}
-        }
+    // A node that stops running the ExtendedDaemonSet gets no pod.
+    for n in plan.nodes.iter().filter(|n| n.target_revision.is_none()) {
+        out.remove(&n.node);
     }
     out
 }
