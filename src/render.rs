@@ -157,6 +157,7 @@ pub fn report(input: &PlanInput<'_>) -> PlanReport {
         || !plan.pod_creates.is_empty()
         || !plan.pod_deletes.is_empty()
         || !plan.pod_label_updates.is_empty()
+        || !pod_changes.is_empty()
         || actions.iter().any(|a| a.action.pending());
     let (waves, simulation) = match input.simulation {
         Some(sim) => waves::simulated(sim, input.planned_at),

@@ -74,9 +74,28 @@ async fn same_spec_has_no_changes() {
 
 #[tokio::test]
 async fn canary_in_progress() {
-    let r = plan("foo-v2.yaml", "state-canary.yaml", &[]).await;
-    assert_eq!(r.code, 1, "{:?}", r.err);
-    insta::assert_snapshot!("canary_in_progress_text", r.out);
+    let (file, state) = (fixture("foo-v2.yaml"), fixture("state-canary.yaml"));
+    let now = support::canary_scenario().now.to_string();
+    let r = run(&["-f", &file, "--state", &state, "--now", &now, "-o", "json"]).await;
+    assert_eq!(r.code, 1, "{:?} {}", r.err, r.out);
+    let report = json(&r.out);
+    // The object is already the proposed one; the rollout is what remains.
+    assert_eq!(report.object.change, ChangeKind::None);
+    // The canary node keeps its new pod; the others keep the old one until the canary is
+    // promoted, and their pod change is still planned.
+    assert!(report.actions.iter().all(|a| a.action == ActionKind::Keep));
+    assert_eq!(report.pod_changes[0].nodes, ["node-2", "node-3"]);
+    let text = run(&["-f", &file, "--state", &state, "--now", &now]).await;
+    insta::assert_snapshot!("canary_in_progress_text", text.out);
+    // An hour later the canary's 5m are over: the rolling update goes on.
+    let later = plan("foo-v2.yaml", "state-canary.yaml", &["-o", "json"]).await;
+    let later = json(&later.out);
+    assert!(
+        later
+            .actions
+            .iter()
+            .any(|a| a.action == ActionKind::Replace)
+    );
 }
 
 #[tokio::test]

@@ -207,6 +207,10 @@ pub struct WaveReport {
     pub created: Vec<NodePod>,
     /// Pods deleted in the wave.
     pub deleted: Vec<NodePod>,
+    /// ERSs created or updated in the wave.
+    pub ers_applied: Vec<String>,
+    /// ERSs deleted in the wave.
+    pub ers_deleted: Vec<String>,
 }
 
 /// A pod on a node.

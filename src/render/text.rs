@@ -95,7 +95,7 @@ pub fn text(report: &PlanReport, options: TextOptions) -> String {
                 &mut out,
                 "Waves (estimated from this step; --full simulates the whole rollout):",
             );
-            let pending = report.actions.iter().any(|a| a.action.pending());
+            let pending = report.changes;
             out.push_str(&estimated_waves(
                 &report.waves,
                 pending,
@@ -167,7 +167,7 @@ fn estimated_waves(waves: &[WaveReport], pending: bool, max: usize) -> String {
             vec![
                 w.wave.to_string(),
                 w.nodes.len().to_string(),
-                names(&w.nodes, max),
+                wave_nodes(w, max),
             ]
         })
         .collect();
@@ -187,7 +187,7 @@ fn simulated_waves(waves: &[WaveReport], max: usize) -> String {
                 dash(w.state.as_deref()),
                 w.created.len().to_string(),
                 w.deleted.len().to_string(),
-                names(&w.nodes, max),
+                wave_nodes(w, max),
             ]
         })
         .collect();
@@ -195,6 +195,21 @@ fn simulated_waves(waves: &[WaveReport], max: usize) -> String {
         &["WAVE", "AT", "STATE", "CREATED", "DELETED", "NODES"],
         &rows,
     )
+}
+
+/// The nodes of a wave; a wave that only writes ERSs says so.
+fn wave_nodes(w: &WaveReport, max: usize) -> String {
+    if !w.nodes.is_empty() {
+        return names(&w.nodes, max);
+    }
+    let mut parts = Vec::new();
+    if !w.ers_applied.is_empty() {
+        parts.push(format!("(ERS {} applied)", w.ers_applied.join(", ")));
+    }
+    if !w.ers_deleted.is_empty() {
+        parts.push(format!("(ERS {} deleted)", w.ers_deleted.join(", ")));
+    }
+    parts.join(" ")
 }
 
 fn summary(report: &PlanReport) -> String {
@@ -207,13 +222,31 @@ fn summary(report: &PlanReport) -> String {
         count(ActionKind::Replace),
         count(ActionKind::Delete),
     );
+    let now = create + replace + delete;
+    let acting: std::collections::BTreeSet<&str> = report
+        .actions
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.action,
+                ActionKind::Create | ActionKind::Replace | ActionKind::Delete
+            )
+        })
+        .map(|a| a.node.as_str())
+        .collect();
+    let later = report
+        .pod_changes
+        .iter()
+        .flat_map(|c| &c.nodes)
+        .filter(|n| !acting.contains(n.as_str()))
+        .count();
     format!(
-        "Plan: {} node{} change now ({create} create, {replace} replace, {delete} delete), {} wait, {} keep, {} skip.\n",
-        create + replace + delete,
-        plural(create + replace + delete),
+        "Plan: {now} node{} change now ({create} create, {replace} replace, {delete} delete), {} wait, {} keep, {} skip; {later} node{} change later in the rollout.\n",
+        plural(now),
         count(ActionKind::Wait),
         count(ActionKind::Keep),
         count(ActionKind::Skip),
+        plural(later),
     )
 }
 

@@ -42,7 +42,13 @@ pub fn estimated(plan: &Plan) -> Vec<WaveReport> {
             })
         })
         .collect();
-    if !created.is_empty() || !deleted.is_empty() {
+    let ers_applied: Vec<String> = plan
+        .ers_applies
+        .iter()
+        .filter_map(|e| e.metadata.name.clone())
+        .collect();
+    let ers_deleted: Vec<String> = plan.ers_deletes.iter().map(|e| e.name.clone()).collect();
+    if !created.is_empty() || !deleted.is_empty() || !ers_applied.is_empty() {
         let first = nodes.entry(0).or_default();
         first.extend(created.iter().chain(&deleted).map(|p| p.node.clone()));
     }
@@ -58,6 +64,8 @@ pub fn estimated(plan: &Plan) -> Vec<WaveReport> {
                 nodes: nodes.into_iter().collect(),
                 created: if now { sorted(created.clone()) } else { vec![] },
                 deleted: if now { sorted(deleted.clone()) } else { vec![] },
+                ers_applied: if now { ers_applied.clone() } else { vec![] },
+                ers_deleted: if now { ers_deleted.clone() } else { vec![] },
             }
         })
         .collect()
@@ -99,6 +107,8 @@ pub fn simulated(
                 nodes: nodes.into_iter().collect(),
                 created,
                 deleted,
+                ers_applied: w.ers_applied.clone(),
+                ers_deleted: w.ers_deleted.clone(),
             }
         })
         .collect();
