@@ -185,3 +185,53 @@ async fn colour_only_on_a_terminal_and_never_with_no_color() {
         .replace("\x1b[0m", "");
     assert_eq!(stripped, pipe.out);
 }
+
+#[test]
+fn help_is_documentation() {
+    use clap::CommandFactory;
+    let help = support::Cmd::command().render_long_help().to_string();
+    insta::assert_snapshot!("help", help);
+}
+
+/// `kubectl eds` has global `--kubeconfig`, `--context` and `-n`; `PlanArgs` nests under it as
+/// the `plan` verb, and flags given after the verb reach `PlanArgs`.
+#[test]
+fn plan_args_nest_under_a_cli_with_global_client_flags() {
+    use clap::{CommandFactory, Parser, Subcommand};
+    use extendeddaemonset::cli::PlanArgs;
+
+    #[derive(Parser, Debug)]
+    struct Outer {
+        #[arg(long, global = true)]
+        kubeconfig: Option<String>,
+        #[arg(long, global = true)]
+        context: Option<String>,
+        #[arg(short = 'n', long, global = true)]
+        namespace: Option<String>,
+        #[command(subcommand)]
+        command: Verb,
+    }
+    #[derive(Subcommand, Debug)]
+    enum Verb {
+        Plan(PlanArgs),
+    }
+    Outer::command().debug_assert();
+    let after = Outer::try_parse_from([
+        "kubectl-eds",
+        "plan",
+        "-f",
+        "a.yaml",
+        "-n",
+        "ns",
+        "--context",
+        "c",
+    ])
+    .expect("flags after the verb");
+    let Verb::Plan(args) = after.command;
+    assert_eq!(args.namespace.as_deref(), Some("ns"));
+    assert_eq!(args.context.as_deref(), Some("c"));
+    // Before the verb, the flag is the outer one: the caller passes it on.
+    let before = Outer::try_parse_from(["kubectl-eds", "-n", "ns", "plan", "-f", "a.yaml"])
+        .expect("flags before the verb");
+    assert_eq!(before.namespace.as_deref(), Some("ns"));
+}

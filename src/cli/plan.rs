@@ -18,7 +18,7 @@ use std::{
 
 use jiff::Timestamp;
 
-pub use args::{EXIT_CODES, OutputFormat, PlanArgs};
+pub use args::{ABOUT, EXIT_CODES, LONG_ABOUT, OutputFormat, PlanArgs};
 pub use error::{ERROR_EXIT_CODE, Location, PlanError};
 pub use live::{ClusterState, DRY_RUN_MANAGER};
 pub use proposal::{Admission, MetadataMerge, merge};
@@ -205,7 +205,7 @@ fn offline(
     let snapshot =
         Snapshot::from_objects(objects, Some(&name)).map_err(|source| PlanError::State {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         })?;
     Ok(Prepared {
         snapshot,
@@ -243,7 +243,8 @@ async fn live_state(
     );
     let mut objects = live::ClusterState { eds: None, ..state }.into_objects();
     objects.push(StateObject::Eds(Box::new(merged)));
-    let snapshot = Snapshot::from_objects(objects, Some(&name)).map_err(PlanError::Snapshot)?;
+    let snapshot = Snapshot::from_objects(objects, Some(&name))
+        .map_err(|e| PlanError::Snapshot(Box::new(e)))?;
     Ok(Prepared {
         snapshot,
         before,

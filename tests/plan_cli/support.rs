@@ -19,7 +19,12 @@ use serde_json::json;
 
 /// `eds plan` as a command of its own, for parsing and `--help`.
 #[derive(Parser, Debug)]
-#[command(name = "plan", bin_name = "eds plan")]
+#[command(
+    name = "plan",
+    bin_name = "eds plan",
+    about = extendeddaemonset::cli::plan::ABOUT,
+    long_about = extendeddaemonset::cli::plan::LONG_ABOUT
+)]
 pub struct Cmd {
     #[command(flatten)]
     pub args: PlanArgs,
@@ -116,7 +121,7 @@ pub fn manifest(eds: &ExtendedDaemonSet) -> String {
 
 /// Every generated fixture: file name and contents.
 pub fn generated() -> Vec<(&'static str, String)> {
-    let mut sc = converged(3);
+    let sc = converged(3);
     assert_eq!(
         sc.state().as_deref(),
         Some("Running"),

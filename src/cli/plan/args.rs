@@ -13,7 +13,21 @@ Exit codes (as `kubectl diff`):
   1  changes planned
   2  error (bad file, bad state, unreachable cluster, rejected object)";
 
-/// Show what applying an ExtendedDaemonSet would do, node by node, before applying it.
+/// One-line help of `eds plan` (for the subcommand's `about`).
+pub const ABOUT: &str =
+    "Show what applying an ExtendedDaemonSet would do, node by node, before applying it";
+
+/// Long help of `eds plan` (for the subcommand's `long_about`).
+pub const LONG_ABOUT: &str = "\
+Show what applying an ExtendedDaemonSet would do, node by node, before applying it.
+
+Plans the proposed ExtendedDaemonSet (-f) against the current state of a cluster (the current
+kubeconfig context) or of a state file (--state), and prints the object diff, one unified diff
+per distinct pod change with the nodes it applies to, what happens on every node, the
+unavailability budget and the waves of the rollout. Nothing is written to the cluster: live
+mode only reads and makes a server-side dry-run apply.";
+
+/// Arguments of `eds plan` (see [`LONG_ABOUT`]).
 ///
 /// Plans the proposed ExtendedDaemonSet (`-f`) against the current state of a cluster (the
 /// current kubeconfig context) or of a state file (`--state`), and prints the object diff, one

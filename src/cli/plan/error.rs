@@ -70,7 +70,7 @@ pub enum PlanError {
     #[error("{at}: {kind} {name:?}: field {field}: {message}")]
     InvalidObject {
         /// Where.
-        at: Location,
+        at: Box<Location>,
         /// Its `kind`.
         kind: String,
         /// Its `metadata.name`.
@@ -120,11 +120,11 @@ pub enum PlanError {
         /// The state file.
         path: PathBuf,
         /// Why.
-        source: SnapshotError,
+        source: Box<SnapshotError>,
     },
     /// The objects read from the cluster cannot be turned into a snapshot.
     #[error("cannot plan from the cluster state: {0}")]
-    Snapshot(SnapshotError),
+    Snapshot(Box<SnapshotError>),
     /// The arguments are incomplete (only when [`crate::cli::PlanArgs`] is built by hand:
     /// the command line checks them first).
     #[error("{0}")]

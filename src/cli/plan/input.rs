@@ -59,7 +59,7 @@ impl Located {
         serde_path_to_error::deserialize(&self.value).map_err(|e| {
             let field = e.path().to_string();
             PlanError::InvalidObject {
-                at: self.at.clone(),
+                at: Box::new(self.at.clone()),
                 kind: self.kind().to_string(),
                 name: self.name().to_string(),
                 field,
