@@ -122,6 +122,7 @@ async fn full_shows_every_wave_until_convergence() {
         &["--full", "-o", "json"],
     )
     .await;
+    insta::assert_snapshot!("full_json", r.out);
     let report = json(&r.out);
     let sim = report.simulation.expect("--full reports the simulation");
     assert_eq!(sim.end, SimulationEnd::Converged);

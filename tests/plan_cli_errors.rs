@@ -68,6 +68,7 @@ async fn bad_field_in_the_state_names_the_path() {
         msg.starts_with("state-bad-field.yaml: document 2: Pod \"foo-abc\": field spec.containers[0].ports[0].containerPort: "),
         "{msg}"
     );
+    insta::assert_snapshot!("bad_field", msg);
 }
 
 #[tokio::test]
