@@ -155,16 +155,13 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
     });
     let mut events = Events::default();
     let keep: Vec<usize> = active_before.into_iter().chain([active_after]).collect();
-    let objects = objects::build(
-        &ctx,
-        &cluster,
-        &revisions,
-        &settings,
-        &intents,
-        &rolling,
-        &keep,
-        &mut events,
-    );
+    let parts = objects::Parts {
+        ctx: &ctx,
+        cluster: &cluster,
+        revisions: &revisions,
+        intents: &intents,
+    };
+    let objects = objects::build(&parts, &settings, &rolling, &keep, &mut events);
     let counts = status::counts(&cluster, target);
     let target_exists = revisions.revs[target].ers.is_some();
     let done = active_after == target
@@ -209,10 +206,7 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
         stamp: &ctx.stamp,
     });
     let ers_statuses = objects::ers_statuses(
-        &ctx,
-        &cluster,
-        &revisions,
-        &intents,
+        &parts,
         outcome.as_ref(),
         active_after,
         rolling.budget.ignored_unresponsive_nodes,

@@ -105,19 +105,19 @@ impl Limits {
         let scale = |v, up| scaled_value(v, desired, up).unwrap_or(0);
         let increase = scale(&r.slow_start_additive_increase, true).max(1);
         let interval = r.slow_start_interval.as_std();
-        let elapsed = now.duration_since(since).as_secs().max(0) as u64;
+        let elapsed = u128::try_from(now.duration_since(since).as_nanos()).unwrap_or(0);
+        // Completed intervals since the revision became active (all of them for a zero interval).
         let steps = elapsed
-            .checked_div(interval.as_secs())
-            .unwrap_or(u64::from(u32::MAX));
-        let limit = i64::from(increase).saturating_mul(1 + steps.min(u64::from(u32::MAX)) as i64);
+            .checked_div(interval.as_nanos())
+            .unwrap_or(u128::MAX);
+        let steps = u32::try_from(steps).unwrap_or(u32::MAX);
+        let limit = i64::from(increase).saturating_mul(1 + i64::from(steps));
         let max_parallel = r.max_parallel_pod_creation.max(1);
         let slow_start = limit.min(i64::from(max_parallel)) as i32;
-        let next_step = (slow_start < max_parallel && !interval.is_zero()).then(|| {
-            after(
-                since,
-                interval * u32::try_from(steps + 1).unwrap_or(u32::MAX),
-            )
-        });
+        let next_step = (slow_start < max_parallel)
+            .then(|| interval.checked_mul(steps.saturating_add(1)))
+            .flatten()
+            .map(|d| after(since, d));
         Self {
             max_unavailable: scale(&r.max_unavailable, true),
             max_surge: scale(&r.max_surge, true),

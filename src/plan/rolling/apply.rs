@@ -173,10 +173,10 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
                 d.wave = None;
                 d
             }
-            Need::Immediate => match self.block(i, true) {
-                Some(b) => decision(WAIT, b),
-                None => {
-                    let old = c.old.expect("immediate replacement has an old pod");
+            Need::Immediate => match (self.block(i, true), c.old) {
+                (Some(b), _) => decision(WAIT, b),
+                (None, None) => decision(WAIT, String::new()),
+                (None, Some(old)) => {
                     let why = if self.inp.intents[i].canary {
                         "canary node: replaced at once"
                     } else {
@@ -231,7 +231,7 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
             if c.need != Need::Budgeted {
                 continue;
             }
-            let old = c.old.expect("budgeted replacement has an old pod");
+            let Some(old) = c.old else { continue };
             let d = if let Some(b) = self.block(i, true) {
                 decision(WAIT, b)
             } else if (used.len() as i32) < max {
