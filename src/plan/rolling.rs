@@ -152,3 +152,49 @@ pub fn plan_rolling<'a>(inp: &RollingInputs<'a, '_>) -> RollingOutcome<'a> {
 
 /// Action shown for a node that waits.
 pub(crate) const WAIT: NodeAction = NodeAction::Wait;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{ExtendedDaemonSetSpec, RollingUpdate, ValidationMode};
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+    fn resolved(increase: IntOrString, max_parallel: i32) -> Resolved {
+        let spec: ExtendedDaemonSetSpec = serde_json::from_value(serde_json::json!({
+            "template": {},
+            "strategy": {}
+        }))
+        .unwrap();
+        let mut spec = spec;
+        spec.strategy.rolling_update = Some(RollingUpdate {
+            slow_start_additive_increase: Some(increase),
+            max_parallel_pod_creation: Some(max_parallel),
+            ..RollingUpdate::default()
+        });
+        spec.resolve(ValidationMode::Auto)
+    }
+
+    #[test]
+    fn slow_start_is_upstreams_formula() {
+        let now = crate::plan::testing::t0();
+        let since = now - jiff::SignedDuration::from_secs(150);
+        // (1 + floor(150 s / 60 s)) * 2 = 6, next step at 180 s.
+        let l = Limits::new(&resolved(IntOrString::Int(2), 250), 10, since, now);
+        assert_eq!(l.slow_start, 6);
+        assert_eq!(
+            l.next_step,
+            Some(since + jiff::SignedDuration::from_secs(180))
+        );
+        // Capped by maxParallelPodCreation, and then it no longer grows.
+        let l = Limits::new(&resolved(IntOrString::Int(2), 4), 10, since, now);
+        assert_eq!((l.slow_start, l.next_step), (4, None));
+        // A percentage of the nodes, rounded up: 15% of 10 = 2.
+        let l = Limits::new(
+            &resolved(IntOrString::String("15%".into()), 250),
+            10,
+            now,
+            now,
+        );
+        assert_eq!(l.slow_start, 2);
+    }
+}
