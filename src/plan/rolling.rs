@@ -22,6 +22,7 @@
 //! - Every choice is made in node-name order (upstream picks at random).
 
 mod apply;
+mod budget;
 mod classify;
 
 use jiff::Timestamp;
