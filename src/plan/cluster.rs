@@ -12,7 +12,7 @@ use super::{
     observe::{PodFacts, observe},
     placement::{Eligibility, Placement, pod_node},
     pod::PodMarks,
-    settings::{NodeOverrides, Settings, node_overrides},
+    settings::{NodeOverrides, Settings, node_overrides, overrides_prefix},
 };
 use crate::api::{ExtendedDaemonSetReplicaSet, constants::keys};
 
@@ -100,6 +100,7 @@ impl<'a> Cluster<'a> {
         let mut nodes: Vec<&'a Node> = snapshot.nodes.iter().collect();
         nodes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         nodes.dedup_by(|a, b| a.metadata.name == b.metadata.name);
+        let prefix = overrides_prefix(ctx.namespace, ctx.eds);
         let mut views: Vec<NodeView<'a>> = nodes
             .into_iter()
             .map(|node| {
@@ -112,7 +113,7 @@ impl<'a> Cluster<'a> {
                     node,
                     eligibility,
                     setting,
-                    overrides: node_overrides(node, ctx.namespace, ctx.eds),
+                    overrides: node_overrides(node, &prefix),
                     pods: Vec::new(),
                 }
             })

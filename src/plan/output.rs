@@ -23,9 +23,9 @@ pub struct Plan {
     pub ers_applies: Vec<ExtendedDaemonSetReplicaSet>,
     /// ERSs to delete (old revisions without pods, beyond `revisionHistoryLimit`).
     pub ers_deletes: Vec<ObjectRef>,
-    /// Pods to create (full desired objects, owned by their ERS).
+    /// Pods to create (full desired objects, owned by their ERS), in node order.
     pub pod_creates: Vec<Pod>,
-    /// Pods to delete, with uid and resourceVersion preconditions.
+    /// Pods to delete, with uid and resourceVersion preconditions, in node order.
     pub pod_deletes: Vec<PodDelete>,
     /// Label changes on existing pods (the canary label, added on canary pods and removed
     /// once the canary is promoted, as upstream does).

@@ -146,14 +146,19 @@ pub struct NodeOverrides {
     pub hash: Option<String>,
 }
 
-/// Reads the override annotations of `node` for ExtendedDaemonSet `ns/eds`.
-pub fn node_overrides(node: &Node, ns: &str, eds: &str) -> NodeOverrides {
-    let prefix = keys::node_resources_annotation(ns, eds, "");
+/// Prefix of the override annotations of ExtendedDaemonSet `ns/eds` (the container name
+/// follows).
+pub fn overrides_prefix(ns: &str, eds: &str) -> String {
+    keys::node_resources_annotation(ns, eds, "")
+}
+
+/// Reads the override annotations of `node` with `prefix` (see [`overrides_prefix`]).
+pub fn node_overrides(node: &Node, prefix: &str) -> NodeOverrides {
     let mut out = NodeOverrides::default();
     let mut hashed = String::new();
     // BTreeMap iteration is sorted by key, so the hash does not depend on annotation order.
     for (key, value) in node.metadata.annotations.iter().flatten() {
-        let Some(container) = key.strip_prefix(&prefix) else {
+        let Some(container) = key.strip_prefix(prefix) else {
             continue;
         };
         hashed.push_str(key);

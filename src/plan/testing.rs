@@ -5,6 +5,7 @@
 //! let mut sc = eds("foo").canary(1).nodes(3);
 //! sc.converge();
 //! sc.set_image("app:v2");
+//! sc.step(); // the first plan creates the ERS of the new revision
 //! let plan = sc.plan();
 //! assert_eq!(plan.pod_deletes.len(), 1); // the old pod on the canary node goes first
 //! ```
@@ -22,12 +23,14 @@ use k8s_openapi::{
 };
 
 use crate::api::{
-    Canary, Duration, ExtendedDaemonSet, ExtendedDaemonSetSpec, RollingUpdate, Strategy,
+    Canary, Duration, ExtendedDaemonSet, ExtendedDaemonSetSpec, ExtendedDaemonsetSetting,
+    ExtendedDaemonsetSettingContainerSpec, ExtendedDaemonsetSettingSpec, RollingUpdate, Strategy,
     UpdateStrategyType, ValidationMode,
 };
 
+pub use self::set_image as set_template_image;
 pub use nodes::{NodeBuilder, node};
-pub use pods::{crash, fail, set_ready, set_unready, wait_with};
+pub use pods::{crash, daemonset_pod, fail, node_of, set_ready, set_unready, wait_with};
 pub use scale::{bench_now, mid_rollout};
 pub use scenario::{Scenario, t0};
 
@@ -218,6 +221,53 @@ impl EdsBuilder {
             nodes.into_iter().map(NodeBuilder::build).collect(),
         )
     }
+}
+
+/// An ExtendedDaemonsetSetting `name` for ExtendedDaemonSet `eds`, on nodes labelled
+/// `label=value`, giving the fixture container `cpu` as request and limit, created at
+/// `t0 + created_secs`.
+pub fn setting(
+    name: &str,
+    eds: &str,
+    label: (&str, &str),
+    cpu: &str,
+    created_secs: i64,
+) -> ExtendedDaemonsetSetting {
+    use k8s_openapi::{
+        api::{autoscaling::v1::CrossVersionObjectReference, core::v1::ResourceRequirements},
+        apimachinery::pkg::{
+            api::resource::Quantity,
+            apis::meta::v1::{LabelSelector, Time},
+        },
+    };
+    let quantity = || [("cpu".to_string(), Quantity(cpu.into()))].into();
+    let mut s = ExtendedDaemonsetSetting::new(
+        name,
+        ExtendedDaemonsetSettingSpec {
+            reference: CrossVersionObjectReference {
+                api_version: Some("datadoghq.com/v1alpha1".into()),
+                kind: "ExtendedDaemonSet".into(),
+                name: eds.into(),
+            },
+            node_selector: LabelSelector {
+                match_labels: Some([(label.0.to_string(), label.1.to_string())].into()),
+                match_expressions: None,
+            },
+            containers: vec![ExtendedDaemonsetSettingContainerSpec {
+                name: CONTAINER.into(),
+                resources: ResourceRequirements {
+                    requests: Some(quantity()),
+                    limits: Some(quantity()),
+                    ..ResourceRequirements::default()
+                },
+            }],
+        },
+    );
+    s.metadata.namespace = Some(NAMESPACE.into());
+    s.metadata.uid = Some(format!("uid-setting-{name}"));
+    s.metadata.creation_timestamp =
+        Some(Time(t0() + jiff::SignedDuration::from_secs(created_secs)));
+    s
 }
 
 /// Sets the image of the fixture container.

@@ -34,17 +34,33 @@ pub struct Objects {
     pub pod_label_updates: Vec<PodLabelUpdate>,
 }
 
-/// Builds pods, pod deletions, label updates and ERS objects.
+/// What the object builders read.
+pub struct Parts<'p, 'a> {
+    /// Plan context.
+    pub ctx: &'p Ctx<'a>,
+    /// Nodes and pods.
+    pub cluster: &'p Cluster<'a>,
+    /// Revisions.
+    pub revisions: &'p Revisions<'a>,
+    /// Per-node intents.
+    pub intents: &'p [NodeIntent],
+}
+
+/// Builds pods, pod deletions, label updates and ERS objects; `keep` are the revisions that
+/// must not be deleted (active before and after the plan).
 pub fn build(
-    ctx: &Ctx<'_>,
-    cluster: &Cluster<'_>,
-    revisions: &Revisions<'_>,
+    parts: &Parts<'_, '_>,
     settings: &Settings<'_>,
-    intents: &[NodeIntent],
     rolling: &RollingOutcome<'_>,
     keep: &[usize],
     events: &mut Events,
 ) -> Objects {
+    let Parts {
+        ctx,
+        cluster,
+        revisions,
+        intents,
+    } = *parts;
     let mut pod_creates = Vec::new();
     let mut pod_deletes = Vec::new();
     let mut created: HashSet<String> = HashSet::new();
@@ -112,8 +128,10 @@ pub fn build(
             tolerations: &tolerations,
         }));
     }
-    pod_creates.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-    pod_deletes.sort_by(|a, b| a.name.cmp(&b.name));
+    // Node order, like every other choice, so `eds plan` reads top to bottom.
+    let node = |p: &Pod| crate::plan::placement::pod_node(p).map(str::to_string);
+    pod_creates.sort_by_cached_key(|p| (node(p), p.metadata.name.clone()));
+    pod_deletes.sort_by(|a, b| (&a.node, &a.name).cmp(&(&b.node, &b.name)));
     let pod_label_updates = label_updates(cluster, revisions, intents, &deleted);
     let numbers = revisions.numbers();
     let ers_deletes = history_cleanup(
@@ -189,17 +207,19 @@ fn label_updates(
 }
 
 /// ERS statuses that differ from the stored ones.
-#[allow(clippy::too_many_arguments)]
 pub fn ers_statuses(
-    ctx: &Ctx<'_>,
-    cluster: &Cluster<'_>,
-    revisions: &Revisions<'_>,
-    intents: &[NodeIntent],
+    parts: &Parts<'_, '_>,
     outcome: Option<&CanaryOutcome>,
     active: usize,
     ignored: i32,
     deletes: &[ObjectRef],
 ) -> Vec<(String, ExtendedDaemonSetReplicaSetStatus)> {
+    let Parts {
+        ctx,
+        cluster,
+        revisions,
+        intents,
+    } = *parts;
     let counts = rev_counts(cluster, intents, revisions.revs.len());
     let frozen = ctx.annotation_true(keys::ROLLOUT_FROZEN_ANNOTATION);
     let paused = ctx.annotation_true(keys::ROLLING_UPDATE_PAUSED_ANNOTATION);

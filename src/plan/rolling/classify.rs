@@ -96,22 +96,30 @@ pub fn classify<'a, 'b>(inp: &RollingInputs<'a, 'b>, i: usize, surge: bool) -> C
         p.rev == Some(desired) && p.marks.matches(setting, node.overrides.hash.as_deref())
     };
     let mut failed = Vec::new();
+    let (mut current, mut outdated) = (Vec::new(), Vec::new());
     for p in node.live() {
         if p.facts.failed {
             failed.push(p);
         } else if up_to_date(p) {
-            match out.new {
-                None => out.new = Some(p),
-                Some(_) => out
-                    .free_deletes
-                    .push((p.pod, "duplicate pod on the node".into())),
-            }
+            current.push(p);
         } else {
-            match out.old {
-                None => out.old = Some(p),
-                Some(_) => out
-                    .free_deletes
-                    .push((p.pod, "duplicate pod on the node".into())),
+            outdated.push(p);
+        }
+    }
+    // Duplicates: keep one pod per group. Upstream keeps the scheduled, then the oldest, then
+    // the first by name (the order of `node.pods`); we keep an available pod first, so removing
+    // a duplicate never costs availability.
+    for (group, slot) in [(current, &mut out.new), (outdated, &mut out.old)] {
+        let keep = group
+            .iter()
+            .position(|p| p.facts.available)
+            .unwrap_or_default();
+        for (k, p) in group.into_iter().enumerate() {
+            if k == keep {
+                *slot = Some(p);
+            } else {
+                out.free_deletes
+                    .push((p.pod, "duplicate pod on the node".into()));
             }
         }
     }
@@ -125,11 +133,18 @@ pub fn classify<'a, 'b>(inp: &RollingInputs<'a, 'b>, i: usize, surge: bool) -> C
         }
     }
     let rev = &inp.revisions.revs[desired];
-    let name = pod_name(&rev.name, node.name, 0);
-    let terminating_same_name = node
-        .pods
-        .iter()
-        .any(|p| p.facts.terminating && p.name == name);
+    // The name is only needed where a pod may be created (hashing every node costs time at
+    // 10,000 nodes).
+    let name = if out.new.is_none() {
+        pod_name(&rev.name, node.name, 0)
+    } else {
+        String::new()
+    };
+    let terminating_same_name = out.new.is_none()
+        && node
+            .pods
+            .iter()
+            .any(|p| p.facts.terminating && p.name == name);
     out.need = match (out.old, out.new) {
         (None, Some(_)) if out.free_deletes.is_empty() => Need::Nothing(String::new()),
         (None, Some(_)) => Need::FreeDelete,

@@ -90,3 +90,47 @@ pub fn set_ready(pod: &mut Pod, since: Timestamp) {
         ..PodCondition::default()
     });
 }
+
+/// A ready pod of DaemonSet `ds` on `node` (for migrations with the `old-daemonset`
+/// annotation), created and ready since `since`.
+pub fn daemonset_pod(ds: &str, node: &str, since: Timestamp) -> Pod {
+    use k8s_openapi::{
+        api::core::v1::{Container, PodSpec},
+        apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference},
+    };
+    let mut pod = Pod {
+        metadata: ObjectMeta {
+            name: Some(format!("{ds}-{node}")),
+            namespace: Some(super::NAMESPACE.into()),
+            uid: Some(format!("uid-{ds}-{node}")),
+            resource_version: Some("1".into()),
+            creation_timestamp: Some(Time(since)),
+            owner_references: Some(vec![OwnerReference {
+                api_version: "apps/v1".into(),
+                kind: "DaemonSet".into(),
+                name: ds.into(),
+                uid: format!("uid-{ds}"),
+                controller: Some(true),
+                block_owner_deletion: Some(true),
+            }]),
+            ..ObjectMeta::default()
+        },
+        spec: Some(PodSpec {
+            node_name: Some(node.into()),
+            containers: vec![Container {
+                name: CONTAINER.into(),
+                image: Some("app:v0".into()),
+                ..Container::default()
+            }],
+            ..PodSpec::default()
+        }),
+        status: None,
+    };
+    set_ready(&mut pod, since);
+    pod
+}
+
+/// The node a pod runs on or is pinned to.
+pub fn node_of(pod: &Pod) -> Option<String> {
+    crate::plan::placement::pod_node(pod).map(str::to_string)
+}

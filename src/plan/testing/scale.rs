@@ -7,7 +7,7 @@ use k8s_openapi::{
     apimachinery::pkg::util::intstr::IntOrString,
 };
 
-use super::{eds, node, set_image, set_ready, t0};
+use super::{eds, node, set_ready, t0};
 use crate::{
     api::{
         Condition, ExtendedDaemonSetReplicaSet, ExtendedDaemonSetReplicaSetSpec,
@@ -112,7 +112,6 @@ pub fn mid_rollout(n: usize) -> Snapshot {
         snapshot.pods.push(pod);
     }
     snapshot.replica_sets = revs.into_iter().map(|(e, _)| e).collect();
-    let _ = set_image;
     snapshot
 }
 
