@@ -1,28 +1,17 @@
 //! The simulated API server through the real kube-rs client: CRUD, optimistic concurrency,
-//! list selectors and pagination, patches, server-side apply, status subresource, dry run.
+//! list selectors and pagination, status subresource, dry run, deletion.
 
 use std::collections::BTreeMap;
 
-use extendeddaemonset::sim::apiserver::{Config, SimApiServer};
+mod support;
+
 use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod};
 use kube::{
-    Api, Client,
+    Api,
     api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
 };
 use serde_json::json;
-
-async fn start() -> (SimApiServer, Client) {
-    let server = SimApiServer::start(Config::default()).await.expect("start");
-    let client = server.client().expect("client");
-    (server, client)
-}
-
-fn api_status(e: kube::Error) -> Box<kube::core::Status> {
-    match e {
-        kube::Error::Api(s) => s,
-        other => panic!("expected an API error, got {other:?}"),
-    }
-}
+use support::{Cluster, api_status};
 
 fn pod(name: &str, labels: &[(&str, &str)]) -> Pod {
     let labels: BTreeMap<String, String> = labels
@@ -38,8 +27,8 @@ fn pod(name: &str, labels: &[(&str, &str)]) -> Pod {
 
 #[tokio::test]
 async fn crud_with_metadata_and_optimistic_concurrency() {
-    let (_server, client) = start().await;
-    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
     let mut cm = ConfigMap::default();
     cm.metadata.name = Some("one".into());
     cm.data = Some([("a".to_string(), "1".to_string())].into());
@@ -56,7 +45,10 @@ async fn crud_with_metadata_and_optimistic_concurrency() {
         .parse()
         .unwrap();
     assert!(created.metadata.creation_timestamp.is_some());
-    assert_eq!(created.metadata.namespace.as_deref(), Some("default"));
+    assert_eq!(
+        created.metadata.namespace.as_deref(),
+        Some(c.namespace.as_str())
+    );
 
     let again = cms.create(&PostParams::default(), &cm).await.unwrap_err();
     let s = api_status(again);
@@ -100,12 +92,13 @@ async fn crud_with_metadata_and_optimistic_concurrency() {
     let s = api_status(cms.get("one").await.unwrap_err());
     assert_eq!((s.code, s.reason.as_str()), (404, "NotFound"));
     assert_eq!(s.message, "configmaps \"one\" not found");
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn namespaced_create_needs_an_existing_namespace() {
-    let (_server, client) = start().await;
-    let cms: Api<ConfigMap> = Api::namespaced(client, "nowhere");
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = Api::namespaced(c.client.clone(), "nowhere");
     let mut cm = ConfigMap::default();
     cm.metadata.name = Some("x".into());
     let s = api_status(cms.create(&PostParams::default(), &cm).await.unwrap_err());
@@ -115,24 +108,26 @@ async fn namespaced_create_needs_an_existing_namespace() {
         "{}",
         s.message
     );
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn invalid_name_is_422_with_field_cause() {
-    let (_server, client) = start().await;
-    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
     let mut cm = ConfigMap::default();
     cm.metadata.name = Some("Bad_Name".into());
     let s = api_status(cms.create(&PostParams::default(), &cm).await.unwrap_err());
     assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
     let causes = s.details.expect("details").causes;
     assert_eq!(causes[0].field, "metadata.name");
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn list_with_label_and_field_selectors_and_pages() {
-    let (_server, client) = start().await;
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let c = Cluster::new().await;
+    let pods: Api<Pod> = c.api();
     for (i, tier) in ["web", "web", "db", "cache", "web"].iter().enumerate() {
         let p = pod(&format!("p{i}"), &[("tier", tier), ("idx", &i.to_string())]);
         pods.create(&PostParams::default(), &p)
@@ -190,213 +185,13 @@ async fn list_with_label_and_field_selectors_and_pages() {
     assert_eq!(names(second), vec!["p2", "p3"]);
     assert!(third.metadata.continue_.as_deref().unwrap_or("").is_empty());
     assert_eq!(names(third), vec!["p4"]);
-}
-
-#[tokio::test]
-async fn strategic_merge_patch_merges_keyed_lists() {
-    let (_server, client) = start().await;
-    let pods: Api<Pod> = Api::namespaced(client, "default");
-    let mut p = pod("sm", &[]);
-    p.spec.as_mut().unwrap().containers[0].env = Some(
-        serde_json::from_value(
-            json!([{ "name": "A", "value": "1" }, { "name": "B", "value": "2" }]),
-        )
-        .unwrap(),
-    );
-    pods.create(&PostParams::default(), &p)
-        .await
-        .expect("create");
-    let patch = json!({ "spec": { "containers": [
-        { "name": "app", "image": "nginx:1.26",
-          "env": [{ "name": "B", "value": "20" }, { "name": "C", "value": "3" },
-                  { "name": "A", "$patch": "delete" }] },
-        { "name": "sidecar", "image": "busybox" },
-    ]}});
-    let got = pods
-        .patch("sm", &PatchParams::default(), &Patch::Strategic(patch))
-        .await
-        .expect("strategic patch");
-    let containers = got.spec.unwrap().containers;
-    assert_eq!(containers.len(), 2);
-    assert_eq!(containers[0].image.as_deref(), Some("nginx:1.26"));
-    let env: Vec<(String, String)> = containers[0]
-        .env
-        .clone()
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.name, e.value.unwrap_or_default()))
-        .collect();
-    assert_eq!(
-        env,
-        vec![("B".into(), "20".into()), ("C".into(), "3".into())]
-    );
-    assert_eq!(containers[1].name, "sidecar");
-}
-
-#[tokio::test]
-async fn json_and_merge_patches() {
-    let (_server, client) = start().await;
-    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
-    let cm: ConfigMap = serde_json::from_value(json!({
-        "metadata": { "name": "jp", "labels": { "a": "1" } }, "data": { "k": "v" }
-    }))
-    .unwrap();
-    cms.create(&PostParams::default(), &cm)
-        .await
-        .expect("create");
-    let ops: json_patch::Patch = serde_json::from_value(json!([
-        { "op": "test", "path": "/data/k", "value": "v" },
-        { "op": "add", "path": "/data/k2", "value": "v2" },
-        { "op": "remove", "path": "/metadata/labels/a" },
-    ]))
-    .unwrap();
-    let got = cms
-        .patch("jp", &PatchParams::default(), &Patch::Json::<()>(ops))
-        .await
-        .expect("json patch");
-    assert_eq!(got.data.as_ref().unwrap()["k2"], "v2");
-    assert!(got.metadata.labels.unwrap_or_default().is_empty());
-
-    let failing: json_patch::Patch =
-        serde_json::from_value(json!([{ "op": "test", "path": "/data/k", "value": "nope" }]))
-            .unwrap();
-    let s = api_status(
-        cms.patch("jp", &PatchParams::default(), &Patch::Json::<()>(failing))
-            .await
-            .unwrap_err(),
-    );
-    assert_eq!(s.code, 422);
-
-    let merged = cms
-        .patch(
-            "jp",
-            &PatchParams::default(),
-            &Patch::Merge(json!({ "data": { "k": null } })),
-        )
-        .await
-        .expect("merge patch");
-    assert!(!merged.data.unwrap().contains_key("k"));
-}
-
-#[tokio::test]
-async fn server_side_apply_removes_conflicts_and_forces() {
-    let (_server, client) = start().await;
-    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
-    let apply = |data: serde_json::Value| {
-        json!({ "apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": { "name": "ssa" }, "data": data })
-    };
-    let alice = PatchParams::apply("alice");
-    let created = cms
-        .patch(
-            "ssa",
-            &alice,
-            &Patch::Apply(apply(json!({ "a": "1", "b": "2" }))),
-        )
-        .await
-        .expect("apply creates");
-    assert_eq!(created.data.as_ref().unwrap().len(), 2);
-    let mf = created
-        .metadata
-        .managed_fields
-        .clone()
-        .expect("managedFields");
-    assert_eq!(mf[0].manager.as_deref(), Some("alice"));
-    assert_eq!(mf[0].operation.as_deref(), Some("Apply"));
-
-    // alice drops b: it is removed.
-    let got = cms
-        .patch("ssa", &alice, &Patch::Apply(apply(json!({ "a": "1" }))))
-        .await
-        .expect("apply again");
-    assert_eq!(
-        got.data.clone().unwrap().keys().collect::<Vec<_>>(),
-        vec!["a"]
-    );
-
-    // bob sets a to another value: conflict naming the field and the owner.
-    let bob = PatchParams::apply("bob");
-    let s = api_status(
-        cms.patch("ssa", &bob, &Patch::Apply(apply(json!({ "a": "9" }))))
-            .await
-            .unwrap_err(),
-    );
-    assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
-    let causes = s.details.expect("details").causes;
-    assert_eq!(causes[0].field, ".data.a");
-    assert!(
-        causes[0].message.contains("\"alice\""),
-        "{}",
-        causes[0].message
-    );
-
-    // Same value: shared ownership, no conflict; then alice's omission keeps it (bob owns it).
-    cms.patch("ssa", &bob, &Patch::Apply(apply(json!({ "a": "1" }))))
-        .await
-        .expect("shared apply");
-    let kept = cms
-        .patch("ssa", &alice, &Patch::Apply(apply(json!({ "c": "3" }))))
-        .await
-        .expect("alice drops a");
-    assert_eq!(kept.data.clone().unwrap()["a"], "1");
-
-    // Forced: bob takes c over.
-    let forced = cms
-        .patch(
-            "ssa",
-            &bob.clone().force(),
-            &Patch::Apply(apply(json!({ "a": "1", "c": "30" }))),
-        )
-        .await
-        .expect("forced apply");
-    assert_eq!(forced.data.unwrap()["c"], "30");
-
-    let missing = PatchParams::default();
-    let s = api_status(
-        cms.patch("ssa", &missing, &Patch::Apply(apply(json!({}))))
-            .await
-            .unwrap_err(),
-    );
-    assert_eq!(s.code, 400);
-}
-
-#[tokio::test]
-async fn apply_merges_containers_by_name() {
-    let (_server, client) = start().await;
-    let pods: Api<Pod> = Api::namespaced(client, "default");
-    let manifest = |containers: serde_json::Value| {
-        json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": "ap" },
-                "spec": { "containers": containers } })
-    };
-    pods.patch(
-        "ap",
-        &PatchParams::apply("a"),
-        &Patch::Apply(manifest(json!([{ "name": "one", "image": "x:1" }]))),
-    )
-    .await
-    .expect("a applies");
-    let got = pods
-        .patch(
-            "ap",
-            &PatchParams::apply("b"),
-            &Patch::Apply(manifest(json!([{ "name": "two", "image": "y:1" }]))),
-        )
-        .await
-        .expect("b applies another container");
-    let names: Vec<String> = got
-        .spec
-        .unwrap()
-        .containers
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
-    assert_eq!(names, vec!["one", "two"]);
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn status_subresource_and_generation() {
-    let (_server, client) = start().await;
-    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let c = Cluster::new().await;
+    let pods: Api<Pod> = c.api();
     let mut p = pod("st", &[]);
     p.status = Some(serde_json::from_value(json!({ "phase": "Running" })).unwrap());
     let created = pods
@@ -462,12 +257,13 @@ async fn status_subresource_and_generation() {
         same.metadata.resource_version,
         spec.metadata.resource_version
     );
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn dry_run_returns_without_storing() {
-    let (_server, client) = start().await;
-    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
     let mut cm = ConfigMap::default();
     cm.metadata.name = Some("dry".into());
     let pp = PostParams {
@@ -512,23 +308,26 @@ async fn dry_run_returns_without_storing() {
     .await
     .expect("dry delete");
     assert!(cms.get_opt("dry").await.expect("get").is_some());
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn pods_binding_and_graceful_deletion() {
-    let (server, client) = start().await;
-    server.create_nodes("n", 2).expect("nodes");
-    let nodes: Api<Node> = Api::all(client.clone());
-    assert_eq!(
-        nodes
+    let c = Cluster::new().await;
+    if let Some(sim) = &c.sim {
+        sim.create_nodes("n", 2).expect("nodes");
+        let nodes: Api<Node> = Api::all(c.client.clone());
+        let names: Vec<String> = nodes
             .list(&ListParams::default())
             .await
             .expect("nodes")
             .items
-            .len(),
-        2
-    );
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+            .into_iter()
+            .map(|n| n.metadata.name.unwrap())
+            .collect();
+        assert_eq!(names, vec!["n-0001", "n-0002"]);
+    }
+    let pods: Api<Pod> = c.api();
     pods.create(&PostParams::default(), &pod("bound", &[]))
         .await
         .expect("create");
@@ -537,11 +336,12 @@ async fn pods_binding_and_graceful_deletion() {
         .expect("create");
     let binding = json!({ "apiVersion": "v1", "kind": "Binding",
         "metadata": { "name": "bound" }, "target": { "kind": "Node", "name": "n-0001" } });
-    let req = axum::http::Request::post("/api/v1/namespaces/default/pods/bound/binding")
+    let path = format!("/api/v1/namespaces/{}/pods/bound/binding", c.namespace);
+    let req = axum::http::Request::post(path)
         .header("content-type", "application/json")
         .body(serde_json::to_vec(&binding).unwrap())
         .unwrap();
-    let _: serde_json::Value = client.request(req).await.expect("binding");
+    let _: serde_json::Value = c.client.request(req).await.expect("binding");
     let bound = pods.get("bound").await.expect("get");
     assert_eq!(
         bound.spec.as_ref().unwrap().node_name.as_deref(),
@@ -575,8 +375,8 @@ async fn pods_binding_and_graceful_deletion() {
 
 #[tokio::test]
 async fn finalizers_and_delete_preconditions() {
-    let (_server, client) = start().await;
-    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
     let cm: ConfigMap = serde_json::from_value(json!({
         "metadata": { "name": "fin", "finalizers": ["example.com/hold"] } }))
     .unwrap();
@@ -613,4 +413,76 @@ async fn finalizers_and_delete_preconditions() {
     .await
     .expect("drop finalizer");
     assert!(cms.get_opt("fin").await.expect("get").is_none());
+    c.cleanup().await;
+}
+
+#[tokio::test]
+async fn every_listed_kind_is_served() {
+    use k8s_openapi::api::{
+        apps::v1::{ControllerRevision, DaemonSet},
+        coordination::v1::Lease,
+        core::v1::{Event, Secret},
+        events::v1::Event as EventV1,
+    };
+    let c = Cluster::new().await;
+    let meta = |name: &str| json!({ "metadata": { "name": name } });
+    let pp = PostParams::default();
+    let lease: Lease = serde_json::from_value(meta("l")).unwrap();
+    c.api::<Lease>().create(&pp, &lease).await.expect("lease");
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": { "name": "s" }, "stringData": { "k": "v" } }))
+    .unwrap();
+    let secret = c
+        .api::<Secret>()
+        .create(&pp, &secret)
+        .await
+        .expect("secret");
+    assert!(secret.string_data.is_none(), "stringData is write-only");
+    assert_eq!(secret.data.unwrap()["k"].0, b"v".to_vec());
+    let ev: Event = serde_json::from_value(json!({ "metadata": { "name": "e" },
+        "involvedObject": { "kind": "Pod", "name": "x" }, "reason": "Test" }))
+    .unwrap();
+    c.api::<Event>().create(&pp, &ev).await.expect("core event");
+    let ev: EventV1 = serde_json::from_value(json!({ "metadata": { "name": "e2" },
+        "eventTime": "2025-01-01T00:00:00.000000Z", "reportingController": "t",
+        "reportingInstance": "t", "action": "Test", "reason": "Test", "type": "Normal" }))
+    .unwrap();
+    c.api::<EventV1>()
+        .create(&pp, &ev)
+        .await
+        .expect("events.k8s.io event");
+    let ds: DaemonSet = serde_json::from_value(json!({ "metadata": { "name": "d" }, "spec": {
+        "selector": { "matchLabels": { "a": "b" } },
+        "template": { "metadata": { "labels": { "a": "b" } },
+                      "spec": { "containers": [{ "name": "c", "image": "i" }] } } } }))
+    .unwrap();
+    c.api::<DaemonSet>()
+        .create(&pp, &ds)
+        .await
+        .expect("daemonset");
+    let cr: ControllerRevision =
+        serde_json::from_value(json!({ "metadata": { "name": "r" }, "revision": 1 })).unwrap();
+    c.api::<ControllerRevision>()
+        .create(&pp, &cr)
+        .await
+        .expect("controllerrevision");
+    assert_eq!(
+        c.api::<Lease>()
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    assert_eq!(
+        c.api::<EventV1>()
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    c.cleanup().await;
 }

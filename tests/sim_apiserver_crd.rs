@@ -1,30 +1,30 @@
 //! CRDs on the simulated API server (registration, discovery, schema admission, status
-//! subresource of custom resources) and ownerReference garbage collection.
+//! subresource of custom resources), ownerReference garbage collection and namespace
+//! deletion.
 
 use std::time::Duration;
 
-use extendeddaemonset::{
-    api::ExtendedDaemonSet,
-    sim::apiserver::{Config, SimApiServer},
-};
+mod support;
+
+use extendeddaemonset::api::ExtendedDaemonSet;
 use k8s_openapi::{
     api::core::v1::ConfigMap,
     apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
 };
 use kube::{
-    Api, Client, CustomResourceExt, Discovery,
+    Api, CustomResourceExt, Discovery,
     api::{DeleteParams, Patch, PatchParams, PostParams, PropagationPolicy},
     core::{DynamicObject, GroupVersionKind},
     discovery::ApiResource,
 };
 use serde_json::{Value, json};
+use support::{Cluster, api_status};
 
 const FOO: &str = r#"
 apiVersion: datadoghq.com/v1alpha1
 kind: ExtendedDaemonSet
 metadata:
   name: foo
-  namespace: default
 spec:
   strategy:
     canary:
@@ -44,39 +44,43 @@ spec:
       - operator: Exists
 "#;
 
-async fn start_with_crd() -> (SimApiServer, Client) {
-    let server = SimApiServer::start(Config::default()).await.expect("start");
-    let client = server.client().expect("client");
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let created = crds
-        .create(&PostParams::default(), &ExtendedDaemonSet::crd())
+/// A cluster with the ExtendedDaemonSet CRD applied and Established.
+async fn with_crd() -> Cluster {
+    let c = Cluster::new().await;
+    let crds: Api<CustomResourceDefinition> = Api::all(c.client.clone());
+    let pp = PatchParams::apply("eds-tests").force();
+    let crd = ExtendedDaemonSet::crd();
+    let name = crd.metadata.name.clone().unwrap();
+    crds.patch(&name, &pp, &Patch::Apply(&crd))
         .await
-        .expect("create CRD");
-    let established = created
-        .status
-        .and_then(|s| s.conditions)
-        .unwrap_or_default()
-        .into_iter()
-        .any(|c| c.type_ == "Established" && c.status == "True");
-    assert!(established, "CRD must be Established");
-    (server, client)
-}
-
-fn api_status(e: kube::Error) -> Box<kube::core::Status> {
-    match e {
-        kube::Error::Api(s) => s,
-        other => panic!("expected an API error, got {other:?}"),
+        .expect("apply CRD");
+    // A real server establishes a CRD asynchronously; the simulator at once.
+    for _ in 0..100 {
+        let got = crds.get(&name).await.expect("get CRD");
+        let established = got
+            .status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .into_iter()
+            .any(|c| c.type_ == "Established" && c.status == "True");
+        if established {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    panic!("CRD {name} is not Established");
 }
 
-fn foo() -> Value {
-    serde_saphyr::from_str(FOO).expect("yaml")
+fn foo(namespace: &str) -> Value {
+    let mut v: Value = serde_saphyr::from_str(FOO).expect("yaml");
+    v["metadata"]["namespace"] = json!(namespace);
+    v
 }
 
 #[tokio::test]
 async fn crd_registers_a_discoverable_resource() {
-    let (_server, client) = start_with_crd().await;
-    let discovery = Discovery::new(client.clone())
+    let c = with_crd().await;
+    let discovery = Discovery::new(c.client.clone())
         .run()
         .await
         .expect("discovery");
@@ -96,13 +100,14 @@ async fn crd_registers_a_discoverable_resource() {
             .is_some(),
         "core kinds are discovered"
     );
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn custom_resources_are_defaulted_validated_and_have_status() {
-    let (_server, client) = start_with_crd().await;
-    let eds: Api<ExtendedDaemonSet> = Api::namespaced(client.clone(), "default");
-    let obj: ExtendedDaemonSet = serde_json::from_value(foo()).expect("typed foo");
+    let c = with_crd().await;
+    let eds: Api<ExtendedDaemonSet> = c.api();
+    let obj: ExtendedDaemonSet = serde_json::from_value(foo(&c.namespace)).expect("typed foo");
     let created = eds
         .create(&PostParams::default(), &obj)
         .await
@@ -111,11 +116,11 @@ async fn custom_resources_are_defaulted_validated_and_have_status() {
     // Schema default applied by the server.
     assert_eq!(created.spec.revision_history_limit, Some(10));
 
-    let mut bad = foo();
+    let mut bad = foo(&c.namespace);
     bad["metadata"]["name"] = json!("bad");
     bad["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] = json!("150%");
     let ar = ApiResource::erase::<ExtendedDaemonSet>(&());
-    let dynamic: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &ar);
+    let dynamic: Api<DynamicObject> = Api::namespaced_with(c.client.clone(), &c.namespace, &ar);
     let obj: DynamicObject = serde_json::from_value(bad).unwrap();
     let s = api_status(
         dynamic
@@ -178,13 +183,17 @@ async fn custom_resources_are_defaulted_validated_and_have_status() {
             .unwrap_err(),
     );
     assert_eq!(s.code, 415);
+    c.cleanup().await;
 }
 
 #[tokio::test]
 async fn non_structural_schema_is_rejected() {
-    let server = SimApiServer::start(Config::default()).await.expect("start");
-    let crds: Api<CustomResourceDefinition> = Api::all(server.client().expect("client"));
+    let c = Cluster::new().await;
+    let crds: Api<CustomResourceDefinition> = Api::all(c.client.clone());
     let mut crd = serde_json::to_value(ExtendedDaemonSet::crd()).unwrap();
+    // Another group, so a real cluster's EDS CRD is not touched.
+    crd["metadata"]["name"] = json!("extendeddaemonsets.sim-test.example.com");
+    crd["spec"]["group"] = json!("sim-test.example.com");
     crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
         .as_object_mut()
         .unwrap()
@@ -199,6 +208,7 @@ async fn non_structural_schema_is_rejected() {
             .starts_with("spec.versions[0].schema.openAPIV3Schema.properties[spec]")),
         "{causes:?}"
     );
+    c.cleanup().await;
 }
 
 fn owned_cm(name: &str, owner: &ConfigMap) -> ConfigMap {
@@ -224,8 +234,8 @@ async fn wait_gone(cms: &Api<ConfigMap>, name: &str) {
 
 #[tokio::test]
 async fn garbage_collection_background_foreground_orphan() {
-    let server = SimApiServer::start(Config::default()).await.expect("start");
-    let cms: Api<ConfigMap> = Api::namespaced(server.client().expect("client"), "default");
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
     let mk = |name: &str| -> ConfigMap {
         serde_json::from_value(json!({ "metadata": { "name": name } })).unwrap()
     };
@@ -270,4 +280,42 @@ async fn garbage_collection_background_foreground_orphan() {
             .unwrap_or_default()
             .is_empty()
     );
+    c.cleanup().await;
+}
+
+#[tokio::test]
+async fn namespace_deletion_removes_its_objects() {
+    use k8s_openapi::api::core::v1::Namespace;
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
+    let cm: ConfigMap =
+        serde_json::from_value(json!({ "metadata": { "name": "inside" } })).unwrap();
+    cms.create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
+    let namespaces: Api<Namespace> = Api::all(c.client.clone());
+    let terminating = namespaces
+        .delete(&c.namespace, &DeleteParams::default())
+        .await
+        .expect("delete namespace")
+        .left()
+        .expect("the namespace is terminating first");
+    assert_eq!(
+        terminating.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating")
+    );
+    // Bounded wait: a real cluster's namespace controller takes a few seconds.
+    for _ in 0..600 {
+        if namespaces
+            .get_opt(&c.namespace)
+            .await
+            .expect("get")
+            .is_none()
+        {
+            assert!(cms.get_opt("inside").await.expect("get").is_none());
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("namespace {} was not removed", c.namespace);
 }

@@ -299,3 +299,43 @@ async fn write_faults_reach_the_client() {
         6
     );
 }
+
+#[tokio::test]
+async fn streaming_list_watcher_gets_initial_events_then_changes() {
+    let server = SimApiServer::start(config()).await.expect("start");
+    let cms: Api<ConfigMap> = Api::namespaced(server.client().expect("client"), "default");
+    for i in 0..3 {
+        cms.create(&PostParams::default(), &cm(&format!("s{i}"), "1"))
+            .await
+            .expect("create");
+    }
+    let mut events = watcher(cms.clone(), watcher::Config::default().streaming_lists()).boxed();
+    let mut initial = Vec::new();
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(20), events.try_next())
+            .await
+            .expect("an event in time")
+            .expect("no error")
+            .expect("open");
+        match ev {
+            watcher::Event::InitApply(o) => initial.push(o.metadata.name.unwrap()),
+            watcher::Event::InitDone => break,
+            _ => {}
+        }
+    }
+    assert_eq!(initial, vec!["s0", "s1", "s2"]);
+    cms.create(&PostParams::default(), &cm("later", "1"))
+        .await
+        .expect("create");
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(20), events.try_next())
+            .await
+            .expect("an event in time")
+            .expect("no error")
+            .expect("open");
+        if let watcher::Event::Apply(o) = ev {
+            assert_eq!(o.metadata.name.as_deref(), Some("later"));
+            break;
+        }
+    }
+}

@@ -5,6 +5,8 @@
 
 /// Field manager used for every server-side apply the controller makes.
 pub const FIELD_MANAGER: &str = "extendeddaemonset-controller";
+/// Field manager of the writes `kubectl eds` makes (annotations, `rollout undo`).
+pub const PLUGIN_FIELD_MANAGER: &str = "kubectl-eds";
 
 /// Label and annotation keys.
 pub mod keys {

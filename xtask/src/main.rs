@@ -1,1 +1,193 @@
-fn main() {}
+//! Project tasks: `cargo xtask <task>`.
+//!
+//! - `gen [--check]`: writes the CRDs, the Helm chart and the kustomize tree from the Rust
+//!   types; with `--check`, writes nothing and fails naming the stale files.
+//! - `gen-crds [--check]`: the same for `crds/` only.
+//! - `install`: applies the CRDs to the current kubectl context (`make install` upstream).
+//! - `deploy [--cluster-wide]`: applies the CRDs and the controller (`make deploy` upstream);
+//!   `IMG=<repository>:<tag>` deploys another image.
+//! - `ci`: fmt check, clippy, `gen --check` and every test.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{Context, Result, bail};
+use extendeddaemonset::deploy::{self, kustomize, values::IMAGE_REPOSITORY};
+
+// The tests build the same venv when run without `cargo xtask ci`; one file serves both.
+#[path = "../../tests/support/venv.rs"]
+#[allow(dead_code)]
+mod venv;
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  gen [--check]             write crds/, charts/extendeddaemonset/ and kustomize/ (--check: fail if stale)
+  gen-crds [--check]        write crds/ only
+  install                   kubectl apply --server-side -k kustomize/crd
+  deploy [--cluster-wide]   kubectl apply --server-side -k kustomize/overlays/<namespaced|cluster-wide>
+                            (IMG=<repository>:<tag> deploys that image)
+  ci                        cargo fmt --check, clippy -D warnings, gen --check, all tests";
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in a subdirectory of the project")
+        .to_path_buf()
+}
+
+fn main() -> std::process::ExitCode {
+    match run_task() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_task() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["gen"] => generate(false, false),
+        ["gen", "--check"] => generate(false, true),
+        ["gen-crds"] => generate(true, false),
+        ["gen-crds", "--check"] => generate(true, true),
+        ["install"] => apply(&project_root().join(kustomize::DIR).join("crd")),
+        ["deploy"] => deploy(kustomize::OVERLAYS[0]),
+        ["deploy", "--cluster-wide"] => deploy(kustomize::OVERLAYS[1]),
+        ["ci"] => ci(),
+        ["help" | "--help" | "-h"] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => bail!("unknown task {args:?}\n\n{USAGE}"),
+    }
+}
+
+fn generate(crds_only: bool, check: bool) -> Result<()> {
+    let root = project_root();
+    let (files, dirs) = if crds_only {
+        (deploy::crd_files()?, vec![deploy::CRDS_DIR])
+    } else {
+        (deploy::all_files()?, deploy::GENERATED_DIRS.to_vec())
+    };
+    if check {
+        let stale = deploy::files::stale(&root, &files, &dirs)?;
+        if stale.is_empty() {
+            println!("generated files are up to date");
+            return Ok(());
+        }
+        for s in &stale {
+            eprintln!("stale: {s}");
+        }
+        bail!(
+            "{} generated file(s) are stale; run `cargo xtask gen`",
+            stale.len()
+        );
+    }
+    let changes = deploy::files::write(&root, &files, &dirs)?;
+    for change in &changes {
+        match change {
+            deploy::Stale::Missing(path) => println!("created {}", path.display()),
+            deploy::Stale::Outdated(path) => println!("updated {}", path.display()),
+            deploy::Stale::Extra(path) => println!("removed {}", path.display()),
+        }
+    }
+    println!(
+        "{} file(s) generated, {} changed",
+        files.len(),
+        changes.len()
+    );
+    Ok(())
+}
+
+fn run(command: &mut Command) -> Result<()> {
+    eprintln!("$ {command:?}");
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed: {status}");
+    }
+    Ok(())
+}
+
+fn apply(dir: &Path) -> Result<()> {
+    run(Command::new("kubectl")
+        .args(["apply", "--server-side", "-k"])
+        .arg(dir))
+}
+
+/// Applies an overlay; with `IMG` set, through a generated kustomization under `target/` that
+/// overrides the image (kustomize's `images` field).
+fn deploy(overlay: &str) -> Result<()> {
+    let root = project_root();
+    let overlay = root.join(kustomize::DIR).join("overlays").join(overlay);
+    let Ok(image) = std::env::var("IMG") else {
+        return apply(&overlay);
+    };
+    let (name, tag) = match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name, tag),
+        _ => bail!("IMG={image:?} must be <repository>:<tag>"),
+    };
+    let dir = root.join("target").join("xtask-deploy");
+    std::fs::create_dir_all(&dir)?;
+    let kustomization = format!(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- {}\nimages:\n- name: {IMAGE_REPOSITORY}\n  newName: {name}\n  newTag: \"{tag}\"\n",
+        overlay.display()
+    );
+    std::fs::write(dir.join("kustomization.yaml"), kustomization)?;
+    apply(&dir)
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(project_root());
+    command
+}
+
+fn has_nextest() -> bool {
+    cargo()
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn ci() -> Result<()> {
+    let root = project_root();
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    generate(false, true)?;
+    let python = venv::ensure(&root.join("target").join("venv"))
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("setting up the Helm Python venv")?;
+    eprintln!("{}={}", venv::PYTHON_ENV, python.display());
+    if has_nextest() {
+        run(cargo()
+            .args(["nextest", "run", "--workspace", "--all-targets"])
+            .env(venv::PYTHON_ENV, &python))?;
+        run(cargo()
+            .args(["test", "--workspace", "--doc"])
+            .env(venv::PYTHON_ENV, &python))?;
+    } else {
+        run(cargo()
+            .args(["test", "--workspace", "--all-targets"])
+            .env(venv::PYTHON_ENV, &python))?;
+        run(cargo()
+            .args(["test", "--workspace", "--doc"])
+            .env(venv::PYTHON_ENV, &python))?;
+    }
+    println!("ci: all checks passed");
+    Ok(())
+}

@@ -83,12 +83,13 @@ pub fn apply(
         .collect();
 
     let mut merged = live.cloned().unwrap_or_else(|| Value::Object(Map::new()));
-    // Deepest paths first, so removing an item does not hide a field inside it.
+    // Shortest paths first: a dropped list item goes whole. The key fields of an item that
+    // stays are never removed on their own (they identify it).
     let mut dropped: Vec<&Path> = previous
         .iter()
-        .filter(|p| !new_set.contains(*p) && !others.contains(*p))
+        .filter(|p| !new_set.contains(*p) && !others.contains(*p) && !is_item_key(p))
         .collect();
-    dropped.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    dropped.sort_by_key(|p| p.len());
     for path in dropped {
         remove_path(&mut merged, path);
     }
@@ -105,6 +106,16 @@ pub fn apply(
     });
     entries.retain(|e| !e.set.is_empty());
     Ok((merged, entries))
+}
+
+/// Whether `path` is a key field of an associative list item (`...k:{"name":"a"}.f:name`).
+fn is_item_key(path: &Path) -> bool {
+    match path.as_slice() {
+        [.., Elem::Key(key), Elem::Field(field)] => {
+            serde_json::from_str::<Map<String, Value>>(key).is_ok_and(|k| k.contains_key(field))
+        }
+        _ => false,
+    }
 }
 
 /// The part of `config` a write in `scope` may change (identity fields always kept).
@@ -214,8 +225,9 @@ pub fn remove_path(obj: &mut Value, path: &[Elem]) {
             }
         }
         Elem::Value(v) => {
+            let gone: Option<Value> = serde_json::from_str(v).ok();
             if let Some(a) = cur.as_array_mut() {
-                a.retain(|i| i.to_string() != *v);
+                a.retain(|i| gone.as_ref() != Some(i));
             }
         }
     }

@@ -15,6 +15,8 @@ pub enum Sub {
     Main,
     /// `/status`.
     Status,
+    /// A pod's `/binding`: sets `spec.nodeName` and the `PodScheduled` condition together.
+    Binding,
 }
 
 impl Sub {
@@ -23,6 +25,7 @@ impl Sub {
         match self {
             Sub::Main => "",
             Sub::Status => "status",
+            Sub::Binding => "binding",
         }
     }
 }
@@ -51,6 +54,7 @@ impl Target {
         use super::fieldset::Scope;
         match (self.sub, self.info.status_subresource) {
             (Sub::Status, _) => Scope::StatusOnly,
+            (Sub::Binding, _) => Scope::All,
             (Sub::Main, true) => Scope::NoStatus,
             (Sub::Main, false) => Scope::All,
         }

@@ -1,4 +1,5 @@
-//! Defaults and status resets the real API server applies to built-in kinds on create.
+//! Defaults and status resets the real API server applies to built-in kinds on create, and
+//! the conversion of a Secret's `stringData` into `data` on every write.
 //!
 //! Only the defaults that clients observe in practice are kept (pod restart policy, grace
 //! period, pull policy, port protocol; namespace phase and name label).
@@ -87,6 +88,34 @@ fn container(c: &mut Map<String, Value>) {
     if let Some(ports) = c.get_mut("ports").and_then(Value::as_array_mut) {
         for p in ports.iter_mut().filter_map(Value::as_object_mut) {
             p.entry("protocol").or_insert(json!("TCP"));
+        }
+    }
+}
+
+/// Moves a Secret's `stringData` into base64 `data`, as the real server does on every write
+/// (`stringData` is write-only and wins over `data` for the same key).
+pub fn secret_string_data(info: &ResourceInfo, obj: &mut Value) {
+    use base64::Engine;
+    if !(info.group.is_empty() && info.plural == "secrets") {
+        return;
+    }
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
+    let Some(Value::Object(strings)) = map.remove("stringData") else {
+        return;
+    };
+    let data = map
+        .entry("data")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !data.is_object() {
+        *data = Value::Object(Map::new());
+    }
+    if let Some(d) = data.as_object_mut() {
+        for (k, v) in strings {
+            let text = v.as_str().unwrap_or_default();
+            let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+            d.insert(k, Value::String(encoded));
         }
     }
 }

@@ -115,7 +115,7 @@ impl Faults {
     }
 
     /// Draws whether this write fails, and with what.
-    pub(crate) fn on_write(&self, plural: &str, name: &str) -> Result<(), ApiError> {
+    pub(crate) fn on_write(&self, plural: &str, group: &str, name: &str) -> Result<(), ApiError> {
         let mut s = self.lock();
         let error_rate = s.write_error_rate;
         if error_rate > 0.0 && s.rng.random_bool(error_rate) {
@@ -129,7 +129,7 @@ impl Faults {
         }
         let conflict_rate = s.conflict_rate;
         if conflict_rate > 0.0 && s.rng.random_bool(conflict_rate) {
-            return Err(ApiError::stale(plural, "", name));
+            return Err(ApiError::stale(plural, group, name));
         }
         Ok(())
     }

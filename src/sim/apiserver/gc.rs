@@ -65,6 +65,11 @@ impl Core {
     /// One pass of the collector; returns whether it changed anything.
     pub fn collect(&mut self) -> bool {
         let deleted = std::mem::take(&mut self.deleted);
+        // Most passes have nothing to do: skip the dependents index unless an owner went
+        // away or waits for the collector.
+        if deleted.is_empty() && !self.store.iter_all().any(|(r, _, o)| waits_for_gc(r, o)) {
+            return false;
+        }
         let mut dependents: HashMap<&str, Vec<(&ResKey, &Arc<Value>)>> = HashMap::new();
         let mut work = Vec::new();
         for (res, _, obj) in self.store.iter_all() {
@@ -218,6 +223,16 @@ impl Core {
             .filter(|o| meta::uid(o) == meta::uid(obj))
             .cloned()
     }
+}
+
+/// Whether `obj` is being deleted and needs the collector to finish (propagation finalizers,
+/// terminating namespace).
+fn waits_for_gc(res: &ResKey, obj: &Value) -> bool {
+    meta::is_deleting(obj)
+        && ((res.group.is_empty() && res.plural == "namespaces")
+            || meta::finalizers(obj)
+                .iter()
+                .any(|f| f == FOREGROUND || f == ORPHAN))
 }
 
 fn is_namespaced(core: &Core, res: &ResKey) -> bool {

@@ -82,7 +82,8 @@ impl SimApiServer {
         &self.url
     }
 
-    /// A kube client for this server (no auth, plain HTTP).
+    /// A kube client for this server (no auth, plain HTTP, kube's default retries of 429s).
+    /// Call it from within a Tokio runtime (the client spawns its request buffer).
     pub fn client(&self) -> Result<kube::Client, SimError> {
         let uri =
             self.url

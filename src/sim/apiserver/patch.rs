@@ -73,6 +73,10 @@ impl Core {
         let patch = parse_body(body, matches!(kind, PatchKind::Apply { .. }))?;
         let old = self.store.get(&info.key(), &t.namespace, name).cloned();
         if let PatchKind::Apply { force } = kind {
+            // Apply creates through the main resource only, as upstream.
+            if old.is_none() && t.sub == super::core::Sub::Status {
+                return Err(ApiError::not_found(&info.plural, &info.group, name));
+            }
             return self.apply(t, name, old, &patch, force, o);
         }
         let Some(old) = old else {
@@ -139,6 +143,19 @@ impl Core {
                 info.kind
             )));
         }
+        // A configuration without a name applies to the object of the URL (kube-lease-manager
+        // sends such patches); a different name is an error.
+        let named;
+        let config = if meta::name(config).is_empty() {
+            named = {
+                let mut c = config.clone();
+                meta::set_meta(&mut c, "name", Value::String(name.to_string()));
+                c
+            };
+            &named
+        } else {
+            config
+        };
         if meta::name(config) != name {
             return Err(ApiError::BadRequest(format!(
                 "the name of the object ({}) does not match the name on the URL ({name})",
@@ -206,17 +223,15 @@ impl Core {
             .collect();
         conds.push(cond);
         new["status"]["conditions"] = Value::Array(conds);
-        let mut status_less = t.clone();
-        status_less.info = Arc::new({
-            let mut i = (*info).clone();
-            i.status_subresource = false;
-            i
-        });
+        let binding = Target {
+            sub: super::core::Sub::Binding,
+            ..t.clone()
+        };
         let o = WriteOpts {
             dry_run: false,
             manager: "kube-scheduler".into(),
         };
-        self.commit(&status_less, &old, new, Ownership::Update, &o)?;
+        self.commit(&binding, &old, new, Ownership::Update, &o)?;
         Ok(
             json!({ "kind": "Status", "apiVersion": "v1", "metadata": {},
                    "status": "Success", "code": 201 }),

@@ -20,16 +20,24 @@ use tokio::{
 use super::{
     core::Target,
     error::ApiError,
-    list::{ListQuery, write_object},
+    list::{ListQuery, Page, write_object},
     selector::Filter,
     state::Shared,
     store::{Change, ChangeType},
+    table,
 };
+
+/// Serializes events for one watch: objects, or Table rows for kubectl.
+struct Encoder {
+    target: Target,
+    table: bool,
+    columns_sent: bool,
+}
 
 struct Stream {
     queue: VecDeque<Bytes>,
     rx: Option<Receiver<Arc<Change>>>,
-    target: Target,
+    enc: Encoder,
     filter: Filter,
     last_rv: u64,
     bookmarks: bool,
@@ -39,8 +47,19 @@ struct Stream {
 }
 
 /// Starts a watch; the returned body streams until timeout, fault, lag or shutdown.
-pub fn watch(shared: &Arc<Shared>, t: Target, q: &ListQuery) -> Result<Body, ApiError> {
+/// `table`: send each object as a one-row `Table` (kubectl `get --watch`).
+pub fn watch(
+    shared: &Arc<Shared>,
+    t: Target,
+    q: &ListQuery,
+    table: bool,
+) -> Result<Body, ApiError> {
     let filter = q.filter()?;
+    let mut enc = Encoder {
+        target: t.clone(),
+        table,
+        columns_sent: false,
+    };
     let bookmarks = q.allow_watch_bookmarks.unwrap_or(false);
     let mut queue = VecDeque::new();
     let (rx, last_rv) = {
@@ -56,7 +75,7 @@ pub fn watch(shared: &Arc<Shared>, t: Target, q: &ListQuery) -> Result<Body, Api
             let ns = (!t.namespace.is_empty()).then_some(t.namespace.as_str());
             for (_, obj) in store.iter(&t.info.key(), ns) {
                 if filter.matches(obj) {
-                    queue.push_back(event(&t, "ADDED", obj));
+                    queue.push_back(enc.event("ADDED", obj, store.rv()));
                 }
             }
             if q.send_initial_events == Some(true) {
@@ -72,7 +91,7 @@ pub fn watch(shared: &Arc<Shared>, t: Target, q: &ListQuery) -> Result<Body, Api
             match store.since(from_rv).filter(|_| !forced) {
                 Some(changes) => {
                     for c in changes {
-                        if let Some(ev) = translate(&t, &filter, &c) {
+                        if let Some(ev) = enc.translate(&filter, &c) {
                             queue.push_back(ev);
                         }
                     }
@@ -107,7 +126,7 @@ pub fn watch(shared: &Arc<Shared>, t: Target, q: &ListQuery) -> Result<Body, Api
     let state = Stream {
         queue,
         rx: Some(rx),
-        target: t,
+        enc,
         filter,
         last_rv,
         bookmarks,
@@ -129,7 +148,7 @@ async fn next(mut s: Stream) -> Option<(Bytes, Stream)> {
             change = rx.recv() => match change {
                 Ok(c) => {
                     s.last_rv = c.rv;
-                    if let Some(ev) = translate(&s.target, &s.filter, &c) {
+                    if let Some(ev) = s.enc.translate(&s.filter, &c) {
                         return Some((ev, s));
                     }
                 }
@@ -139,7 +158,7 @@ async fn next(mut s: Stream) -> Option<(Bytes, Stream)> {
             },
             _ = s.tick.tick() => {
                 if s.bookmarks {
-                    return Some((bookmark(&s.target, s.last_rv, false), s));
+                    return Some((bookmark(&s.enc.target, s.last_rv, false), s));
                 }
             }
             _ = tokio::time::sleep_until(s.deadline) => return None,
@@ -148,41 +167,59 @@ async fn next(mut s: Stream) -> Option<(Bytes, Stream)> {
     }
 }
 
-/// The event a change makes for this watch, if any: objects entering or leaving the
-/// selection are reported as ADDED and DELETED.
-fn translate(t: &Target, filter: &Filter, c: &Change) -> Option<Bytes> {
-    if c.res != t.info.key() {
-        return None;
-    }
-    if !t.namespace.is_empty() && super::meta::namespace(&c.object) != t.namespace {
-        return None;
-    }
-    let now = filter.matches(&c.object);
-    let kind = match c.kind {
-        ChangeType::Added if now => "ADDED",
-        ChangeType::Deleted if now => "DELETED",
-        ChangeType::Modified => {
-            let before = c.old.as_deref().is_some_and(|o| filter.matches(o));
-            match (before, now) {
-                (true, true) => "MODIFIED",
-                (false, true) => "ADDED",
-                (true, false) => "DELETED",
-                (false, false) => return None,
-            }
+impl Encoder {
+    /// The event a change makes for this watch, if any: objects entering or leaving the
+    /// selection are reported as ADDED and DELETED.
+    fn translate(&mut self, filter: &Filter, c: &Change) -> Option<Bytes> {
+        let t = &self.target;
+        if c.res != t.info.key() {
+            return None;
         }
-        _ => return None,
-    };
-    Some(event(t, kind, &c.object))
-}
+        if !t.namespace.is_empty() && super::meta::namespace(&c.object) != t.namespace {
+            return None;
+        }
+        let now = filter.matches(&c.object);
+        let kind = match c.kind {
+            ChangeType::Added if now => "ADDED",
+            ChangeType::Deleted if now => "DELETED",
+            ChangeType::Modified => {
+                let before = c.old.as_deref().is_some_and(|o| filter.matches(o));
+                match (before, now) {
+                    (true, true) => "MODIFIED",
+                    (false, true) => "ADDED",
+                    (true, false) => "DELETED",
+                    (false, false) => return None,
+                }
+            }
+            _ => return None,
+        };
+        Some(self.event(kind, &c.object, c.rv))
+    }
 
-fn event(t: &Target, kind: &str, obj: &Value) -> Bytes {
-    let mut out = Vec::with_capacity(1024);
-    out.extend_from_slice(b"{\"type\":\"");
-    out.extend_from_slice(kind.as_bytes());
-    out.extend_from_slice(b"\",\"object\":");
-    write_object(&mut out, obj, &t.api_version());
-    out.extend_from_slice(b"}\n");
-    Bytes::from(out)
+    fn event(&mut self, kind: &str, obj: &Arc<Value>, rv: u64) -> Bytes {
+        let mut out = Vec::with_capacity(1024);
+        out.extend_from_slice(b"{\"type\":\"");
+        out.extend_from_slice(kind.as_bytes());
+        out.extend_from_slice(b"\",\"object\":");
+        if self.table {
+            let page = Page {
+                items: vec![obj.clone()],
+                rv,
+                next: None,
+            };
+            let mut t = table::table(&self.target.info, &self.target.version, &page);
+            // Like the real server, only the first event carries the column definitions.
+            if self.columns_sent {
+                t["columnDefinitions"] = Value::Array(Vec::new());
+            }
+            self.columns_sent = true;
+            let _ = serde_json::to_writer(&mut out, &t);
+        } else {
+            write_object(&mut out, obj, &self.target.api_version());
+        }
+        out.extend_from_slice(b"}\n");
+        Bytes::from(out)
+    }
 }
 
 fn bookmark(t: &Target, rv: u64, initial_end: bool) -> Bytes {

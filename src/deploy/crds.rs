@@ -1,0 +1,30 @@
+//! The CustomResourceDefinitions of the three kinds, generated from the Rust types.
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
+
+use crate::api::{ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonsetSetting};
+
+use super::{Error, yaml};
+
+/// The CRDs of every kind, in a stable order.
+pub fn all() -> Vec<CustomResourceDefinition> {
+    vec![
+        ExtendedDaemonSet::crd(),
+        ExtendedDaemonSetReplicaSet::crd(),
+        ExtendedDaemonsetSetting::crd(),
+    ]
+}
+
+/// File name of a CRD, `<group>_<plural>.yaml` as kubebuilder (and upstream) names them.
+pub fn file_name(crd: &CustomResourceDefinition) -> String {
+    format!("{}_{}.yaml", crd.spec.group, crd.spec.names.plural)
+}
+
+/// Each CRD as `(file name, YAML with the generated-file header)`.
+pub fn files() -> Result<Vec<(String, String)>, Error> {
+    all()
+        .iter()
+        .map(|crd| Ok((file_name(crd), yaml::file(&[yaml::to_yaml(crd)?]))))
+        .collect()
+}

@@ -1,0 +1,12 @@
+//! End-to-end scenarios: the controller against the embedded cluster simulator, or against a
+//! real cluster when `EDS_TEST_KUBECONFIG` is set. Each test runs in its own namespace with its
+//! own fake nodes, and an invariant checker fails it if a rollout ever breaks maxUnavailable or
+//! the one-pod-per-node rule.
+
+mod harness;
+mod invariants;
+
+mod canary;
+mod deploy;
+mod parity;
+mod robustness;
