@@ -115,3 +115,41 @@ pub fn target(snapshot: &Snapshot, plan: &Plan, now: Timestamp) -> BTreeMap<Stri
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{api::constants::keys::CANARY_LABEL, plan::testing::eds};
+
+    #[test]
+    fn every_node_gets_a_target_pod_even_when_the_step_holds_them() {
+        let mut sc = eds("foo").canary(1).fast_start(3).nodes(3);
+        sc.converge();
+        sc.set_image("app:v2");
+        let plan = sc.plan();
+        assert!(
+            plan.pod_creates.is_empty(),
+            "the first step only creates the ERS"
+        );
+        let current = current(&sc.snapshot, &plan);
+        let target = target(&sc.snapshot, &plan, sc.now);
+        assert_eq!(current.len(), 3);
+        assert_eq!(target.len(), 3);
+        for (node, pod) in &target {
+            assert_eq!(pod_node(pod), Some(node.as_str()));
+            let labels = pod.metadata.labels.as_ref().expect("labels");
+            assert_eq!(labels.get(ERS_NAME_LABEL), Some(&plan.target_revision));
+            assert!(
+                !labels.contains_key(CANARY_LABEL),
+                "target pods are past the canary"
+            );
+            let image = pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.containers[0].image.as_deref());
+            assert_eq!(image, Some("app:v2"));
+        }
+        // The hypothetical plan never leaks into the real snapshot.
+        assert_eq!(sc.snapshot.pods.len(), 3);
+    }
+}

@@ -138,3 +138,107 @@ pub fn merge(
     out.metadata.annotations = combine(&stored.metadata.annotations, proposed.metadata.annotations);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::{eds, t0};
+
+    fn annotated(e: &mut ExtendedDaemonSet, key: &str, value: &str) {
+        e.metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(key.into(), value.into());
+    }
+
+    #[test]
+    fn spec_change_bumps_generation_and_keeps_identity_and_status() {
+        let mut stored = eds("foo").build();
+        stored.metadata.generation = Some(4);
+        stored.status = Some(Default::default());
+        let proposed = eds("foo").image("app:v2").build();
+        let merged = merge(
+            Some(&stored),
+            proposed.clone(),
+            MetadataMerge::Overlay,
+            t0(),
+        );
+        assert_eq!(merged.metadata.generation, Some(5));
+        assert_eq!(merged.metadata.uid, stored.metadata.uid);
+        assert_eq!(merged.status, stored.status);
+        assert_eq!(merged.spec, proposed.spec);
+        let same = merge(Some(&stored), stored.clone(), MetadataMerge::Overlay, t0());
+        assert_eq!(
+            same.metadata.generation,
+            Some(4),
+            "same spec, same generation"
+        );
+    }
+
+    #[test]
+    fn overlay_keeps_annotations_the_file_does_not_set_and_replace_does_not() {
+        let mut stored = eds("foo").build();
+        annotated(&mut stored, "paused-by-someone", "true");
+        annotated(&mut stored, "team", "a");
+        let mut proposed = eds("foo").build();
+        annotated(&mut proposed, "team", "b");
+        let overlay = merge(
+            Some(&stored),
+            proposed.clone(),
+            MetadataMerge::Overlay,
+            t0(),
+        );
+        let a = overlay.metadata.annotations.expect("annotations");
+        assert_eq!(a.get("team").map(String::as_str), Some("b"));
+        assert_eq!(a.get("paused-by-someone").map(String::as_str), Some("true"));
+        let replace = merge(Some(&stored), proposed, MetadataMerge::Replace, t0());
+        let a = replace.metadata.annotations.expect("annotations");
+        assert!(!a.contains_key("paused-by-someone"));
+    }
+
+    #[test]
+    fn a_new_object_starts_at_generation_one_without_status() {
+        let mut proposed = eds("foo").build();
+        proposed.status = Some(Default::default());
+        let created = merge(None, proposed, MetadataMerge::Overlay, t0());
+        assert_eq!(created.metadata.generation, Some(1));
+        assert!(created.status.is_none());
+        assert!(created.metadata.creation_timestamp.is_some());
+    }
+
+    #[test]
+    fn admission_defaults_and_rejects_like_the_api_server() {
+        let admission = Admission::new();
+        let located = |value: serde_json::Value| Located {
+            at: super::super::error::Location {
+                path: "f.yaml".into(),
+                document: 1,
+                item: None,
+            },
+            value,
+        };
+        let good = located(serde_json::json!({
+            "apiVersion": "datadoghq.com/v1alpha1", "kind": "ExtendedDaemonSet",
+            "metadata": {"name": "foo"},
+            "spec": {"strategy": {}, "template": {"spec": {"containers": [{"name": "app", "image": "app:v1"}]}}}
+        }));
+        let admitted = admission.admit(&good, "ns").expect("valid");
+        assert_eq!(admitted.metadata.namespace.as_deref(), Some("ns"));
+        assert_eq!(
+            admitted.spec.revision_history_limit,
+            Some(10),
+            "schema default applied"
+        );
+        let mut bad = good.clone();
+        bad.value["spec"]["strategy"]["rollingUpdate"] =
+            serde_json::json!({"maxUnavailable": 0, "maxSurge": 0});
+        let err = admission
+            .admit(&bad, "ns")
+            .expect_err("both 0 is invalid")
+            .to_string();
+        assert!(
+            err.contains("maxSurge and maxUnavailable cannot both be 0"),
+            "{err}"
+        );
+    }
+}
