@@ -64,12 +64,12 @@ pub fn exit_code(result: &Result<PlanStatus, PlanError>) -> u8 {
 /// Runs `eds plan`, writing the plan (or the state, with `--dump-state`) to `out`. The text is
 /// coloured when standard output is a terminal, unless `--no-color` or `NO_COLOR` is set.
 pub async fn run(args: PlanArgs, out: &mut impl Write) -> Result<PlanStatus, PlanError> {
-    let terminal = std::io::stdout().is_terminal();
+    let terminal = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     run_with(args, out, terminal).await
 }
 
-/// [`run`], told whether `out` is a terminal (colour is used only then, unless `--no-color`
-/// or `NO_COLOR` is set).
+/// [`run`], told whether `out` is a terminal that takes colour (colour is used only then,
+/// unless `--no-color`).
 pub async fn run_with(
     args: PlanArgs,
     out: &mut impl Write,
@@ -139,7 +139,7 @@ pub async fn run_with(
             writeln!(out, "{text}")?;
         }
         OutputFormat::Text => {
-            let color = terminal && !args.no_color && std::env::var_os("NO_COLOR").is_none();
+            let color = terminal && !args.no_color;
             let options = TextOptions {
                 color,
                 ..TextOptions::default()
