@@ -34,17 +34,33 @@ pub struct Objects {
     pub pod_label_updates: Vec<PodLabelUpdate>,
 }
 
-/// Builds pods, pod deletions, label updates and ERS objects.
+/// What the object builders read.
+pub struct Parts<'p, 'a> {
+    /// Plan context.
+    pub ctx: &'p Ctx<'a>,
+    /// Nodes and pods.
+    pub cluster: &'p Cluster<'a>,
+    /// Revisions.
+    pub revisions: &'p Revisions<'a>,
+    /// Per-node intents.
+    pub intents: &'p [NodeIntent],
+}
+
+/// Builds pods, pod deletions, label updates and ERS objects; `keep` are the revisions that
+/// must not be deleted (active before and after the plan).
 pub fn build(
-    ctx: &Ctx<'_>,
-    cluster: &Cluster<'_>,
-    revisions: &Revisions<'_>,
+    parts: &Parts<'_, '_>,
     settings: &Settings<'_>,
-    intents: &[NodeIntent],
     rolling: &RollingOutcome<'_>,
     keep: &[usize],
     events: &mut Events,
 ) -> Objects {
+    let Parts {
+        ctx,
+        cluster,
+        revisions,
+        intents,
+    } = *parts;
     let mut pod_creates = Vec::new();
     let mut pod_deletes = Vec::new();
     let mut created: HashSet<String> = HashSet::new();
@@ -191,17 +207,19 @@ fn label_updates(
 }
 
 /// ERS statuses that differ from the stored ones.
-#[allow(clippy::too_many_arguments)]
 pub fn ers_statuses(
-    ctx: &Ctx<'_>,
-    cluster: &Cluster<'_>,
-    revisions: &Revisions<'_>,
-    intents: &[NodeIntent],
+    parts: &Parts<'_, '_>,
     outcome: Option<&CanaryOutcome>,
     active: usize,
     ignored: i32,
     deletes: &[ObjectRef],
 ) -> Vec<(String, ExtendedDaemonSetReplicaSetStatus)> {
+    let Parts {
+        ctx,
+        cluster,
+        revisions,
+        intents,
+    } = *parts;
     let counts = rev_counts(cluster, intents, revisions.revs.len());
     let frozen = ctx.annotation_true(keys::ROLLOUT_FROZEN_ANNOTATION);
     let paused = ctx.annotation_true(keys::ROLLING_UPDATE_PAUSED_ANNOTATION);

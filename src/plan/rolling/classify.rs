@@ -133,11 +133,18 @@ pub fn classify<'a, 'b>(inp: &RollingInputs<'a, 'b>, i: usize, surge: bool) -> C
         }
     }
     let rev = &inp.revisions.revs[desired];
-    let name = pod_name(&rev.name, node.name, 0);
-    let terminating_same_name = node
-        .pods
-        .iter()
-        .any(|p| p.facts.terminating && p.name == name);
+    // The name is only needed where a pod may be created (hashing every node costs time at
+    // 10,000 nodes).
+    let name = if out.new.is_none() {
+        pod_name(&rev.name, node.name, 0)
+    } else {
+        String::new()
+    };
+    let terminating_same_name = out.new.is_none()
+        && node
+            .pods
+            .iter()
+            .any(|p| p.facts.terminating && p.name == name);
     out.need = match (out.old, out.new) {
         (None, Some(_)) if out.free_deletes.is_empty() => Need::Nothing(String::new()),
         (None, Some(_)) => Need::FreeDelete,
