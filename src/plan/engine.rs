@@ -223,7 +223,7 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
     }
     events.transitions(prev, &eds_status, phase, &revisions.revs[target].name);
     let setting_statuses = objects::setting_statuses(&ctx, &settings, &mut events);
-    let mut deadlines = rolling.deadlines.clone();
+    let mut deadlines = rolling.deadlines;
     deadlines.extend(outcome.iter().flat_map(|o| o.deadlines.iter().copied()));
     let requeue_after = explain::requeue(&ctx, &deadlines, done);
     Plan {
@@ -242,14 +242,14 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
             &cluster,
             &revisions,
             &intents,
-            &rolling.decisions,
+            rolling.decisions,
             ctx.annotations
                 .get(keys::OLD_DAEMONSET_ANNOTATION)
                 .map(String::as_str),
         ),
         current_revision: active_before.map(|a| revisions.revs[a].name.clone()),
         target_revision: revisions.revs[target].name.clone(),
-        budget: rolling.budget.clone(),
+        budget: rolling.budget,
         state: rolling.state,
     }
 }

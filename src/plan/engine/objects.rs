@@ -1,6 +1,6 @@
 //! The objects a plan writes: pods, pod labels, ERSs and statuses.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Pod;
 
@@ -14,7 +14,7 @@ use crate::{
     plan::{
         EventType, ObjectRef, PodDelete, PodLabelUpdate,
         canary::{CanaryOutcome, Phase},
-        cluster::Cluster,
+        cluster::{Cluster, FastSet},
         events::Events,
         history::{Revisions, desired_ers, history_cleanup},
         pod::{PodSpecInputs, build_pod},
@@ -63,8 +63,8 @@ pub fn build(
     } = *parts;
     let mut pod_creates = Vec::new();
     let mut pod_deletes = Vec::new();
-    let mut created: HashSet<String> = HashSet::new();
-    let mut deleted: HashSet<&str> = HashSet::new();
+    let mut created: FastSet<String> = FastSet::default();
+    let mut deleted: FastSet<&str> = FastSet::default();
     let tolerations = cluster_tolerations(ctx);
     for (i, d) in rolling.decisions.iter().enumerate() {
         let node = &cluster.nodes[i];
@@ -174,7 +174,7 @@ fn label_updates(
     cluster: &Cluster<'_>,
     revisions: &Revisions<'_>,
     intents: &[NodeIntent],
-    deleted: &HashSet<&str>,
+    deleted: &FastSet<&str>,
 ) -> Vec<PodLabelUpdate> {
     let mut updates = Vec::new();
     for (node, intent) in cluster.nodes.iter().zip(intents) {
