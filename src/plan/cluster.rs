@@ -13,7 +13,6 @@ use super::{
     history::Revisions,
     observe::{PodFacts, observe},
     placement::{Eligibility, Placement, pod_node},
-    pod::PodMarks,
     settings::{NodeOverrides, Settings, node_overrides, overrides_prefix},
 };
 use crate::api::{ExtendedDaemonSetReplicaSet, constants::keys};
@@ -34,8 +33,6 @@ pub struct PodView<'a> {
     pub old_daemonset: bool,
     /// Readiness, availability and so on.
     pub facts: PodFacts,
-    /// Setting and node-override marks.
-    pub marks: PodMarks<'a>,
 }
 
 /// One node.
@@ -78,8 +75,6 @@ pub struct Cluster<'a> {
     pub nodes: Vec<NodeView<'a>>,
     /// Pods per revision (all pods, whatever their node or state).
     pub pods_per_rev: Vec<usize>,
-    /// Names of all existing pods (to avoid name collisions).
-    pub pod_names: FastSet<&'a str>,
 }
 
 /// Inputs of [`Cluster::build`] beyond the snapshot.
@@ -127,9 +122,7 @@ impl<'a> Cluster<'a> {
         let by_name: HashMap<&str, usize> =
             views.iter().enumerate().map(|(i, v)| (v.name, i)).collect();
         let mut pods_per_rev = vec![0; ctx.revisions.revs.len()];
-        let mut pod_names = FastSet::default();
         let timeout = snapshot.config.unscheduled_timeout;
-        // Pods come mostly grouped by revision: remember the last label looked up.
         let mut last_rev: Option<(&str, Option<usize>)> = None;
         let all = snapshot
             .pods
@@ -138,9 +131,6 @@ impl<'a> Cluster<'a> {
             .chain(snapshot.old_daemonset_pods.iter().map(|p| (p, true)));
         for (pod, old_daemonset) in all {
             let name = pod.metadata.name.as_deref().unwrap_or_default();
-            if !pod_names.insert(name) {
-                continue;
-            }
             let rev = if old_daemonset {
                 None
             } else {
@@ -159,7 +149,6 @@ impl<'a> Cluster<'a> {
                 rev,
                 old_daemonset,
                 facts: observe(pod, ctx.now, ctx.min_ready_seconds, timeout),
-                marks: PodMarks::of(pod),
             });
         }
         for view in &mut views {
@@ -174,38 +163,46 @@ impl<'a> Cluster<'a> {
         Self {
             nodes: views,
             pods_per_rev,
-            pod_names,
         }
     }
 }
 
-/// The revision of a pod: the ERS its label names, else the ERS owning it.
+/// The revision of a pod: the ERS owning it (controller reference), else the ERS its label
+/// names (upstream's lookup). Reading the owner first touches less memory per pod, which shows
+/// at 10,000 nodes.
 fn revision_of<'p>(
     pod: &'p Pod,
     revisions: &Revisions<'_>,
     last: &mut Option<(&'p str, Option<usize>)>,
 ) -> Option<usize> {
-    let label = pod
+    let kind = <ExtendedDaemonSetReplicaSet as kube::Resource>::kind(&());
+    let owner = pod
         .metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(keys::ERS_NAME_LABEL))
-        .map(String::as_str);
-    let by_label = label.and_then(|n| match *last {
-        Some((seen, index)) if seen == n => index,
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.kind == kind)
+        .map(|o| o.name.as_str());
+    let label = || {
+        pod.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(keys::ERS_NAME_LABEL))
+            .map(String::as_str)
+    };
+    let name = owner.or_else(label)?;
+    // Pods come mostly grouped by revision: remember the last name looked up.
+    let index = match *last {
+        Some((seen, index)) if seen == name => index,
         _ => {
-            let index = revisions.index(n);
-            *last = Some((n, index));
+            let index = revisions.index(name);
+            *last = Some((name, index));
             index
         }
-    });
-    by_label.or_else(|| {
-        let kind = <ExtendedDaemonSetReplicaSet as kube::Resource>::kind(&());
-        pod.metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .filter(|o| o.kind == kind)
-            .find_map(|o| revisions.index(&o.name))
+    };
+    index.or_else(|| {
+        label()
+            .filter(|l| *l != name)
+            .and_then(|l| revisions.index(l))
     })
 }
