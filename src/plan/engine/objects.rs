@@ -107,7 +107,7 @@ pub fn build(
             extra += 1;
         };
         created.insert(name.clone());
-        for (key, error) in &node.overrides.errors {
+        for (key, error) in &node.overrides().errors {
             events.push(
                 EventType::Warning,
                 reason::INVALID_NODE_ANNOTATION,
@@ -132,7 +132,7 @@ pub fn build(
             node: node.name,
             canary: intents[i].canary,
             setting,
-            overrides: &node.overrides,
+            overrides: node.overrides(),
             tolerations: &tolerations,
         }));
     }

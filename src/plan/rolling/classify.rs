@@ -6,7 +6,7 @@ use super::{NodeIntent, RollingInputs};
 use crate::plan::{
     cluster::{NodeView, PodView},
     placement::Eligibility,
-    pod::PodMarks,
+    pod::pod_matches,
     revision::pod_name,
 };
 
@@ -94,8 +94,7 @@ pub fn classify<'a, 'b>(inp: &RollingInputs<'a, 'b>, i: usize, surge: bool) -> C
         )
     });
     let up_to_date = |p: &PodView<'_>| {
-        p.rev == Some(desired)
-            && PodMarks::of(p.pod).matches(setting, node.overrides.hash.as_deref())
+        p.rev == Some(desired) && pod_matches(p.pod, setting, node.overrides().hash.as_deref())
     };
     // Duplicates: keep one pod per group (up to date, outdated). Upstream keeps the scheduled,
     // then the oldest, then the first by name (the order of `node.pods`); we keep an available
