@@ -428,3 +428,24 @@ fn a_successful_canary_labels_exactly_one_pod() {
     }));
     assert_eq!(sc.active(), first.target_revision);
 }
+
+#[test]
+fn the_failure_hold_lasts_until_the_template_changes() {
+    let mut sc = eds("foo").canary(1).nodes(3);
+    let first = start_canary(&mut sc);
+    let active = sc.active();
+    sc.annotate(keys::CANARY_FAILED_ANNOTATION, Some(&first.target_revision));
+    sc.step();
+    // Removing the annotation or the whole canary section does not roll the failed template.
+    sc.annotate(keys::CANARY_FAILED_ANNOTATION, None);
+    sc.edit(|e| e.spec.strategy.canary = None);
+    let sim = sc.run();
+    assert_eq!(
+        sim.end,
+        extendeddaemonset::plan::simulate::End::Stalled(reason::CANARY_FAILED.into())
+    );
+    assert_eq!(sc.state().as_deref(), Some(state::CANARY_FAILED));
+    for n in ["node-1", "node-2", "node-3"] {
+        assert_eq!(sc.revision_on(n), Some(active.clone()), "{n}");
+    }
+}

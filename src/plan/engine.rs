@@ -115,7 +115,11 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
     }
     let target = revisions.target;
     let desired = cluster.nodes.iter().filter(|n| n.runs()).count() as i32;
+    let held = active_before
+        .filter(|a| *a != target)
+        .and_then(|_| canary::held(prev, &revisions, now));
     let outcome: Option<CanaryOutcome> = match (active_before, &ctx.resolved.canary) {
+        _ if held.is_some() => held,
         (Some(active), Some(c)) if active != target => Some(canary::decide(&CanaryInputs {
             canary: c,
             node_selector: canary_selector.as_ref(),
@@ -175,7 +179,6 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
             .iter()
             .all(|d| matches!(d.action, NodeAction::Keep | NodeAction::Skip));
     let stall = stall(
-        &ctx,
         phase,
         &revisions.revs[target].name,
         frozen,
