@@ -79,8 +79,13 @@ fn canary_replaces_its_nodes_at_once_and_keeps_the_others() {
             .as_deref(),
         Some(reason::CANARY_IN_PROGRESS)
     );
-    let (_, why) = (plan.nodes[1].action, plan.nodes[1].reason.clone());
-    assert_eq!(plan.nodes[1].action, NodeAction::Keep, "{why}");
+    let node2 = &plan.nodes[1];
+    assert_eq!(node2.node, "node-2");
+    assert_eq!(node2.action, NodeAction::Keep, "{}", node2.reason);
+    assert_ne!(
+        node2.target_revision.as_deref(),
+        Some(first.target_revision.as_str())
+    );
 }
 
 #[test]
