@@ -79,8 +79,13 @@ fn canary_replaces_its_nodes_at_once_and_keeps_the_others() {
             .as_deref(),
         Some(reason::CANARY_IN_PROGRESS)
     );
-    let (_, why) = (plan.nodes[1].action, plan.nodes[1].reason.clone());
-    assert_eq!(plan.nodes[1].action, NodeAction::Keep, "{why}");
+    let node2 = &plan.nodes[1];
+    assert_eq!(node2.node, "node-2");
+    assert_eq!(node2.action, NodeAction::Keep, "{}", node2.reason);
+    assert_ne!(
+        node2.target_revision.as_deref(),
+        Some(first.target_revision.as_str())
+    );
 }
 
 #[test]
@@ -427,4 +432,25 @@ fn a_successful_canary_labels_exactly_one_pod() {
             .contains_key(keys::CANARY_LABEL)
     }));
     assert_eq!(sc.active(), first.target_revision);
+}
+
+#[test]
+fn the_failure_hold_lasts_until_the_template_changes() {
+    let mut sc = eds("foo").canary(1).nodes(3);
+    let first = start_canary(&mut sc);
+    let active = sc.active();
+    sc.annotate(keys::CANARY_FAILED_ANNOTATION, Some(&first.target_revision));
+    sc.step();
+    // Removing the annotation or the whole canary section does not roll the failed template.
+    sc.annotate(keys::CANARY_FAILED_ANNOTATION, None);
+    sc.edit(|e| e.spec.strategy.canary = None);
+    let sim = sc.run();
+    assert_eq!(
+        sim.end,
+        extendeddaemonset::plan::simulate::End::Stalled(reason::CANARY_FAILED.into())
+    );
+    assert_eq!(sc.state().as_deref(), Some(state::CANARY_FAILED));
+    for n in ["node-1", "node-2", "node-3"] {
+        assert_eq!(sc.revision_on(n), Some(active.clone()), "{n}");
+    }
 }

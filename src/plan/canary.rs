@@ -101,7 +101,35 @@ pub struct CanaryInputs<'a, 'b> {
     pub desired: i32,
 }
 
-/// Applies the canary rules while the target revision differs from the active one.
+/// The failure hold: the target revision is the one whose canary failed (we differ from
+/// upstream, which wrote the old template back into the spec). It holds whatever the canary
+/// settings say now, until the template changes.
+pub fn held(
+    prev: Option<&ExtendedDaemonSetStatus>,
+    revisions: &Revisions<'_>,
+    now: Timestamp,
+) -> Option<CanaryOutcome> {
+    let target = &revisions.revs[revisions.target];
+    let rejected = prev?.rejected_revision.as_ref()?;
+    (rejected.template_hash == target.hash).then(|| CanaryOutcome {
+        phase: Phase::Failed {
+            reason: rejected
+                .reason
+                .clone()
+                .unwrap_or_else(|| reason::UNKNOWN.into()),
+            message: rejected.message.clone().unwrap_or_default(),
+        },
+        nodes: Vec::new(),
+        start: now,
+        deadlines: Vec::new(),
+        restarting: None,
+        cannot_start: None,
+        rejected: Some(rejected.clone()),
+    })
+}
+
+/// Applies the canary rules while the target revision differs from the active one (and is not
+/// held, see [`held`]).
 pub fn decide(inp: &CanaryInputs<'_, '_>) -> CanaryOutcome {
     let target = &inp.revisions.revs[inp.revisions.target];
     let conditions: &[Condition] = target
@@ -121,19 +149,6 @@ pub fn decide(inp: &CanaryInputs<'_, '_>) -> CanaryOutcome {
         cannot_start: None,
         rejected: None,
     };
-    if let Some(rejected) = inp.prev.and_then(|p| p.rejected_revision.as_ref())
-        && rejected.template_hash == target.hash
-    {
-        out.phase = Phase::Failed {
-            reason: rejected
-                .reason
-                .clone()
-                .unwrap_or_else(|| reason::UNKNOWN.into()),
-            message: rejected.message.clone().unwrap_or_default(),
-        };
-        out.rejected = Some(rejected.clone());
-        return out;
-    }
     let previous = inp
         .prev
         .and_then(|p| p.canary.as_ref())

@@ -115,7 +115,11 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
     }
     let target = revisions.target;
     let desired = cluster.nodes.iter().filter(|n| n.runs()).count() as i32;
+    let held = active_before
+        .filter(|a| *a != target)
+        .and_then(|_| canary::held(prev, &revisions, now));
     let outcome: Option<CanaryOutcome> = match (active_before, &ctx.resolved.canary) {
+        _ if held.is_some() => held,
         (Some(active), Some(c)) if active != target => Some(canary::decide(&CanaryInputs {
             canary: c,
             node_selector: canary_selector.as_ref(),
@@ -175,7 +179,6 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
             .iter()
             .all(|d| matches!(d.action, NodeAction::Keep | NodeAction::Skip));
     let stall = stall(
-        &ctx,
         phase,
         &revisions.revs[target].name,
         frozen,
@@ -223,7 +226,7 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
     }
     events.transitions(prev, &eds_status, phase, &revisions.revs[target].name);
     let setting_statuses = objects::setting_statuses(&ctx, &settings, &mut events);
-    let mut deadlines = rolling.deadlines.clone();
+    let mut deadlines = rolling.deadlines;
     deadlines.extend(outcome.iter().flat_map(|o| o.deadlines.iter().copied()));
     let requeue_after = explain::requeue(&ctx, &deadlines, done);
     Plan {
@@ -242,14 +245,14 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
             &cluster,
             &revisions,
             &intents,
-            &rolling.decisions,
+            rolling.decisions,
             ctx.annotations
                 .get(keys::OLD_DAEMONSET_ANNOTATION)
                 .map(String::as_str),
         ),
         current_revision: active_before.map(|a| revisions.revs[a].name.clone()),
         target_revision: revisions.revs[target].name.clone(),
-        budget: rolling.budget.clone(),
+        budget: rolling.budget,
         state: rolling.state,
     }
 }

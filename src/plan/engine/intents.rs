@@ -3,7 +3,6 @@
 
 use jiff::Timestamp;
 
-use super::Ctx;
 use crate::{
     api::{
         condition::find,
@@ -74,7 +73,6 @@ pub fn slow_start_since(
 
 /// Why the rollout cannot progress.
 pub fn stall(
-    ctx: &Ctx<'_>,
     phase: Option<&Phase>,
     target: &str,
     frozen: bool,
@@ -82,7 +80,6 @@ pub fn stall(
     blocked: Option<String>,
 ) -> Option<Stall> {
     let stall = |reason, message| Some(Stall { reason, message });
-    let _ = ctx;
     match phase {
         _ if frozen => stall(
             reason::ROLLOUT_FROZEN,

@@ -1,6 +1,6 @@
 //! The objects a plan writes: pods, pod labels, ERSs and statuses.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Pod;
 
@@ -14,7 +14,7 @@ use crate::{
     plan::{
         EventType, ObjectRef, PodDelete, PodLabelUpdate,
         canary::{CanaryOutcome, Phase},
-        cluster::Cluster,
+        cluster::{Cluster, FastSet},
         events::Events,
         history::{Revisions, desired_ers, history_cleanup},
         pod::{PodSpecInputs, build_pod},
@@ -63,8 +63,9 @@ pub fn build(
     } = *parts;
     let mut pod_creates = Vec::new();
     let mut pod_deletes = Vec::new();
-    let mut created: HashSet<String> = HashSet::new();
-    let mut deleted: HashSet<&str> = HashSet::new();
+    let mut created: FastSet<String> = FastSet::default();
+    let mut deleted: FastSet<&str> = FastSet::default();
+    let mut pod_names: Option<FastSet<&str>> = None;
     let tolerations = cluster_tolerations(ctx);
     for (i, d) in rolling.decisions.iter().enumerate() {
         let node = &cluster.nodes[i];
@@ -91,15 +92,22 @@ pub fn build(
         let mut extra = 0;
         let name = loop {
             let name = pod_name(&rev.name, node.name, extra);
-            let taken = cluster.pod_names.contains(name.as_str())
-                && !node.pods.iter().any(|p| p.name == name);
+            // Built on the first create only: most plans create nothing.
+            let names = pod_names.get_or_insert_with(|| {
+                cluster
+                    .nodes
+                    .iter()
+                    .flat_map(|n| n.pods.iter().map(|p| p.name))
+                    .collect::<FastSet<&str>>()
+            });
+            let taken = names.contains(name.as_str()) && !node.pods.iter().any(|p| p.name == name);
             if !taken && !created.contains(&name) {
                 break name;
             }
             extra += 1;
         };
         created.insert(name.clone());
-        for (key, error) in &node.overrides.errors {
+        for (key, error) in &node.overrides().errors {
             events.push(
                 EventType::Warning,
                 reason::INVALID_NODE_ANNOTATION,
@@ -124,7 +132,7 @@ pub fn build(
             node: node.name,
             canary: intents[i].canary,
             setting,
-            overrides: &node.overrides,
+            overrides: node.overrides(),
             tolerations: &tolerations,
         }));
     }
@@ -132,7 +140,7 @@ pub fn build(
     let node = |p: &Pod| crate::plan::placement::pod_node(p).map(str::to_string);
     pod_creates.sort_by_cached_key(|p| (node(p), p.metadata.name.clone()));
     pod_deletes.sort_by(|a, b| (&a.node, &a.name).cmp(&(&b.node, &b.name)));
-    let pod_label_updates = label_updates(cluster, revisions, intents, &deleted);
+    let pod_label_updates = label_updates(parts, &deleted);
     let numbers = revisions.numbers();
     let ers_deletes = history_cleanup(
         revisions,
@@ -169,15 +177,31 @@ fn cluster_tolerations(ctx: &Ctx<'_>) -> Vec<k8s_openapi::api::core::v1::Tolerat
         .to_vec()
 }
 
-/// The canary label: on the canary pods of a running (or paused) canary, nowhere else.
-fn label_updates(
-    cluster: &Cluster<'_>,
-    revisions: &Revisions<'_>,
-    intents: &[NodeIntent],
-    deleted: &HashSet<&str>,
-) -> Vec<PodLabelUpdate> {
+/// The canary label: on the canary pods of a running (or paused) canary, nowhere else. Only
+/// the current and previous canary nodes can hold labelled pods, so only their pods are read.
+fn label_updates(parts: &Parts<'_, '_>, deleted: &FastSet<&str>) -> Vec<PodLabelUpdate> {
+    let Parts {
+        ctx,
+        cluster,
+        revisions,
+        intents,
+    } = *parts;
+    let previous: FastSet<&str> = ctx
+        .s
+        .eds
+        .status
+        .iter()
+        .flat_map(|s| {
+            s.canary
+                .iter()
+                .flat_map(|c| c.nodes.iter().map(String::as_str))
+        })
+        .collect();
     let mut updates = Vec::new();
     for (node, intent) in cluster.nodes.iter().zip(intents) {
+        if !intent.canary && !previous.contains(node.name) {
+            continue;
+        }
         for p in node
             .live()
             .filter(|p| !p.old_daemonset && !deleted.contains(p.name))

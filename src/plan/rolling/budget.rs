@@ -18,6 +18,7 @@ impl<'a, 'b> Applier<'a, 'b, '_> {
             .map(|&i| self.inp.cluster.nodes[i].name)
             .collect();
         used.sort_unstable();
+        let mut wait_message: Option<String> = None;
         for (i, c) in classified.iter().enumerate() {
             if c.need != Need::Budgeted {
                 continue;
@@ -39,14 +40,15 @@ impl<'a, 'b> Applier<'a, 'b, '_> {
                     .push((old.pod, "outdated: replaced by the rolling update".into()));
                 d
             } else {
-                let mut d = decision(
-                    WAIT,
+                // Once the budget is spent it does not change: one message for every node.
+                let why = wait_message.get_or_insert_with(|| {
                     format!(
                         "wait (maxUnavailable {}/{max} used by {})",
                         used.len(),
                         names(&used)
-                    ),
-                );
+                    )
+                });
+                let mut d = decision(WAIT, why.clone());
                 d.wave = Some(1 + self.budget_waits / max.max(1) as u32);
                 self.budget_waits += 1;
                 d
