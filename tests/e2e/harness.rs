@@ -9,7 +9,10 @@
 use std::{collections::BTreeMap, future::Future, time::Duration};
 
 use extendeddaemonset::{
-    api::{self, ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ValidationMode, constants::FIELD_MANAGER},
+    api::{
+        self, ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ValidationMode,
+        constants::FIELD_MANAGER,
+    },
     controller::{self, RuntimeConfig, WatchScope},
     sim::{
         apiserver::SimApiServer,
@@ -83,21 +86,27 @@ impl TestCluster {
         let test_id = format!("{test}-{}", std::process::id());
         let (client, sim) = match std::env::var("EDS_TEST_KUBECONFIG") {
             Ok(path) => {
-                let kubeconfig = kube::config::Kubeconfig::read_from(&path).expect("reading EDS_TEST_KUBECONFIG");
+                let kubeconfig = kube::config::Kubeconfig::read_from(&path)
+                    .expect("reading EDS_TEST_KUBECONFIG");
                 let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
                     .await
                     .expect("EDS_TEST_KUBECONFIG is a usable kubeconfig");
                 (Client::try_from(config).expect("client"), None)
             }
             Err(_) => {
-                let sim = SimApiServer::start(Default::default()).await.expect("simulator starts");
+                let sim = SimApiServer::start(Default::default())
+                    .await
+                    .expect("simulator starts");
                 (sim.client().expect("simulator client"), Some(sim))
             }
         };
         install_crds(&client).await;
         let namespace = test_id.clone();
         Api::<Namespace>::all(client.clone())
-            .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap())
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap(),
+            )
             .await
             .expect("creating the test namespace");
         let node_names: Vec<String> = (0..nodes).map(|i| format!("{test_id}-node-{i}")).collect();
@@ -107,7 +116,9 @@ impl TestCluster {
             .iter()
             .map(|name| node(FakeNode::new(name).label(TEST_NODE_LABEL, &test_id)))
             .collect();
-        let kubelet = SimKubelet::start(client.clone(), config).await.expect("kubelet simulator starts");
+        let kubelet = SimKubelet::start(client.clone(), config)
+            .await
+            .expect("kubelet simulator starts");
         let invariants = Invariants::start(client.clone(), &namespace).await;
         let mut cluster = TestCluster {
             client,
@@ -136,7 +147,11 @@ impl TestCluster {
     }
 
     /// Starts one more controller instance with `identity`, optionally electing a leader.
-    pub fn spawn_controller(&self, identity: &str, leader_election: Option<controller::leader::LeaseSettings>) -> RunningController {
+    pub fn spawn_controller(
+        &self,
+        identity: &str,
+        leader_election: Option<controller::leader::LeaseSettings>,
+    ) -> RunningController {
         let (stop, stopped) = oneshot::channel::<()>();
         let rt = controller::Runtime {
             client: self.client.clone(),
@@ -200,7 +215,11 @@ impl TestCluster {
         let mut body = serde_json::to_value(eds).unwrap();
         body.as_object_mut().unwrap().remove("status");
         self.eds_api()
-            .patch(&eds.name_any(), &PatchParams::apply("e2e-user").force(), &Patch::Apply(&body))
+            .patch(
+                &eds.name_any(),
+                &PatchParams::apply("e2e-user").force(),
+                &Patch::Apply(&body),
+            )
             .await
             .unwrap_or_else(|e| panic!("applying EDS {}: {e}", eds.name_any()))
     }
@@ -229,19 +248,33 @@ impl TestCluster {
 
     /// The ExtendedDaemonSet as stored.
     pub async fn get_eds(&self, name: &str) -> ExtendedDaemonSet {
-        self.eds_api().get(name).await.unwrap_or_else(|e| panic!("getting EDS {name}: {e}"))
+        self.eds_api()
+            .get(name)
+            .await
+            .unwrap_or_else(|e| panic!("getting EDS {name}: {e}"))
     }
 
     /// Pods of an ExtendedDaemonSet that are not terminating, by node.
     pub async fn pods_by_node(&self, eds: &str) -> BTreeMap<String, Vec<Pod>> {
         let pods = self
             .pod_api()
-            .list(&ListParams::default().labels(&format!("{}={eds}", api::constants::keys::EDS_NAME_LABEL)))
+            .list(
+                &ListParams::default()
+                    .labels(&format!("{}={eds}", api::constants::keys::EDS_NAME_LABEL)),
+            )
             .await
             .expect("listing pods");
         let mut by_node: BTreeMap<String, Vec<Pod>> = BTreeMap::new();
-        for pod in pods.items.into_iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
-            let node = pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default();
+        for pod in pods
+            .items
+            .into_iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+        {
+            let node = pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.node_name.clone())
+                .unwrap_or_default();
             by_node.entry(node).or_default().push(pod);
         }
         by_node
@@ -261,7 +294,10 @@ impl TestCluster {
             }
             if tokio::time::Instant::now() > deadline {
                 let eds = self.eds_api().list(&ListParams::default()).await.map(|l| {
-                    l.items.into_iter().map(|e| (e.name_any(), e.status)).collect::<Vec<_>>()
+                    l.items
+                        .into_iter()
+                        .map(|e| (e.name_any(), e.status))
+                        .collect::<Vec<_>>()
                 });
                 panic!("timed out waiting for {what}; EDS statuses: {eds:#?}");
             }
@@ -270,7 +306,12 @@ impl TestCluster {
     }
 
     /// Waits until the EDS status satisfies `check`, returning the EDS.
-    pub async fn wait_eds(&self, name: &str, what: &str, check: impl Fn(&ExtendedDaemonSet) -> bool) -> ExtendedDaemonSet {
+    pub async fn wait_eds(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&ExtendedDaemonSet) -> bool,
+    ) -> ExtendedDaemonSet {
         self.wait_for(what, || async {
             let eds = self.eds_api().get(name).await.ok()?;
             check(&eds).then_some(eds)
@@ -281,15 +322,18 @@ impl TestCluster {
     /// Waits until every node runs one ready pod of `eds` from ERS `ers`.
     pub async fn wait_all_ready_on(&self, eds: &str, ers: &str) {
         let n = self.node_names.len();
-        self.wait_for(&format!("all {n} nodes running a ready pod of {ers}"), || async {
-            let by_node = self.pods_by_node(eds).await;
-            let ok = self.node_names.iter().all(|node| {
-                by_node.get(node).is_some_and(|pods| {
-                    pods.len() == 1 && pod_ers(&pods[0]) == ers && is_ready(&pods[0])
-                })
-            });
-            ok.then_some(())
-        })
+        self.wait_for(
+            &format!("all {n} nodes running a ready pod of {ers}"),
+            || async {
+                let by_node = self.pods_by_node(eds).await;
+                let ok = self.node_names.iter().all(|node| {
+                    by_node.get(node).is_some_and(|pods| {
+                        pods.len() == 1 && pod_ers(&pods[0]) == ers && is_ready(&pods[0])
+                    })
+                });
+                ok.then_some(())
+            },
+        )
         .await
     }
 
@@ -299,13 +343,19 @@ impl TestCluster {
         self.stop_controller().await;
         let violations = self.invariants.stop().await;
         if self.sim.is_none() {
-            let _ = Api::<Namespace>::all(self.client.clone()).delete(&self.namespace, &DeleteParams::default()).await;
+            let _ = Api::<Namespace>::all(self.client.clone())
+                .delete(&self.namespace, &DeleteParams::default())
+                .await;
         }
         let _ = self.kubelet.stop().await;
         if let Some(sim) = self.sim.take() {
             sim.stop().await;
         }
-        assert!(violations.is_empty(), "invariants broken:\n{}", violations.join("\n"));
+        assert!(
+            violations.is_empty(),
+            "invariants broken:\n{}",
+            violations.join("\n")
+        );
     }
 }
 
@@ -314,9 +364,13 @@ pub async fn install_crds(client: &Client) {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in api::crds() {
-        api.patch(&crd.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&crd))
-            .await
-            .unwrap_or_else(|e| panic!("installing CRD {}: {e}", crd.name_any()));
+        api.patch(
+            &crd.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("installing CRD {}: {e}", crd.name_any()));
     }
     let eds: Api<ExtendedDaemonSet> = Api::all(client.clone());
     for _ in 0..100 {
@@ -330,7 +384,10 @@ pub async fn install_crds(client: &Client) {
 
 /// ERS name of a pod (its label).
 pub fn pod_ers(pod: &Pod) -> String {
-    pod.labels().get(api::constants::keys::ERS_NAME_LABEL).cloned().unwrap_or_default()
+    pod.labels()
+        .get(api::constants::keys::ERS_NAME_LABEL)
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Whether a pod's Ready condition is True.
@@ -343,5 +400,7 @@ pub fn is_ready(pod: &Pod) -> bool {
 
 /// Whether a pod carries the canary label.
 pub fn is_canary(pod: &Pod) -> bool {
-    pod.labels().get(api::constants::keys::CANARY_LABEL).is_some_and(|v| v == "true")
+    pod.labels()
+        .get(api::constants::keys::CANARY_LABEL)
+        .is_some_and(|v| v == "true")
 }

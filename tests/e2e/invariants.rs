@@ -16,7 +16,9 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use extendeddaemonset::api::{ExtendedDaemonSet, ValidationMode, constants::keys, defaults::scaled_value};
+use extendeddaemonset::api::{
+    ExtendedDaemonSet, ValidationMode, constants::keys, defaults::scaled_value,
+};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::{
@@ -29,8 +31,14 @@ use super::harness::{is_canary, is_ready};
 
 #[derive(Clone, Debug)]
 enum Record {
-    Pod { uid: String, state: Option<PodState> },
-    Eds { name: String, limits: Option<Limits> },
+    Pod {
+        uid: String,
+        state: Option<PodState>,
+    },
+    Eds {
+        name: String,
+        limits: Option<Limits>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -63,14 +71,24 @@ impl Invariants {
         let eds: Api<ExtendedDaemonSet> = Api::namespaced(client, namespace);
         let pod_log = log.clone();
         let pod_task = tokio::spawn(async move {
-            let stream = watcher(pods, watcher::Config::default().labels(keys::EDS_NAME_LABEL)).default_backoff();
+            let stream = watcher(
+                pods,
+                watcher::Config::default().labels(keys::EDS_NAME_LABEL),
+            )
+            .default_backoff();
             futures::pin_mut!(stream);
             while let Some(event) = stream.next().await {
                 let records: Vec<Record> = match event {
                     Ok(watcher::Event::Apply(p)) | Ok(watcher::Event::InitApply(p)) => {
-                        vec![Record::Pod { uid: p.uid().unwrap_or_default(), state: Some(pod_state(&p)) }]
+                        vec![Record::Pod {
+                            uid: p.uid().unwrap_or_default(),
+                            state: Some(pod_state(&p)),
+                        }]
                     }
-                    Ok(watcher::Event::Delete(p)) => vec![Record::Pod { uid: p.uid().unwrap_or_default(), state: None }],
+                    Ok(watcher::Event::Delete(p)) => vec![Record::Pod {
+                        uid: p.uid().unwrap_or_default(),
+                        state: None,
+                    }],
                     _ => continue,
                 };
                 pod_log.lock().unwrap().extend(records);
@@ -83,15 +101,24 @@ impl Invariants {
             while let Some(event) = stream.next().await {
                 let record = match event {
                     Ok(watcher::Event::Apply(e)) | Ok(watcher::Event::InitApply(e)) => {
-                        Record::Eds { name: e.name_any(), limits: Some(limits(&e)) }
+                        Record::Eds {
+                            name: e.name_any(),
+                            limits: Some(limits(&e)),
+                        }
                     }
-                    Ok(watcher::Event::Delete(e)) => Record::Eds { name: e.name_any(), limits: None },
+                    Ok(watcher::Event::Delete(e)) => Record::Eds {
+                        name: e.name_any(),
+                        limits: None,
+                    },
                     _ => continue,
                 };
                 eds_log.lock().unwrap().push(record);
             }
         });
-        Invariants { log, tasks: vec![pod_task, eds_task] }
+        Invariants {
+            log,
+            tasks: vec![pod_task, eds_task],
+        }
     }
 
     /// Stops watching and returns every violation found.
@@ -109,8 +136,16 @@ impl Invariants {
 fn pod_state(pod: &Pod) -> PodState {
     PodState {
         name: pod.name_any(),
-        eds: pod.labels().get(keys::EDS_NAME_LABEL).cloned().unwrap_or_default(),
-        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default(),
+        eds: pod
+            .labels()
+            .get(keys::EDS_NAME_LABEL)
+            .cloned()
+            .unwrap_or_default(),
+        node: pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .unwrap_or_default(),
         ready: is_ready(pod),
         live: pod.metadata.deletion_timestamp.is_none(),
         canary: is_canary(pod),
@@ -121,8 +156,12 @@ fn limits(eds: &ExtendedDaemonSet) -> Limits {
     let resolved = eds.spec.resolve(ValidationMode::Auto);
     let desired = eds.status.as_ref().map_or(0, |s| s.desired);
     Limits {
-        max_unavailable: scaled_value(&resolved.max_unavailable, desired, true).unwrap_or(1).max(0) as usize,
-        max_surge: scaled_value(&resolved.max_surge, desired, true).unwrap_or(0).max(0) as usize,
+        max_unavailable: scaled_value(&resolved.max_unavailable, desired, true)
+            .unwrap_or(1)
+            .max(0) as usize,
+        max_surge: scaled_value(&resolved.max_surge, desired, true)
+            .unwrap_or(0)
+            .max(0) as usize,
     }
 }
 
@@ -137,7 +176,10 @@ fn replay(log: &[Record]) -> Vec<String> {
     for (i, record) in log.iter().enumerate() {
         let mut deleted_ready: BTreeSet<(String, String)> = BTreeSet::new();
         match record {
-            Record::Eds { name, limits: Some(l) } => {
+            Record::Eds {
+                name,
+                limits: Some(l),
+            } => {
                 eds_limits.insert(name.clone(), *l);
                 continue;
             }
@@ -170,25 +212,43 @@ fn replay(log: &[Record]) -> Vec<String> {
         }
         for (eds, limits) in &eds_limits {
             let mut live_by_node: BTreeMap<&str, Vec<&PodState>> = BTreeMap::new();
-            for p in pods.values().filter(|p| &p.eds == eds && p.live && !p.node.is_empty()) {
+            for p in pods
+                .values()
+                .filter(|p| &p.eds == eds && p.live && !p.node.is_empty())
+            {
                 live_by_node.entry(&p.node).or_default().push(p);
             }
-            let surging: Vec<&str> = live_by_node.iter().filter(|(_, v)| v.len() > 1).map(|(n, _)| *n).collect();
+            let surging: Vec<&str> = live_by_node
+                .iter()
+                .filter(|(_, v)| v.len() > 1)
+                .map(|(n, _)| *n)
+                .collect();
             if surging.len() > limits.max_surge {
                 violations.push(format!(
                     "event {i}: EDS {eds} runs more than one pod on {surging:?} (maxSurge {})",
                     limits.max_surge
                 ));
             }
-            let nodes: BTreeSet<String> = pods.values().filter(|p| &p.eds == eds).map(|p| p.node.clone()).chain(
-                available.keys().filter(|(e, _)| e == eds).map(|(_, n)| n.clone()),
-            ).collect();
+            let nodes: BTreeSet<String> = pods
+                .values()
+                .filter(|p| &p.eds == eds)
+                .map(|p| p.node.clone())
+                .chain(
+                    available
+                        .keys()
+                        .filter(|(e, _)| e == eds)
+                        .map(|(_, n)| n.clone()),
+                )
+                .collect();
             for node in nodes {
                 let key = (eds.clone(), node.clone());
-                let now = live_by_node.get(node.as_str()).is_some_and(|v| v.iter().any(|p| p.ready));
+                let now = live_by_node
+                    .get(node.as_str())
+                    .is_some_and(|v| v.iter().any(|p| p.ready));
                 let was = available.get(&key).copied().unwrap_or(false);
                 if was && !now && deleted_ready.contains(&key) {
-                    lost.entry(key.clone()).or_insert((i, next_pod_is_canary(log, i, eds, &node)));
+                    lost.entry(key.clone())
+                        .or_insert((i, next_pod_is_canary(log, i, eds, &node)));
                 }
                 if now {
                     lost.remove(&key);
@@ -221,11 +281,18 @@ fn next_pod_is_canary(log: &[Record], i: usize, eds: &str, node: &str) -> bool {
             seen.insert(uid);
         }
     }
-    log[i + 1..].iter().find_map(|r| match r {
-        Record::Pod { uid, state: Some(s) } if s.eds == eds && s.node == node && s.live && !seen.contains(uid.as_str()) => Some(s.canary),
-        _ => None,
-    })
-    .unwrap_or(false)
+    log[i + 1..]
+        .iter()
+        .find_map(|r| match r {
+            Record::Pod {
+                uid,
+                state: Some(s),
+            } if s.eds == eds && s.node == node && s.live && !seen.contains(uid.as_str()) => {
+                Some(s.canary)
+            }
+            _ => None,
+        })
+        .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -235,12 +302,25 @@ mod tests {
     fn pod(uid: &str, node: &str, ready: bool, live: bool, canary: bool) -> Record {
         Record::Pod {
             uid: uid.into(),
-            state: Some(PodState { name: uid.into(), eds: "foo".into(), node: node.into(), ready, live, canary }),
+            state: Some(PodState {
+                name: uid.into(),
+                eds: "foo".into(),
+                node: node.into(),
+                ready,
+                live,
+                canary,
+            }),
         }
     }
 
     fn eds(max_unavailable: usize) -> Record {
-        Record::Eds { name: "foo".into(), limits: Some(Limits { max_unavailable, max_surge: 0 }) }
+        Record::Eds {
+            name: "foo".into(),
+            limits: Some(Limits {
+                max_unavailable,
+                max_surge: 0,
+            }),
+        }
     }
 
     #[test]
@@ -262,7 +342,10 @@ mod tests {
             pod("a", "n1", true, true, false),
             pod("b", "n2", true, true, false),
             pod("a", "n1", true, false, false),
-            Record::Pod { uid: "a".into(), state: None },
+            Record::Pod {
+                uid: "a".into(),
+                state: None,
+            },
             pod("c", "n1", true, true, false),
             pod("b", "n2", false, true, false),
             pod("b", "n2", false, false, false),

@@ -8,7 +8,10 @@ use extendeddaemonset::{
     sim::kubelet::FakeNode,
 };
 use k8s_openapi::api::{apps::v1::DaemonSet, core::v1::Pod};
-use kube::{Api, ResourceExt, api::{ListParams, PostParams}};
+use kube::{
+    Api, ResourceExt,
+    api::{ListParams, PostParams},
+};
 use serde_json::json;
 
 use super::harness::{TEST_NODE_LABEL, TestCluster, is_ready, pod_ers};
@@ -24,17 +27,33 @@ fn resources_of(pod: &Pod) -> serde_json::Value {
 async fn max_surge_starts_the_new_pod_first() {
     let tc = TestCluster::start("surge", 3).await;
     let strategy = json!({ "rollingUpdate": { "maxSurge": 1, "maxUnavailable": 0 }, "reconcileFrequency": "1s" });
-    tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.0", strategy.clone())).await;
-    tc.wait_eds("foo", "v1 available", |e| e.status.as_ref().is_some_and(|s| s.available == 3)).await;
-    tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.1", strategy)).await;
+    tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.0", strategy.clone()))
+        .await;
+    tc.wait_eds("foo", "v1 available", |e| {
+        e.status.as_ref().is_some_and(|s| s.available == 3)
+    })
+    .await;
+    tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.1", strategy))
+        .await;
     let saw_two = tc
         .wait_for("a node running old and new pod together", || async {
-            tc.pods_by_node("foo").await.values().any(|p| p.len() == 2).then_some(())
+            tc.pods_by_node("foo")
+                .await
+                .values()
+                .any(|p| p.len() == 2)
+                .then_some(())
         })
         .await;
     let _ = saw_two;
-    let done = tc.wait_eds("foo", "v2 everywhere", |e| e.status.as_ref().is_some_and(|s| s.up_to_date == 3 && s.available == 3 && s.current == 3)).await;
-    tc.wait_all_ready_on("foo", &done.status.unwrap().active_replica_set).await;
+    let done = tc
+        .wait_eds("foo", "v2 everywhere", |e| {
+            e.status
+                .as_ref()
+                .is_some_and(|s| s.up_to_date == 3 && s.available == 3 && s.current == 3)
+        })
+        .await;
+    tc.wait_all_ready_on("foo", &done.status.unwrap().active_replica_set)
+        .await;
     tc.finish().await;
 }
 
@@ -42,12 +61,26 @@ async fn max_surge_starts_the_new_pod_first() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn min_ready_seconds_delays_availability() {
     let tc = TestCluster::start("minready", 2).await;
-    let mut eds = tc.eds("foo", "registry.k8s.io/pause:3.0", json!({ "reconcileFrequency": "1s" }));
+    let mut eds = tc.eds(
+        "foo",
+        "registry.k8s.io/pause:3.0",
+        json!({ "reconcileFrequency": "1s" }),
+    );
     eds.spec.min_ready_seconds = Some(3);
     tc.apply(&eds).await;
-    let ready = tc.wait_eds("foo", "pods ready", |e| e.status.as_ref().is_some_and(|s| s.ready == 2)).await;
-    assert!(ready.status.unwrap().available < 2, "not available before minReadySeconds");
-    tc.wait_eds("foo", "available after minReadySeconds", |e| e.status.as_ref().is_some_and(|s| s.available == 2)).await;
+    let ready = tc
+        .wait_eds("foo", "pods ready", |e| {
+            e.status.as_ref().is_some_and(|s| s.ready == 2)
+        })
+        .await;
+    assert!(
+        ready.status.unwrap().available < 2,
+        "not available before minReadySeconds"
+    );
+    tc.wait_eds("foo", "available after minReadySeconds", |e| {
+        e.status.as_ref().is_some_and(|s| s.available == 2)
+    })
+    .await;
     tc.finish().await;
 }
 
@@ -57,22 +90,44 @@ async fn min_ready_seconds_delays_availability() {
 async fn on_delete_replaces_only_deleted_pods() {
     let tc = TestCluster::start("ondelete", 2).await;
     let strategy = json!({ "type": "OnDelete", "reconcileFrequency": "1s" });
-    tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.0", strategy.clone())).await;
-    let v1 = tc.wait_eds("foo", "v1 available", |e| e.status.as_ref().is_some_and(|s| s.available == 2)).await.status.unwrap().active_replica_set;
-    tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.1", strategy)).await;
+    tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.0", strategy.clone()))
+        .await;
+    let v1 = tc
+        .wait_eds("foo", "v1 available", |e| {
+            e.status.as_ref().is_some_and(|s| s.available == 2)
+        })
+        .await
+        .status
+        .unwrap()
+        .active_replica_set;
+    tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.1", strategy))
+        .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let by_node = tc.pods_by_node("foo").await;
-    assert!(by_node.values().all(|p| pod_ers(&p[0]) == v1), "OnDelete does not replace pods by itself");
+    assert!(
+        by_node.values().all(|p| pod_ers(&p[0]) == v1),
+        "OnDelete does not replace pods by itself"
+    );
     let victim = by_node[&tc.node_names[0]][0].name_any();
-    tc.pod_api().delete(&victim, &Default::default()).await.unwrap();
+    tc.pod_api()
+        .delete(&victim, &Default::default())
+        .await
+        .unwrap();
     let replaced = tc
         .wait_for("the deleted pod replaced by the new template", || async {
             let by_node = tc.pods_by_node("foo").await;
-            by_node.get(&tc.node_names[0]).filter(|p| is_ready(&p[0])).map(|p| pod_ers(&p[0]))
+            by_node
+                .get(&tc.node_names[0])
+                .filter(|p| is_ready(&p[0]))
+                .map(|p| pod_ers(&p[0]))
         })
         .await;
     assert_ne!(replaced, v1);
-    assert_eq!(pod_ers(&tc.pods_by_node("foo").await[&tc.node_names[1]][0]), v1, "the other node keeps its pod");
+    assert_eq!(
+        pod_ers(&tc.pods_by_node("foo").await[&tc.node_names[1]][0]),
+        v1,
+        "the other node keeps its pod"
+    );
     tc.finish().await;
 }
 
@@ -83,23 +138,42 @@ async fn revision_history_is_kept_and_undo_returns_to_an_old_revision() {
     let tc = TestCluster::start("history", 2).await;
     let mut revisions = Vec::new();
     for tag in ["3.0", "3.1", "3.2", "3.3"] {
-        let mut eds = tc.eds("foo", &format!("registry.k8s.io/pause:{tag}"), json!({ "reconcileFrequency": "1s" }));
+        let mut eds = tc.eds(
+            "foo",
+            &format!("registry.k8s.io/pause:{tag}"),
+            json!({ "reconcileFrequency": "1s" }),
+        );
         eds.spec.revision_history_limit = Some(2);
         tc.apply(&eds).await;
         let done = tc
             .wait_eds("foo", &format!("{tag} rolled out"), |e| {
-                e.status.as_ref().is_some_and(|s| s.up_to_date == 2 && s.available == 2 && !revisions.contains(&s.active_replica_set))
+                e.status.as_ref().is_some_and(|s| {
+                    s.up_to_date == 2
+                        && s.available == 2
+                        && !revisions.contains(&s.active_replica_set)
+                })
             })
             .await;
         revisions.push(done.status.unwrap().active_replica_set);
     }
     let ers: Vec<String> = tc
         .wait_for("old revisions pruned to revisionHistoryLimit", || async {
-            let names: Vec<String> = tc.ers_api().list(&ListParams::default()).await.ok()?.items.iter().map(|e| e.name_any()).collect();
+            let names: Vec<String> = tc
+                .ers_api()
+                .list(&ListParams::default())
+                .await
+                .ok()?
+                .items
+                .iter()
+                .map(|e| e.name_any())
+                .collect();
             (names.len() == 3).then_some(names)
         })
         .await;
-    assert!(!ers.contains(&revisions[0]), "oldest revision deleted: {ers:?}");
+    assert!(
+        !ers.contains(&revisions[0]),
+        "oldest revision deleted: {ers:?}"
+    );
     for kept in &revisions[1..] {
         assert!(ers.contains(kept), "{kept} kept: {ers:?}");
     }
@@ -108,7 +182,12 @@ async fn revision_history_is_kept_and_undo_returns_to_an_old_revision() {
     let mut eds = tc.get_eds("foo").await;
     eds.spec.template = old.spec.template.clone();
     tc.apply(&eds).await;
-    tc.wait_eds("foo", "back on revision 2", |e| e.status.as_ref().is_some_and(|s| s.active_replica_set == revisions[1] && s.up_to_date == 2 && s.available == 2)).await;
+    tc.wait_eds("foo", "back on revision 2", |e| {
+        e.status.as_ref().is_some_and(|s| {
+            s.active_replica_set == revisions[1] && s.up_to_date == 2 && s.available == 2
+        })
+    })
+    .await;
     tc.finish().await;
 }
 
@@ -124,7 +203,10 @@ async fn migration_replaces_daemonset_pods_within_budget() {
             "template": { "metadata": { "labels": { "app": "legacy" } }, "spec": { "containers": [{ "name": "daemon", "image": "registry.k8s.io/pause:2.0" }] } }
         }
     })).unwrap();
-    let ds = Api::<DaemonSet>::namespaced(tc.client.clone(), &tc.namespace).create(&PostParams::default(), &ds).await.unwrap();
+    let ds = Api::<DaemonSet>::namespaced(tc.client.clone(), &tc.namespace)
+        .create(&PostParams::default(), &ds)
+        .await
+        .unwrap();
     // Play the DaemonSet controller: one pod per node, owned by the DaemonSet.
     for node in &tc.node_names {
         let pod: Pod = serde_json::from_value(json!({
@@ -134,26 +216,57 @@ async fn migration_replaces_daemonset_pods_within_budget() {
             },
             "spec": { "nodeName": node, "terminationGracePeriodSeconds": 1, "containers": [{ "name": "daemon", "image": "registry.k8s.io/pause:2.0" }] }
         })).unwrap();
-        tc.pod_api().create(&PostParams::default(), &pod).await.unwrap();
+        tc.pod_api()
+            .create(&PostParams::default(), &pod)
+            .await
+            .unwrap();
     }
     let legacy_ready = || async {
-        let pods = tc.pod_api().list(&ListParams::default().labels("app=legacy")).await.ok()?;
-        Some(pods.items.iter().filter(|p| p.metadata.deletion_timestamp.is_none() && is_ready(p)).count())
+        let pods = tc
+            .pod_api()
+            .list(&ListParams::default().labels("app=legacy"))
+            .await
+            .ok()?;
+        Some(
+            pods.items
+                .iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none() && is_ready(p))
+                .count(),
+        )
     };
-    tc.wait_for("legacy pods ready", || async { (legacy_ready().await? == 3).then_some(()) }).await;
-    let mut eds = tc.eds("foo", "registry.k8s.io/pause:3.0", json!({ "reconcileFrequency": "1s" }));
-    eds.annotations_mut().insert(keys::OLD_DAEMONSET_ANNOTATION.into(), "legacy".into());
+    tc.wait_for("legacy pods ready", || async {
+        (legacy_ready().await? == 3).then_some(())
+    })
+    .await;
+    let mut eds = tc.eds(
+        "foo",
+        "registry.k8s.io/pause:3.0",
+        json!({ "reconcileFrequency": "1s" }),
+    );
+    eds.annotations_mut()
+        .insert(keys::OLD_DAEMONSET_ANNOTATION.into(), "legacy".into());
     tc.apply(&eds).await;
     // Budget: at every moment at least 2 of 3 nodes run an available pod, legacy or new.
     let deadline = tokio::time::Instant::now() + super::harness::TIMEOUT;
     loop {
         let legacy = legacy_ready().await.unwrap_or(0);
-        let new = tc.pods_by_node("foo").await.values().filter(|p| is_ready(&p[0])).count();
-        assert!(legacy + new >= 2, "more than maxUnavailable=1 nodes without an available pod: legacy {legacy}, new {new}");
+        let new = tc
+            .pods_by_node("foo")
+            .await
+            .values()
+            .filter(|p| is_ready(&p[0]))
+            .count();
+        assert!(
+            legacy + new >= 2,
+            "more than maxUnavailable=1 nodes without an available pod: legacy {legacy}, new {new}"
+        );
         if new == 3 && legacy == 0 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "migration did not finish: legacy {legacy}, new {new}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "migration did not finish: legacy {legacy}, new {new}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tc.finish().await;
@@ -168,9 +281,26 @@ async fn settings_and_node_annotations_set_resources_per_node() {
     let big = tc.node_names[0].clone();
     let special = tc.node_names[1].clone();
     let ns = tc.namespace.clone();
-    tc.kubelet.set_labels(&big, [("node-type".to_string(), "xxl".to_string()), (TEST_NODE_LABEL.to_string(), tc.test_id.clone())].into()).await.unwrap();
     tc.kubelet
-        .set_annotations(&special, [(keys::node_resources_annotation(&ns, "foo", "daemon"), r#"{"requests":{"cpu":"2","memory":"2G"}}"#.to_string())].into())
+        .set_labels(
+            &big,
+            [
+                ("node-type".to_string(), "xxl".to_string()),
+                (TEST_NODE_LABEL.to_string(), tc.test_id.clone()),
+            ]
+            .into(),
+        )
+        .await
+        .unwrap();
+    tc.kubelet
+        .set_annotations(
+            &special,
+            [(
+                keys::node_resources_annotation(&ns, "foo", "daemon"),
+                r#"{"requests":{"cpu":"2","memory":"2G"}}"#.to_string(),
+            )]
+            .into(),
+        )
         .await
         .unwrap();
     let setting: ExtendedDaemonsetSetting = serde_json::from_value(json!({
@@ -182,18 +312,47 @@ async fn settings_and_node_annotations_set_resources_per_node() {
             "containers": [{ "name": "daemon", "resources": { "requests": { "cpu": "500m", "memory": "300Mi" } } }]
         }
     })).unwrap();
-    Api::<ExtendedDaemonsetSetting>::namespaced(tc.client.clone(), &ns).create(&PostParams::default(), &setting).await.unwrap();
-    let mut eds = tc.eds("foo", "registry.k8s.io/pause:3.0", json!({ "reconcileFrequency": "1s" }));
-    eds.spec.template.spec.as_mut().unwrap().containers[0].resources =
-        Some(serde_json::from_value(json!({ "requests": { "cpu": "100m", "memory": "50Mi" } })).unwrap());
+    Api::<ExtendedDaemonsetSetting>::namespaced(tc.client.clone(), &ns)
+        .create(&PostParams::default(), &setting)
+        .await
+        .unwrap();
+    let mut eds = tc.eds(
+        "foo",
+        "registry.k8s.io/pause:3.0",
+        json!({ "reconcileFrequency": "1s" }),
+    );
+    eds.spec.template.spec.as_mut().unwrap().containers[0].resources = Some(
+        serde_json::from_value(json!({ "requests": { "cpu": "100m", "memory": "50Mi" } })).unwrap(),
+    );
     tc.apply(&eds).await;
-    tc.wait_eds("foo", "pods available", |e| e.status.as_ref().is_some_and(|s| s.available == 3)).await;
+    tc.wait_eds("foo", "pods available", |e| {
+        e.status.as_ref().is_some_and(|s| s.available == 3)
+    })
+    .await;
     let by_node = tc.pods_by_node("foo").await;
-    assert_eq!(resources_of(&by_node[&big][0]), json!({ "requests": { "cpu": "500m", "memory": "300Mi" } }));
-    assert_eq!(by_node[&big][0].labels().get(keys::SETTING_NAME_LABEL).map(String::as_str), Some("foo-xxl-node"));
-    assert_eq!(resources_of(&by_node[&special][0]), json!({ "requests": { "cpu": "2", "memory": "2G" } }));
-    assert_eq!(resources_of(&by_node[&tc.node_names[2]][0]), json!({ "requests": { "cpu": "100m", "memory": "50Mi" } }));
-    let stored = Api::<ExtendedDaemonsetSetting>::namespaced(tc.client.clone(), &ns).get("foo-xxl-node").await.unwrap();
+    assert_eq!(
+        resources_of(&by_node[&big][0]),
+        json!({ "requests": { "cpu": "500m", "memory": "300Mi" } })
+    );
+    assert_eq!(
+        by_node[&big][0]
+            .labels()
+            .get(keys::SETTING_NAME_LABEL)
+            .map(String::as_str),
+        Some("foo-xxl-node")
+    );
+    assert_eq!(
+        resources_of(&by_node[&special][0]),
+        json!({ "requests": { "cpu": "2", "memory": "2G" } })
+    );
+    assert_eq!(
+        resources_of(&by_node[&tc.node_names[2]][0]),
+        json!({ "requests": { "cpu": "100m", "memory": "50Mi" } })
+    );
+    let stored = Api::<ExtendedDaemonsetSetting>::namespaced(tc.client.clone(), &ns)
+        .get("foo-xxl-node")
+        .await
+        .unwrap();
     assert_eq!(stored.status.map(|s| s.status), Some("valid".to_string()));
     tc.finish().await;
 }

@@ -18,29 +18,67 @@ use super::harness::{TEST_NODE_LABEL, TestCluster, is_ready, pod_ers};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_changes_add_and_remove_pods_at_once() {
     let tc = TestCluster::start("nodes", 2).await;
-    let mut eds = tc.eds("foo", "registry.k8s.io/pause:3.0", json!({ "reconcileFrequency": "1h" }));
-    eds.spec.template.spec.as_mut().unwrap().node_selector.as_mut().unwrap().insert("role".into(), "agent".into());
+    let mut eds = tc.eds(
+        "foo",
+        "registry.k8s.io/pause:3.0",
+        json!({ "reconcileFrequency": "1h" }),
+    );
+    eds.spec
+        .template
+        .spec
+        .as_mut()
+        .unwrap()
+        .node_selector
+        .as_mut()
+        .unwrap()
+        .insert("role".into(), "agent".into());
     // Only nodes labelled role=agent run it; none is yet.
     tc.apply(&eds).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(tc.pods_by_node("foo").await.is_empty());
     let new_node = format!("{}-node-new", tc.test_id);
     tc.kubelet
-        .add_node(FakeNode::new(&new_node).label(TEST_NODE_LABEL, &tc.test_id).label("role", "agent"))
+        .add_node(
+            FakeNode::new(&new_node)
+                .label(TEST_NODE_LABEL, &tc.test_id)
+                .label("role", "agent"),
+        )
         .await
         .unwrap();
-    tc.wait_for("a pod on the new node", || async { tc.pods_by_node("foo").await.contains_key(&new_node).then_some(()) }).await;
+    tc.wait_for("a pod on the new node", || async {
+        tc.pods_by_node("foo")
+            .await
+            .contains_key(&new_node)
+            .then_some(())
+    })
+    .await;
     let labels = |role: Option<&str>| {
-        let mut l: std::collections::BTreeMap<String, String> = [(TEST_NODE_LABEL.to_string(), tc.test_id.clone())].into();
+        let mut l: std::collections::BTreeMap<String, String> =
+            [(TEST_NODE_LABEL.to_string(), tc.test_id.clone())].into();
         if let Some(r) = role {
             l.insert("role".into(), r.into());
         }
         l
     };
-    tc.kubelet.set_labels(&tc.node_names[0], labels(Some("agent"))).await.unwrap();
-    tc.wait_for("a pod on the relabelled node", || async { tc.pods_by_node("foo").await.contains_key(&tc.node_names[0]).then_some(()) }).await;
-    tc.kubelet.set_labels(&new_node, labels(None)).await.unwrap();
-    tc.wait_for("the pod removed from the unlabelled node", || async { (!tc.pods_by_node("foo").await.contains_key(&new_node)).then_some(()) }).await;
+    tc.kubelet
+        .set_labels(&tc.node_names[0], labels(Some("agent")))
+        .await
+        .unwrap();
+    tc.wait_for("a pod on the relabelled node", || async {
+        tc.pods_by_node("foo")
+            .await
+            .contains_key(&tc.node_names[0])
+            .then_some(())
+    })
+    .await;
+    tc.kubelet
+        .set_labels(&new_node, labels(None))
+        .await
+        .unwrap();
+    tc.wait_for("the pod removed from the unlabelled node", || async {
+        (!tc.pods_by_node("foo").await.contains_key(&new_node)).then_some(())
+    })
+    .await;
     tc.finish().await;
 }
 
@@ -49,20 +87,58 @@ async fn node_changes_add_and_remove_pods_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_spec_stalls_only_that_eds() {
     let tc = TestCluster::start_with("invalid", 2, ValidationMode::Manual, |n| n).await;
-    tc.apply(&tc.eds("bad", "registry.k8s.io/pause:3.0", json!({ "canary": { "duration": "5m" } }))).await;
-    tc.apply(&tc.eds("good", "registry.k8s.io/pause:3.0", json!({}))).await;
+    tc.apply(&tc.eds(
+        "bad",
+        "registry.k8s.io/pause:3.0",
+        json!({ "canary": { "duration": "5m" } }),
+    ))
+    .await;
+    tc.apply(&tc.eds("good", "registry.k8s.io/pause:3.0", json!({})))
+        .await;
     let bad = tc
         .wait_eds("bad", "Stalled condition", |e| {
-            e.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.type_ == condition_type::STALLED && c.is_true()))
+            e.status.as_ref().is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == condition_type::STALLED && c.is_true())
+            })
         })
         .await;
-    let stalled = bad.status.unwrap().conditions.into_iter().find(|c| c.type_ == condition_type::STALLED).unwrap();
-    assert!(stalled.message.unwrap_or_default().contains("spec.strategy.canary.duration"), "the message names the field");
-    tc.wait_eds("good", "good available", |e| e.status.as_ref().is_some_and(|s| s.available == 2)).await;
-    assert!(tc.pods_by_node("bad").await.is_empty(), "no pod for an invalid spec");
+    let stalled = bad
+        .status
+        .unwrap()
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == condition_type::STALLED)
+        .unwrap();
+    assert!(
+        stalled
+            .message
+            .unwrap_or_default()
+            .contains("spec.strategy.canary.duration"),
+        "the message names the field"
+    );
+    tc.wait_eds("good", "good available", |e| {
+        e.status.as_ref().is_some_and(|s| s.available == 2)
+    })
+    .await;
+    assert!(
+        tc.pods_by_node("bad").await.is_empty(),
+        "no pod for an invalid spec"
+    );
     tc.wait_for("a Warning event on bad", || async {
-        let events = Api::<Event>::namespaced(tc.client.clone(), &tc.namespace).list(&ListParams::default()).await.ok()?;
-        events.items.iter().any(|e| e.type_.as_deref() == Some("Warning") && e.involved_object.name.as_deref() == Some("bad")).then_some(())
+        let events = Api::<Event>::namespaced(tc.client.clone(), &tc.namespace)
+            .list(&ListParams::default())
+            .await
+            .ok()?;
+        events
+            .items
+            .iter()
+            .any(|e| {
+                e.type_.as_deref() == Some("Warning")
+                    && e.involved_object.name.as_deref() == Some("bad")
+            })
+            .then_some(())
     })
     .await;
     tc.finish().await;
@@ -74,21 +150,43 @@ async fn invalid_spec_stalls_only_that_eds() {
 async fn restarts_mid_rollout_converge_safely() {
     let mut tc = TestCluster::start("restart", 6).await;
     let strategy = json!({ "rollingUpdate": { "maxUnavailable": 2 }, "reconcileFrequency": "1s" });
-    tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.0", strategy.clone())).await;
-    let v1 = tc.wait_eds("foo", "v1 available", |e| e.status.as_ref().is_some_and(|s| s.available == 6)).await.status.unwrap().active_replica_set;
-    tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.1", strategy)).await;
+    tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.0", strategy.clone()))
+        .await;
+    let v1 = tc
+        .wait_eds("foo", "v1 available", |e| {
+            e.status.as_ref().is_some_and(|s| s.available == 6)
+        })
+        .await
+        .status
+        .unwrap()
+        .active_replica_set;
+    tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.1", strategy))
+        .await;
     for (i, replaced) in [1usize, 3, 5].into_iter().enumerate() {
         tc.wait_for(&format!("{replaced} nodes off v1"), || async {
             let by_node = tc.pods_by_node("foo").await;
-            let old = by_node.values().flatten().filter(|p| pod_ers(p) == v1).count();
+            let old = by_node
+                .values()
+                .flatten()
+                .filter(|p| pod_ers(p) == v1)
+                .count();
             (old <= 6 - replaced).then_some(())
         })
         .await;
-        if i % 2 == 0 { tc.kill_controller().await } else { tc.stop_controller().await }
+        if i % 2 == 0 {
+            tc.kill_controller().await
+        } else {
+            tc.stop_controller().await
+        }
         tokio::time::sleep(Duration::from_millis(300)).await;
         tc.start_controller().await;
     }
-    tc.wait_eds("foo", "v2 everywhere", |e| e.status.as_ref().is_some_and(|s| s.up_to_date == 6 && s.available == 6 && s.active_replica_set != v1)).await;
+    tc.wait_eds("foo", "v2 everywhere", |e| {
+        e.status
+            .as_ref()
+            .is_some_and(|s| s.up_to_date == 6 && s.available == 6 && s.active_replica_set != v1)
+    })
+    .await;
     tc.finish().await;
 }
 
@@ -108,18 +206,52 @@ async fn only_the_leader_writes_and_a_follower_takes_over() {
     let a = tc.spawn_controller("instance-a", Some(lease("instance-a")));
     tokio::time::sleep(Duration::from_secs(1)).await;
     let b = tc.spawn_controller("instance-b", Some(lease("instance-b")));
-    tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.0", json!({ "reconcileFrequency": "1s" }))).await;
-    tc.wait_eds("foo", "deployed", |e| e.status.as_ref().is_some_and(|s| s.available == 3)).await;
+    tc.apply(&tc.eds(
+        "foo",
+        "registry.k8s.io/pause:3.0",
+        json!({ "reconcileFrequency": "1s" }),
+    ))
+    .await;
+    tc.wait_eds("foo", "deployed", |e| {
+        e.status.as_ref().is_some_and(|s| s.available == 3)
+    })
+    .await;
     let reporters = || async {
-        let events = Api::<Event>::namespaced(tc.client.clone(), &tc.namespace).list(&ListParams::default()).await.unwrap();
-        events.items.iter().filter_map(|e| e.reporting_instance.clone()).collect::<std::collections::BTreeSet<_>>()
+        let events = Api::<Event>::namespaced(tc.client.clone(), &tc.namespace)
+            .list(&ListParams::default())
+            .await
+            .unwrap();
+        events
+            .items
+            .iter()
+            .filter_map(|e| e.reporting_instance.clone())
+            .collect::<std::collections::BTreeSet<_>>()
     };
-    assert_eq!(reporters().await, ["instance-a".to_string()].into(), "only the leader wrote");
+    assert_eq!(
+        reporters().await,
+        ["instance-a".to_string()].into(),
+        "only the leader wrote"
+    );
     a.stop().await;
-    tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.1", json!({ "reconcileFrequency": "1s" }))).await;
-    let done = tc.wait_eds("foo", "rolled out by the new leader", |e| e.status.as_ref().is_some_and(|s| s.up_to_date == 3 && s.available == 3)).await;
-    tc.wait_all_ready_on("foo", &done.status.unwrap().active_replica_set).await;
-    assert!(reporters().await.contains("instance-b"), "the follower took over");
+    tc.apply(&tc.eds(
+        "foo",
+        "registry.k8s.io/pause:3.1",
+        json!({ "reconcileFrequency": "1s" }),
+    ))
+    .await;
+    let done = tc
+        .wait_eds("foo", "rolled out by the new leader", |e| {
+            e.status
+                .as_ref()
+                .is_some_and(|s| s.up_to_date == 3 && s.available == 3)
+        })
+        .await;
+    tc.wait_all_ready_on("foo", &done.status.unwrap().active_replica_set)
+        .await;
+    assert!(
+        reporters().await.contains("instance-b"),
+        "the follower took over"
+    );
     b.stop().await;
     tc.finish().await;
 }
@@ -134,26 +266,58 @@ async fn api_faults_still_converge() {
         return tc.finish().await;
     };
     sim.faults().set_write_errors(0.05, WriteError::Internal);
-    sim.faults().set_watch_close_after(Some(Duration::from_secs(2)));
-    tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.0", json!({ "reconcileFrequency": "1s" }))).await;
-    tc.wait_eds("foo", "v1 available", |e| e.status.as_ref().is_some_and(|s| s.available == 4)).await;
-    let eds = tc.eds("foo", "registry.k8s.io/pause:3.1", json!({ "reconcileFrequency": "1s" }));
+    sim.faults()
+        .set_watch_close_after(Some(Duration::from_secs(2)));
+    tc.apply(&tc.eds(
+        "foo",
+        "registry.k8s.io/pause:3.0",
+        json!({ "reconcileFrequency": "1s" }),
+    ))
+    .await;
+    tc.wait_eds("foo", "v1 available", |e| {
+        e.status.as_ref().is_some_and(|s| s.available == 4)
+    })
+    .await;
+    let eds = tc.eds(
+        "foo",
+        "registry.k8s.io/pause:3.1",
+        json!({ "reconcileFrequency": "1s" }),
+    );
     // The user's own write may hit an injected fault: retry it like kubectl would be retried.
     let mut applied = false;
     for _ in 0..20 {
         let mut body = serde_json::to_value(&eds).unwrap();
         body.as_object_mut().unwrap().remove("status");
-        if tc.eds_api().patch("foo", &kube::api::PatchParams::apply("e2e-user").force(), &kube::api::Patch::Apply(&body)).await.is_ok() {
+        if tc
+            .eds_api()
+            .patch(
+                "foo",
+                &kube::api::PatchParams::apply("e2e-user").force(),
+                &kube::api::Patch::Apply(&body),
+            )
+            .await
+            .is_ok()
+        {
             applied = true;
             break;
         }
     }
     assert!(applied);
-    let done = tc.wait_eds("foo", "v2 everywhere despite faults", |e| e.status.as_ref().is_some_and(|s| s.up_to_date == 4 && s.available == 4)).await;
+    let done = tc
+        .wait_eds("foo", "v2 everywhere despite faults", |e| {
+            e.status
+                .as_ref()
+                .is_some_and(|s| s.up_to_date == 4 && s.available == 4)
+        })
+        .await;
     let v2 = done.status.unwrap().active_replica_set;
     tc.wait_for("all pods of v2 ready", || async {
         let by_node = tc.pods_by_node("foo").await;
-        (by_node.len() == 4 && by_node.values().all(|p| p.len() == 1 && pod_ers(&p[0]) == v2 && is_ready(&p[0]))).then_some(())
+        (by_node.len() == 4
+            && by_node
+                .values()
+                .all(|p| p.len() == 1 && pod_ers(&p[0]) == v2 && is_ready(&p[0])))
+        .then_some(())
     })
     .await;
     sim.faults().clear();
