@@ -20,6 +20,26 @@ enum Command {
     Controller(Box<ControllerArgs>),
     /// Print the CustomResourceDefinitions as YAML.
     Crd,
+    /// The embedded cluster simulator.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum SimCommand {
+    /// Serve a simulated cluster (API server with the CRDs installed, kubelet with fake nodes)
+    /// on 127.0.0.1 until Ctrl-C; prints `sim ready: <url> kubeconfig=<path>`.
+    Serve {
+        /// Number of fake nodes.
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        /// Where to write a kubeconfig for the simulated cluster.
+        #[arg(long, default_value = extendeddaemonset::sim::apiserver::DEFAULT_KUBECONFIG)]
+        kubeconfig: std::path::PathBuf,
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
 }
 
 fn main() -> ExitCode {
@@ -55,6 +75,11 @@ fn main() -> ExitCode {
                 print!("{}", extendeddaemonset::api::crds_yaml()?);
                 Ok(())
             }
+            Command::Sim(SimCommand::Serve {
+                nodes,
+                kubeconfig,
+                port,
+            }) => sim_serve(nodes, kubeconfig, port).await,
         }
     });
     match result {
@@ -127,6 +152,25 @@ async fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
         leader_election,
     };
     controller::run(rt, shutdown_signal()).await
+}
+
+async fn sim_serve(nodes: usize, kubeconfig: std::path::PathBuf, port: u16) -> anyhow::Result<()> {
+    use extendeddaemonset::sim::cluster::{ClusterOptions, SimCluster};
+    let cluster = SimCluster::start(ClusterOptions {
+        nodes,
+        port,
+        ..Default::default()
+    })
+    .await?;
+    cluster.api.write_kubeconfig(&kubeconfig)?;
+    println!(
+        "sim ready: {} kubeconfig={}",
+        cluster.api.url(),
+        kubeconfig.display()
+    );
+    shutdown_signal().await;
+    cluster.stop().await;
+    Ok(())
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -5,35 +5,41 @@
 //! statuses, events, when to look again, and a per-node explanation. It does no I/O, reads no
 //! clock and draws no random number; every choice is made in a fixed order (by node name), so
 //! the same snapshot always gives the same plan, whatever the order of its lists.
+//!
+//! Modules, in the order a plan uses them: [`snapshot`] (input), `revision` (hashes and names),
+//! `history` (ERSs), `placement` (which nodes), `settings` (resources per node), `cluster`
+//! (the per-node view), `canary`, `rolling`, `pod` (pod construction), `status`, `events`,
+//! `output` ([`Plan`]); [`simulate`] runs plans on a simulated clock; [`testing`] has the
+//! scenario builders used by tests and benches.
 
+mod canary;
+mod cluster;
+mod engine;
+mod events;
+mod history;
+mod observe;
 mod output;
+mod placement;
+mod pod;
+pub mod revision;
+mod rolling;
+mod settings;
 pub mod simulate;
 pub mod snapshot;
+mod status;
+pub mod testing;
 
+pub use crate::api::Condition;
 pub use output::{
     Budget, EventObject, EventType, NodeAction, NodeExplanation, ObjectRef, Plan, PlannedEvent,
-    PodDelete,
+    PodDelete, PodLabelUpdate,
 };
 pub use snapshot::{Backoff, PlannerConfig, PlannerState, Snapshot, SnapshotError, StateObject};
 
 /// Plans one reconcile of `snapshot.eds` at time `now`.
+///
+/// Pure: the result depends only on the arguments (not on the order of the snapshot's lists),
+/// and planning the same snapshot twice gives equal plans.
 pub fn plan(snapshot: &Snapshot, now: jiff::Timestamp) -> Plan {
-    let _ = now;
-    Plan {
-        ers_applies: Vec::new(),
-        ers_deletes: Vec::new(),
-        pod_creates: Vec::new(),
-        pod_deletes: Vec::new(),
-        eds_status: snapshot.eds.status.clone().unwrap_or_default(),
-        eds_status_changed: false,
-        ers_statuses: Vec::new(),
-        setting_statuses: Vec::new(),
-        events: Vec::new(),
-        requeue_after: None,
-        nodes: Vec::new(),
-        current_revision: None,
-        target_revision: String::new(),
-        budget: Budget::default(),
-        state: snapshot.state.clone(),
-    }
+    engine::run(snapshot, now)
 }

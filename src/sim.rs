@@ -6,5 +6,6 @@
 //! controller runs against a real cluster.
 
 pub mod apiserver;
+pub mod cluster;
 pub mod kubelet;
 pub mod schema;

@@ -5,6 +5,8 @@
 
 /// Field manager used for every server-side apply the controller makes.
 pub const FIELD_MANAGER: &str = "extendeddaemonset-controller";
+/// Field manager of the writes `kubectl eds` makes (annotations, `rollout undo`).
+pub const PLUGIN_FIELD_MANAGER: &str = "kubectl-eds";
 
 /// Label and annotation keys.
 pub mod keys {
@@ -28,6 +30,9 @@ pub mod keys {
     /// Pod annotation telling the cluster autoscaler that the pod is a daemon pod.
     pub const AUTOSCALER_DAEMONSET_POD_ANNOTATION: &str =
         "cluster-autoscaler.kubernetes.io/daemonset-pod";
+    /// Pod annotation: hash of the ExtendedDaemonsetSetting resources the pod was built with
+    /// (a Setting edited in place replaces the pods it applies to).
+    pub const SETTING_HASH_ANNOTATION: &str = "extendeddaemonset.datadoghq.com/settinghash";
     /// ERS annotation: revision number (1, 2, ...) used by `rollout history` and `rollout undo`.
     pub const REVISION_ANNOTATION: &str = "extendeddaemonset.datadoghq.com/revision";
 
@@ -119,6 +124,11 @@ pub mod reason {
     pub const TIMEOUT_EXCEEDED: &str = "TimeoutExceeded";
     pub const MANUAL: &str = "Manual";
     pub const CANARY_RESTARTS: &str = "CanaryRestarts";
+    /// Upstream's reason when canary pods kept restarting longer than maxRestartsDuration.
+    pub const RESTARTS_TIMEOUT_EXCEEDED: &str = "RestartsTimeoutExceeded";
+    /// Upstream's reason when no better one is known (e.g. a restart without a termination
+    /// reason, or a manual pause without `canary-paused-reason`).
+    pub const UNKNOWN: &str = "Unknown";
 
     // kstatus reasons
     pub const ROLLOUT_IN_PROGRESS: &str = "RolloutInProgress";
@@ -155,6 +165,20 @@ pub mod reason {
     ];
     /// Waiting reason of a container still being created.
     pub const CONTAINER_CREATING: &str = "ContainerCreating";
+}
+
+/// Node taints the pods of an ExtendedDaemonSet tolerate by default, as DaemonSet pods do.
+pub mod taints {
+    pub const NOT_READY: &str = "node.kubernetes.io/not-ready";
+    pub const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
+    pub const DISK_PRESSURE: &str = "node.kubernetes.io/disk-pressure";
+    pub const MEMORY_PRESSURE: &str = "node.kubernetes.io/memory-pressure";
+    pub const PID_PRESSURE: &str = "node.kubernetes.io/pid-pressure";
+    pub const UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
+    pub const NETWORK_UNAVAILABLE: &str = "node.kubernetes.io/network-unavailable";
+    pub const NO_SCHEDULE: &str = "NoSchedule";
+    pub const NO_EXECUTE: &str = "NoExecute";
+    pub const PREFER_NO_SCHEDULE: &str = "PreferNoSchedule";
 }
 
 /// Environment variables read by the controller (upstream names).

@@ -1,5 +1,7 @@
 //! The planner's output: every change one reconcile makes, and why.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::core::v1::Pod;
 use serde::{Deserialize, Serialize};
 
@@ -21,10 +23,13 @@ pub struct Plan {
     pub ers_applies: Vec<ExtendedDaemonSetReplicaSet>,
     /// ERSs to delete (old revisions without pods, beyond `revisionHistoryLimit`).
     pub ers_deletes: Vec<ObjectRef>,
-    /// Pods to create (full desired objects, owned by their ERS).
+    /// Pods to create (full desired objects, owned by their ERS), in node order.
     pub pod_creates: Vec<Pod>,
-    /// Pods to delete, with uid and resourceVersion preconditions.
+    /// Pods to delete, with uid and resourceVersion preconditions, in node order.
     pub pod_deletes: Vec<PodDelete>,
+    /// Label changes on existing pods (the canary label, added on canary pods and removed
+    /// once the canary is promoted, as upstream does).
+    pub pod_label_updates: Vec<PodLabelUpdate>,
     /// Desired status of the ExtendedDaemonSet (always the full status).
     pub eds_status: ExtendedDaemonSetStatus,
     /// Whether `eds_status` differs from the stored status (the executor skips the write
@@ -61,6 +66,7 @@ impl Plan {
             || !self.ers_deletes.is_empty()
             || !self.pod_creates.is_empty()
             || !self.pod_deletes.is_empty()
+            || !self.pod_label_updates.is_empty()
             || self.eds_status_changed
             || !self.ers_statuses.is_empty()
             || !self.setting_statuses.is_empty()
@@ -96,6 +102,20 @@ pub struct PodDelete {
     pub node: Option<String>,
     /// Why it is deleted (human-readable, e.g. `outdated: replaced by foo-5d8f9c7b6a`).
     pub reason: String,
+}
+
+/// Labels to change on an existing pod (a merge patch with the uid precondition).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodLabelUpdate {
+    /// Pod namespace.
+    pub namespace: String,
+    /// Pod name.
+    pub name: String,
+    /// `metadata.uid` precondition.
+    pub uid: Option<String>,
+    /// Labels to set (`Some`) or remove (`None`).
+    pub labels: BTreeMap<String, Option<String>>,
 }
 
 /// Type of a Kubernetes Event.

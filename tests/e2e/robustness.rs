@@ -8,7 +8,7 @@ use extendeddaemonset::{
     sim::{apiserver::WriteError, kubelet::FakeNode},
 };
 use k8s_openapi::api::core::v1::Event;
-use kube::{Api, ResourceExt, api::ListParams};
+use kube::{Api, api::ListParams};
 use serde_json::json;
 
 use super::harness::{TEST_NODE_LABEL, TestCluster, is_ready, pod_ers};

@@ -214,8 +214,9 @@ pub fn remove_path(obj: &mut Value, path: &[Elem]) {
             }
         }
         Elem::Value(v) => {
+            let gone: Option<Value> = serde_json::from_str(v).ok();
             if let Some(a) = cur.as_array_mut() {
-                a.retain(|i| i.to_string() != *v);
+                a.retain(|i| gone.as_ref() != Some(i));
             }
         }
     }

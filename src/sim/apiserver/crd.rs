@@ -12,6 +12,7 @@ use super::{
     error::{ApiError, Cause},
     meta,
     resources::ResourceInfo,
+    table::Column,
 };
 
 const KIND: &str = "CustomResourceDefinition";
@@ -139,12 +140,14 @@ fn parse(crd: &Value) -> Result<ResourceInfo, ApiError> {
     let mut served = Vec::new();
     let mut admission_by_version = BTreeMap::new();
     let mut status_subresource = false;
+    let mut columns = BTreeMap::new();
     for (i, v) in versions.iter().enumerate() {
         let vname = v.get("name").and_then(Value::as_str).unwrap_or("");
         let schema = v.pointer("/schema/openAPIV3Schema");
         let compiled = admission::compile(schema, &format!("spec.versions[{i}].schema"))
             .map_err(|causes| ApiError::invalid(KIND, GROUP, name, causes))?;
         admission_by_version.insert(vname.to_string(), compiled);
+        columns.insert(vname.to_string(), printer_columns(v));
         if v.pointer("/subresources/status").is_some() {
             status_subresource = true;
         }
@@ -183,5 +186,32 @@ fn parse(crd: &Value) -> Result<ResourceInfo, ApiError> {
         strategic: false,
         custom: true,
         admission: admission_by_version,
+        columns,
     })
+}
+
+/// A version's `additionalPrinterColumns`, with the real server's default of `Age`.
+fn printer_columns(version: &Value) -> Vec<Column> {
+    let Some(cols) = version
+        .get("additionalPrinterColumns")
+        .and_then(Value::as_array)
+    else {
+        return vec![Column {
+            name: "Age".into(),
+            kind: "date".into(),
+            json_path: ".metadata.creationTimestamp".into(),
+            priority: 0,
+        }];
+    };
+    cols.iter()
+        .map(|c| {
+            let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            Column {
+                name: s("name"),
+                kind: s("type"),
+                json_path: s("jsonPath"),
+                priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
+            }
+        })
+        .collect()
 }

@@ -285,3 +285,6 @@ pub fn display(path: &Path) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests;

@@ -20,7 +20,7 @@ use super::{
     patch::PatchKind,
     routes::{bytes_response, json_response},
     state::Shared,
-    watch,
+    table, watch,
     write::Ownership,
 };
 
@@ -81,6 +81,13 @@ fn write_opts(req: &Request, q: &WriteQuery) -> Result<WriteOpts, ApiError> {
     Ok(WriteOpts { dry_run, manager })
 }
 
+fn wants_table(req: &Request) -> bool {
+    req.headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(table::wants_table)
+}
+
 fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
@@ -115,7 +122,19 @@ pub fn handle(shared: &Arc<Shared>, method: Method, req: Request) -> Result<Resp
                 .get(&info.key(), &t.namespace, name)
                 .cloned()
                 .ok_or_else(|| ApiError::not_found(&info.plural, &info.group, name))?;
+            let rv = core.store.rv();
             drop(core);
+            if wants_table(&req) {
+                let page = list::Page {
+                    items: vec![obj],
+                    rv,
+                    next: None,
+                };
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &table::table(&info, &t.version, &page),
+                ));
+            }
             let mut out = Vec::new();
             list::write_object(&mut out, &obj, &t.api_version());
             bytes_response(StatusCode::OK, out)
@@ -127,7 +146,11 @@ pub fn handle(shared: &Arc<Shared>, method: Method, req: Request) -> Result<Resp
                 ([(header::CONTENT_TYPE, "application/json")], body).into_response()
             } else {
                 let page = list::page(&shared.lock(), t, &q)?;
-                bytes_response(StatusCode::OK, list::body(t, &page))
+                if wants_table(&req) {
+                    json_response(StatusCode::OK, &table::table(&info, &t.version, &page))
+                } else {
+                    bytes_response(StatusCode::OK, list::body(t, &page))
+                }
             }
         }
         (&Method::POST, None) => {

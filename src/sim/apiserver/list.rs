@@ -149,7 +149,7 @@ fn encode(key: &ObjKey) -> String {
 }
 
 fn decode(tok: &str) -> Option<ObjKey> {
-    if tok.len() % 2 != 0 {
+    if !tok.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..tok.len())

@@ -5,7 +5,7 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use super::admission::Admission;
+use super::{admission::Admission, table::Column};
 
 /// Key of a resource in the store: API group (empty for core) and plural name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -56,6 +56,8 @@ pub struct ResourceInfo {
     pub custom: bool,
     /// Schema admission per version (custom resources only).
     pub admission: BTreeMap<String, Arc<dyn Admission>>,
+    /// `additionalPrinterColumns` per version (custom resources only).
+    pub columns: BTreeMap<String, Vec<Column>>,
 }
 
 impl ResourceInfo {
@@ -233,6 +235,7 @@ impl Registry {
                 strategic: true,
                 custom: false,
                 admission: BTreeMap::new(),
+                columns: BTreeMap::new(),
             });
         }
         reg

@@ -18,6 +18,7 @@ use super::{
     discovery,
     error::ApiError,
     handlers::{self, Request},
+    openapi,
     state::Shared,
 };
 
@@ -106,6 +107,20 @@ fn route(
             let core = shared.lock();
             let doc = discovery::group(&core.store.registry, g).ok_or_else(not_found_path)?;
             return Ok(json_response(StatusCode::OK, &doc));
+        }
+        ["openapi", "v3", gv @ ..] => {
+            let core = shared.lock();
+            let reg = &core.store.registry;
+            let doc = match gv {
+                [] => Some(openapi::root(reg)),
+                ["api", v] => openapi::group_version(reg, "", v),
+                ["apis", g, v] => openapi::group_version(reg, g, v),
+                _ => None,
+            };
+            return Ok(json_response(
+                StatusCode::OK,
+                &doc.ok_or_else(not_found_path)?,
+            ));
         }
         ["api", v, rest @ ..] => ("", *v, rest),
         ["apis", g, v, rest @ ..] => (*g, *v, rest),

@@ -34,6 +34,22 @@ impl Default for ServeOptions {
 /// Starts a server with `opts.nodes` nodes, writes the kubeconfig, prints exactly one line
 /// `sim ready: <url> kubeconfig=<path>` and serves until Ctrl-C.
 pub async fn serve(opts: ServeOptions) -> Result<(), SimError> {
+    let mut interrupted = None;
+    serve_until(opts, async {
+        interrupted = Some(tokio::signal::ctrl_c().await);
+    })
+    .await?;
+    match interrupted {
+        Some(Err(e)) => Err(SimError::Signal(e)),
+        _ => Ok(()),
+    }
+}
+
+/// [`serve`], stopping when `shutdown` completes instead of on Ctrl-C.
+pub async fn serve_until(
+    opts: ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), SimError> {
     let server = SimApiServer::start(Config {
         port: opts.port,
         ..Config::default()
@@ -46,7 +62,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), SimError> {
         server.url(),
         opts.kubeconfig.display()
     );
-    let waited = tokio::signal::ctrl_c().await;
+    shutdown.await;
     server.stop().await;
-    waited.map_err(SimError::Signal)
+    Ok(())
 }

@@ -29,7 +29,7 @@ impl Default for Config {
         Config {
             port: 0,
             seed: 0,
-            history: 100_000,
+            history: 10_000,
             bookmark_interval: Duration::from_secs(5),
             watch_timeout: Duration::from_secs(1800),
         }

@@ -169,7 +169,7 @@ fn clean_map(m: &Map<String, Value>) -> Map<String, Value> {
 
 /// Orders `list` as `order` says (by merge key or value); items not named keep their place
 /// after the named ones.
-fn reorder(field: &str, list: &mut Vec<Value>, order: &[Value]) {
+fn reorder(field: &str, list: &mut [Value], order: &[Value]) {
     let key_of = |v: &Value| match strategy(field) {
         ListType::Map(keys) => fieldset::item_key(v, keys),
         _ => Some(v.to_string()),
@@ -182,3 +182,6 @@ fn reorder(field: &str, list: &mut Vec<Value>, order: &[Value]) {
             .unwrap_or(usize::MAX)
     });
 }
+
+#[cfg(test)]
+mod tests;

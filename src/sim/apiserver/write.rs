@@ -4,13 +4,17 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+mod rules;
+
+use rules::{invalid_name, required, scope_to_subresource, spec_changed, unchanged, writer};
 
 use super::{
-    core::{Core, Sub, Target, WriteOpts},
+    core::{Core, Target, WriteOpts},
     defaults,
     error::{ApiError, Cause},
-    managed::{self, Entry, Writer},
+    managed::{self, Entry},
     meta,
 };
 
@@ -240,102 +244,4 @@ impl Core {
         }
         self.store.remove(res, last)
     }
-}
-
-fn writer<'a>(t: &Target, o: &'a WriteOpts, api_version: &'a str, now: &'a str) -> Writer<'a> {
-    Writer {
-        manager: &o.manager,
-        api_version,
-        subresource: t.sub.name(),
-        scope: t.scope(),
-        now,
-    }
-}
-
-/// The main endpoint keeps the stored status; `/status` keeps everything but status.
-fn scope_to_subresource(t: &Target, old: &Value, new: Value) -> Value {
-    match t.sub {
-        Sub::Main if t.info.status_subresource => {
-            let mut new = new;
-            match old.get("status") {
-                Some(s) => new["status"] = s.clone(),
-                None => {
-                    if let Some(m) = new.as_object_mut() {
-                        m.remove("status");
-                    }
-                }
-            }
-            new
-        }
-        Sub::Main => new,
-        Sub::Status => {
-            let mut merged = old.clone();
-            match new.get("status") {
-                Some(s) => merged["status"] = s.clone(),
-                None => {
-                    if let Some(m) = merged.as_object_mut() {
-                        m.remove("status");
-                    }
-                }
-            }
-            // Labels and annotations may change through /status as upstream allows.
-            merged
-        }
-    }
-}
-
-/// Whether anything but metadata (and status, when it is a subresource) changed.
-fn spec_changed(info: &super::resources::ResourceInfo, old: &Value, new: &Value) -> bool {
-    let strip = |v: &Value| -> Map<String, Value> {
-        let mut m = v.as_object().cloned().unwrap_or_default();
-        m.remove("metadata");
-        if info.status_subresource {
-            m.remove("status");
-        }
-        m
-    };
-    strip(old) != strip(new)
-}
-
-/// Whether `new` equals `old` but for managedFields timestamps (a no-op write).
-fn unchanged(old: &Value, new: &Value) -> bool {
-    let strip = |v: &Value| -> Value {
-        let mut v = v.clone();
-        if let Some(list) = v
-            .get_mut("metadata")
-            .and_then(|m| m.get_mut("managedFields"))
-            .and_then(Value::as_array_mut)
-        {
-            for e in list.iter_mut().filter_map(Value::as_object_mut) {
-                e.remove("time");
-            }
-        }
-        v
-    };
-    strip(old) == strip(new)
-}
-
-fn required(field: &str, message: &str) -> Cause {
-    Cause {
-        reason: "FieldValueRequired".into(),
-        message: format!("Required value: {message}"),
-        field: field.into(),
-    }
-}
-
-fn invalid_name(t: &Target, name: &str) -> ApiError {
-    ApiError::invalid(
-        &t.info.kind,
-        &t.info.group,
-        name,
-        vec![Cause {
-            reason: "FieldValueInvalid".into(),
-            message: format!(
-                "Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower \
-                 case alphanumeric characters, '-' or '.', and must start and end with an \
-                 alphanumeric character"
-            ),
-            field: "metadata.name".into(),
-        }],
-    )
 }

@@ -1,0 +1,417 @@
+//! Second pass of the rolling update: budgets, pauses and the creation limit applied in
+//! node-name order.
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Pod;
+
+use super::{
+    Limits, RollingInputs, WAIT,
+    classify::{Classified, Need},
+};
+use crate::plan::{Backoff, Budget, NodeAction, PlannerState, observe::after};
+
+/// The decision for one node.
+#[derive(Clone, Debug)]
+pub struct NodeDecision<'a> {
+    /// What happens.
+    pub action: NodeAction,
+    /// Why.
+    pub reason: String,
+    /// 0 when acting now; estimated later step when waiting.
+    pub wave: Option<u32>,
+    /// Pods deleted, with the reason.
+    pub deletes: Vec<(&'a Pod, String)>,
+    /// Base name of the pod created.
+    pub create: Option<String>,
+}
+
+/// The rolling update of every node.
+pub struct RollingOutcome<'a> {
+    /// Per node, same index as `cluster.nodes`.
+    pub decisions: Vec<NodeDecision<'a>>,
+    /// The budget used.
+    pub budget: Budget,
+    /// Times at which the plan may change.
+    pub deadlines: Vec<Timestamp>,
+    /// Failed-pod backoff after this plan.
+    pub state: PlannerState,
+    /// Why the rollout cannot progress, when unresponsive nodes hold the whole budget.
+    pub blocked: Option<String>,
+}
+
+pub struct Applier<'a, 'b, 'c> {
+    inp: &'c RollingInputs<'a, 'b>,
+    limits: &'c Limits,
+    decisions: Vec<NodeDecision<'a>>,
+    unavailable: Vec<usize>,
+    ignored: Vec<usize>,
+    stuck: Vec<usize>,
+    /// Available nodes made unavailable at once (canary replacements).
+    consumed: Vec<usize>,
+    deadlines: Vec<Timestamp>,
+    state: PlannerState,
+    max_creation: i32,
+    budget_waits: u32,
+}
+
+fn decision<'a>(action: NodeAction, reason: impl Into<String>) -> NodeDecision<'a> {
+    NodeDecision {
+        action,
+        reason: reason.into(),
+        wave: (action != NodeAction::Keep && action != NodeAction::Skip).then_some(0),
+        deletes: Vec::new(),
+        create: None,
+    }
+}
+
+/// Up to three node names, then the count of the others.
+fn names(list: &[&str]) -> String {
+    let mut text = list.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+    if list.len() > 3 {
+        text.push_str(&format!(" and {} more", list.len() - 3));
+    }
+    text
+}
+
+impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
+    pub fn new(inp: &'c RollingInputs<'a, 'b>, limits: &'c Limits, _desired: i32) -> Self {
+        let mut this = Self {
+            inp,
+            limits,
+            decisions: Vec::with_capacity(inp.cluster.nodes.len()),
+            unavailable: Vec::new(),
+            ignored: Vec::new(),
+            stuck: Vec::new(),
+            consumed: Vec::new(),
+            deadlines: Vec::new(),
+            state: PlannerState::default(),
+            max_creation: 0,
+            budget_waits: 0,
+        };
+        let max_ignored = usize::try_from(limits.max_scheduler_failure).unwrap_or(0);
+        for (i, node) in inp.cluster.nodes.iter().enumerate() {
+            for p in &node.pods {
+                this.deadlines.extend(p.facts.available_at);
+                this.deadlines.extend(p.facts.unresponsive_at);
+            }
+            if !node.runs() {
+                continue;
+            }
+            let unresponsive = node.pods.iter().any(|p| p.facts.unresponsive);
+            if unresponsive && this.ignored.len() < max_ignored {
+                this.ignored.push(i);
+            } else if !node.available() {
+                this.unavailable.push(i);
+                if unresponsive {
+                    this.stuck.push(i);
+                }
+            }
+        }
+        this
+    }
+
+    fn block(&self, i: usize, deleting: bool) -> Option<String> {
+        let intent = &self.inp.intents[i];
+        if self.inp.frozen {
+            return Some("rollout frozen (rollout-frozen annotation)".into());
+        }
+        if let Some(hold) = &intent.hold {
+            return Some(hold.clone());
+        }
+        (deleting && self.inp.paused && !intent.canary)
+            .then(|| "rolling update paused (rolling-update-paused annotation)".into())
+    }
+
+    pub fn run(&mut self, classified: &[Classified<'a, 'b>]) {
+        for (i, c) in classified.iter().enumerate() {
+            let d = self.first_pass(i, c);
+            self.decisions.push(d);
+        }
+        if self.limits.max_surge == 0 {
+            self.budgeted_deletes(classified);
+        }
+        self.creates(classified);
+        self.backoff(classified);
+    }
+
+    fn first_pass(&mut self, i: usize, c: &Classified<'a, 'b>) -> NodeDecision<'a> {
+        let node = &self.inp.cluster.nodes[i];
+        let mut deletes = Vec::new();
+        let free_block = (!c.free_deletes.is_empty())
+            .then(|| self.block(i, true))
+            .flatten();
+        if free_block.is_none() {
+            deletes = c.free_deletes.clone();
+        }
+        let first_reason = deletes.first().map(|(p, r): &(&Pod, String)| {
+            format!(
+                "delete {}: {r}",
+                p.metadata.name.as_deref().unwrap_or_default()
+            )
+        });
+        let mut d = match &c.need {
+            Need::Nothing(why) if !node.runs() => match first_reason {
+                Some(r) => decision(NodeAction::Delete, r),
+                None if !c.free_deletes.is_empty() => {
+                    decision(WAIT, free_block.unwrap_or_default())
+                }
+                None if node.live().next().is_some() => decision(NodeAction::Keep, why.clone()),
+                None => decision(NodeAction::Skip, why.clone()),
+            },
+            Need::Nothing(_) => match first_reason {
+                Some(r) => decision(NodeAction::Delete, r),
+                None => decision(NodeAction::Keep, keep_reason(c, self.inp)),
+            },
+            Need::FreeDelete => match (first_reason, &free_block) {
+                (Some(r), _) if c.replacing => decision(NodeAction::Replace, r),
+                (Some(r), _) => decision(NodeAction::Delete, r),
+                (None, Some(b)) => decision(WAIT, b.clone()),
+                (None, None) => self.backoff_wait(node.name),
+            },
+            Need::Wait(why) => {
+                let mut d = decision(WAIT, why.clone());
+                d.wave = None;
+                d
+            }
+            Need::Immediate => match self.block(i, true) {
+                Some(b) => decision(WAIT, b),
+                None => {
+                    let old = c.old.expect("immediate replacement has an old pod");
+                    let why = if self.inp.intents[i].canary {
+                        "canary node: replaced at once"
+                    } else {
+                        "former canary node: active revision restored at once"
+                    };
+                    deletes.push((old.pod, why.to_string()));
+                    if node.available() {
+                        self.consumed.push(i);
+                    }
+                    decision(NodeAction::Replace, format!("delete {}: {why}", old.name))
+                }
+            },
+            // Decided once budgets are known.
+            Need::Create | Need::SurgeFree | Need::Budgeted => decision(WAIT, String::new()),
+        };
+        if c.failed_waiting && d.action != WAIT {
+            let b = self.backoff_wait(node.name);
+            d.reason = format!("{}; {}", d.reason, b.reason);
+        }
+        d.deletes = deletes;
+        d
+    }
+
+    fn backoff_wait(&mut self, node: &str) -> NodeDecision<'a> {
+        let until = self
+            .inp
+            .state
+            .failed_pod_backoff
+            .get(node)
+            .map(|b| b.not_before);
+        self.deadlines.extend(until);
+        let mut d = decision(
+            WAIT,
+            "failed pod: deletion held back by the failed-pod backoff",
+        );
+        if let Some(until) = until {
+            d.reason = format!("{} until {until}", d.reason);
+        }
+        d
+    }
+
+    fn budgeted_deletes(&mut self, classified: &[Classified<'a, 'b>]) {
+        let max = self.limits.max_unavailable;
+        let mut used: Vec<&str> = self
+            .unavailable
+            .iter()
+            .chain(&self.consumed)
+            .map(|&i| self.inp.cluster.nodes[i].name)
+            .collect();
+        used.sort_unstable();
+        for (i, c) in classified.iter().enumerate() {
+            if c.need != Need::Budgeted {
+                continue;
+            }
+            let old = c.old.expect("budgeted replacement has an old pod");
+            let d = if let Some(b) = self.block(i, true) {
+                decision(WAIT, b)
+            } else if (used.len() as i32) < max {
+                used.push(self.inp.cluster.nodes[i].name);
+                let mut d = decision(
+                    NodeAction::Replace,
+                    format!(
+                        "delete {} (outdated), then create the new pod (maxUnavailable {}/{max})",
+                        old.name,
+                        used.len()
+                    ),
+                );
+                d.deletes
+                    .push((old.pod, "outdated: replaced by the rolling update".into()));
+                d
+            } else {
+                let mut d = decision(
+                    WAIT,
+                    format!(
+                        "wait (maxUnavailable {}/{max} used by {})",
+                        used.len(),
+                        names(&used)
+                    ),
+                );
+                d.wave = Some(1 + self.budget_waits / max.max(1) as u32);
+                self.budget_waits += 1;
+                d
+            };
+            let deletes = std::mem::take(&mut self.decisions[i].deletes);
+            self.decisions[i] = NodeDecision {
+                deletes: deletes.into_iter().chain(d.deletes).collect(),
+                ..d
+            };
+        }
+    }
+
+    fn creates(&mut self, classified: &[Classified<'a, 'b>]) {
+        let nodes = &self.inp.cluster.nodes;
+        let in_flight = classified
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.inp.intents[*i].immediate && nodes[*i].runs())
+            .filter_map(|(_, c)| c.new)
+            .filter(|p| !p.facts.ready && !p.facts.unresponsive)
+            .count() as i32;
+        let mut capacity = (self.limits.slow_start - in_flight).max(0);
+        self.max_creation = capacity;
+        let surging = classified
+            .iter()
+            .filter(|c| c.old.is_some() && c.new.is_some())
+            .count() as i32;
+        let mut surge_left = (self.limits.max_surge - surging).max(0);
+        let (mut slow_waits, mut surge_waits) = (0u32, 0u32);
+        let surge = self.limits.max_surge > 0;
+        for pass in [Need::Create, Need::SurgeFree, Need::Budgeted] {
+            if pass == Need::Budgeted && !surge {
+                break;
+            }
+            for (i, c) in classified.iter().enumerate() {
+                if c.need != pass {
+                    continue;
+                }
+                let immediate = self.inp.intents[i].immediate;
+                let blocked = self.block(i, pass != Need::Create);
+                let (action, what) = match pass {
+                    Need::Create => (NodeAction::Create, "create".to_string()),
+                    Need::SurgeFree => (
+                        NodeAction::Replace,
+                        "surge: old pod not available; create".into(),
+                    ),
+                    _ => (NodeAction::Replace, "surge: create".into()),
+                };
+                let mut d = if let Some(b) = blocked {
+                    decision(WAIT, b)
+                } else if pass == Need::Budgeted && surge_left == 0 {
+                    let mut d = decision(
+                        WAIT,
+                        format!("wait (maxSurge {0}/{0} in use)", self.limits.max_surge),
+                    );
+                    d.wave = Some(1 + surge_waits / self.limits.max_surge.max(1) as u32);
+                    surge_waits += 1;
+                    d
+                } else if !immediate && capacity == 0 {
+                    self.deadlines.extend(self.limits.next_step);
+                    let mut d = decision(
+                        WAIT,
+                        format!(
+                            "wait (slow start: {} pods starting at once)",
+                            self.limits.slow_start
+                        ),
+                    );
+                    d.wave = Some(1 + slow_waits / self.limits.slow_start.max(1) as u32);
+                    slow_waits += 1;
+                    d
+                } else {
+                    if !immediate {
+                        capacity -= 1;
+                    }
+                    if pass == Need::Budgeted {
+                        surge_left -= 1;
+                    }
+                    let name = c.create_name.clone().unwrap_or_default();
+                    let mut d = decision(action, format!("{what} {name}"));
+                    d.create = Some(name);
+                    d
+                };
+                let deletes = std::mem::take(&mut self.decisions[i].deletes);
+                d.deletes = deletes;
+                self.decisions[i] = d;
+            }
+        }
+    }
+
+    fn backoff(&mut self, classified: &[Classified<'a, 'b>]) {
+        let cfg = self.inp.config;
+        for (i, node) in self.inp.cluster.nodes.iter().enumerate() {
+            let previous = self.inp.state.failed_pod_backoff.get(node.name);
+            let failed_deleted = self.decisions[i].deletes.iter().any(|(p, _)| {
+                node.pods
+                    .iter()
+                    .any(|v| std::ptr::eq(v.pod, *p) && v.facts.failed)
+            });
+            if failed_deleted {
+                let delay = previous
+                    .map_or(cfg.failed_pod_backoff_initial, |b| b.delay * 2)
+                    .min(cfg.failed_pod_backoff_max);
+                self.state.failed_pod_backoff.insert(
+                    node.name.to_string(),
+                    Backoff {
+                        delay,
+                        not_before: after(self.inp.now, delay),
+                    },
+                );
+            } else if let Some(b) = previous {
+                // Forget the backoff once the node runs an available pod without failures.
+                let healthy = !classified[i].failed_waiting && node.available();
+                if !healthy {
+                    self.state
+                        .failed_pod_backoff
+                        .insert(node.name.to_string(), b.clone());
+                }
+            }
+        }
+    }
+
+    pub fn finish(self) -> RollingOutcome<'a> {
+        let waiting_for_budget = self.budget_waits > 0;
+        let blocked = (waiting_for_budget && !self.stuck.is_empty()).then(|| {
+            let stuck: Vec<&str> = self.stuck.iter().map(|&i| self.inp.cluster.nodes[i].name).collect();
+            format!(
+                "unresponsive node(s) {} hold the maxUnavailable budget; fix them or raise maxPodSchedulerFailure",
+                names(&stuck)
+            )
+        });
+        RollingOutcome {
+            decisions: self.decisions,
+            budget: Budget {
+                unavailable: self.unavailable.len() as i32,
+                ignored_unresponsive_nodes: self.ignored.len() as i32,
+                max_creation: self.max_creation,
+                ..Budget::default()
+            },
+            deadlines: self.deadlines,
+            state: self.state,
+            blocked,
+        }
+    }
+}
+
+/// Why a node that needs nothing is fine.
+fn keep_reason(c: &Classified<'_, '_>, inp: &RollingInputs<'_, '_>) -> String {
+    let Some(new) = c.new else {
+        return String::new();
+    };
+    let rev = new
+        .rev
+        .map_or("unknown revision", |r| inp.revisions.revs[r].name.as_str());
+    match (new.facts.available, new.facts.ready, new.facts.available_at) {
+        (true, _, _) => format!("up to date ({rev})"),
+        (false, true, Some(at)) => format!("up to date ({rev}), available at {at}"),
+        _ => format!("up to date ({rev}), not ready yet"),
+    }
+}
