@@ -1,6 +1,7 @@
 //! The Helm chart, linted and rendered by Helm itself (helm-python-sdk), compared with the
 //! kustomize tree: the same Deployment, the same RBAC rules, the same CRDs.
 
+#[path = "gen_support/mod.rs"]
 mod support;
 
 use std::{collections::BTreeMap, sync::OnceLock};

@@ -127,7 +127,10 @@ fn schemas() -> Vec<(String, Value)> {
         .flat_map(|crd| {
             let name = crd.metadata.name.clone().unwrap_or_default();
             crd.spec.versions.iter().map(move |v| {
-                let schema = v.schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref());
+                let schema = v
+                    .schema
+                    .as_ref()
+                    .and_then(|s| s.open_api_v3_schema.as_ref());
                 (
                     format!("{name}/{}", v.name),
                     serde_json::to_value(schema.expect("every version has a schema")).unwrap(),
@@ -175,7 +178,10 @@ fn the_check_rejects_non_structural_schemas() {
         "root.ref: $ref is not allowed",
         "root.both: both properties and additionalProperties",
     ] {
-        assert!(errors.iter().any(|e| e == expected), "{expected} not in {errors:?}");
+        assert!(
+            errors.iter().any(|e| e == expected),
+            "{expected} not in {errors:?}"
+        );
     }
 }
 
@@ -184,7 +190,13 @@ fn printer_columns_name_existing_fields() {
     for crd in extendeddaemonset::deploy::crds::all() {
         for version in &crd.spec.versions {
             let schema = serde_json::to_value(
-                version.schema.as_ref().unwrap().open_api_v3_schema.as_ref().unwrap(),
+                version
+                    .schema
+                    .as_ref()
+                    .unwrap()
+                    .open_api_v3_schema
+                    .as_ref()
+                    .unwrap(),
             )
             .unwrap();
             for column in version.additional_printer_columns.iter().flatten() {
@@ -192,8 +204,10 @@ fn printer_columns_name_existing_fields() {
                 if path.starts_with("metadata.") {
                     continue; // ObjectMeta is not part of a CRD schema
                 }
-                let pointer: String =
-                    path.split('.').map(|field| format!("/properties/{field}")).collect();
+                let pointer: String = path
+                    .split('.')
+                    .map(|field| format!("/properties/{field}"))
+                    .collect();
                 assert!(
                     schema.pointer(&pointer).is_some(),
                     "{}: column {:?} path {} is not in the schema",
@@ -228,11 +242,18 @@ fn names_and_subresources_are_upstreams() {
         summary,
         [
             ("ExtendedDaemonSet".into(), vec!["eds".into()], true),
-            ("ExtendedDaemonSetReplicaSet".into(), vec!["ers".into()], true),
+            (
+                "ExtendedDaemonSetReplicaSet".into(),
+                vec!["ers".into()],
+                true
+            ),
             ("ExtendedDaemonsetSetting".into(), vec!["edss".into()], true),
         ]
     );
-    assert!(crds.iter().all(|c| c.spec.group == "datadoghq.com" && c.spec.scope == "Namespaced"));
+    assert!(
+        crds.iter()
+            .all(|c| c.spec.group == "datadoghq.com" && c.spec.scope == "Namespaced")
+    );
     let categories = crds[0].spec.names.categories.clone().unwrap_or_default();
     assert_eq!(categories, ["all"]);
 }

@@ -35,7 +35,8 @@ fn every_generated_file_says_so() {
 fn readme_documents_every_chart_value_and_controller_flag() {
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
         .expect("README.md");
-    let values = serde_json::to_value(extendeddaemonset::deploy::values::Values::default()).unwrap();
+    let values =
+        serde_json::to_value(extendeddaemonset::deploy::values::Values::default()).unwrap();
     let mut missing: Vec<String> = values
         .as_object()
         .unwrap()
@@ -53,5 +54,8 @@ fn readme_documents_every_chart_value_and_controller_flag() {
             .map(|long| format!("--{long}"))
             .filter(|flag| !readme.contains(&format!("`{flag}`"))),
     );
-    assert!(missing.is_empty(), "README.md does not document {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "README.md does not document {missing:?}"
+    );
 }

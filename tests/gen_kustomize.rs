@@ -1,6 +1,7 @@
 //! `kubectl kustomize` builds every kustomize directory, the objects parse into k8s-openapi
 //! types, and the overlays do what the seed README promises.
 
+#[path = "gen_support/mod.rs"]
 mod support;
 
 use k8s_openapi::api::{apps::v1::Deployment, core::v1::EnvVar};

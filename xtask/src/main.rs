@@ -17,7 +17,7 @@ use anyhow::{Context, Result, bail};
 use extendeddaemonset::deploy::{self, kustomize, values::IMAGE_REPOSITORY};
 
 // The tests build the same venv when run without `cargo xtask ci`; one file serves both.
-#[path = "../../tests/support/venv.rs"]
+#[path = "../../tests/gen_support/venv.rs"]
 #[allow(dead_code)]
 mod venv;
 

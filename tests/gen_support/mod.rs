@@ -29,6 +29,8 @@ pub fn project_root() -> PathBuf {
 }
 
 /// One manifest, parsed into its k8s-openapi type.
+// A test holds a few dozen of these; boxing the large variants would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Object {
     Namespace(Namespace),
@@ -178,7 +180,7 @@ pub fn helm(release: &str, namespace: &str, cases: &BTreeMap<&str, Value>) -> He
         "cases": cases,
     });
     let mut child = Command::new(&python)
-        .arg(root.join("tests/support/helm.py"))
+        .arg(root.join("tests/gen_support/helm.py"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
