@@ -213,6 +213,7 @@ impl Executor<'_> {
             let body = json!({
                 "apiVersion": ExtendedDaemonSetReplicaSet::api_version(&()),
                 "kind": ExtendedDaemonSetReplicaSet::kind(&()),
+                "metadata": { "name": name },
                 "status": status,
             });
             ers_api
@@ -231,6 +232,7 @@ impl Executor<'_> {
             let body = json!({
                 "apiVersion": ExtendedDaemonsetSetting::api_version(&()),
                 "kind": ExtendedDaemonsetSetting::kind(&()),
+                "metadata": { "name": name },
                 "status": status,
             });
             api.patch_status(name, &apply, &Patch::Apply(&body))
@@ -248,6 +250,7 @@ impl Executor<'_> {
             let body = json!({
                 "apiVersion": ExtendedDaemonSet::api_version(&()),
                 "kind": ExtendedDaemonSet::kind(&()),
+                "metadata": { "name": eds.name_any() },
                 "status": plan.eds_status,
             });
             eds_api
