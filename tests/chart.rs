@@ -6,9 +6,12 @@ mod support;
 
 use std::{collections::BTreeMap, sync::OnceLock};
 
-use k8s_openapi::api::{apps::v1::Deployment, core::v1::EnvVar, rbac::v1::PolicyRule};
 use serde_json::{Value, json};
-use support::{HelmReport, Object, Render, kustomize_objects, rendered_objects};
+use support::{
+    HelmReport, Object, Render,
+    inspect::{args, deployment, env, grants, has_rule, roles},
+    kustomize_objects, rendered_objects,
+};
 
 /// Release name equal to the kustomize object name, so the two can be compared field by field.
 const RELEASE: &str = "extendeddaemonset";
@@ -50,108 +53,6 @@ fn report() -> &'static HelmReport {
 
 fn rendered(case: &str) -> Vec<Object> {
     rendered_objects(&report().renders[case])
-}
-
-fn deployment(objects: &[Object]) -> Deployment {
-    let found: Vec<&Deployment> = objects
-        .iter()
-        .filter_map(|o| match o {
-            Object::Deployment(d) => Some(d),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(found.len(), 1, "one Deployment expected");
-    found[0].clone()
-}
-
-fn env(deployment: &Deployment, name: &str) -> EnvVar {
-    let pod = deployment
-        .spec
-        .as_ref()
-        .unwrap()
-        .template
-        .spec
-        .as_ref()
-        .unwrap();
-    pod.containers[0]
-        .env
-        .iter()
-        .flatten()
-        .find(|e| e.name == name)
-        .unwrap_or_else(|| panic!("no env {name}"))
-        .clone()
-}
-
-fn args(deployment: &Deployment) -> Vec<String> {
-    let pod = deployment
-        .spec
-        .as_ref()
-        .unwrap()
-        .template
-        .spec
-        .as_ref()
-        .unwrap();
-    pod.containers[0].args.clone().unwrap_or_default()
-}
-
-/// `(kind, namespace, rules)` of every role, each checked to be bound to the Deployment's
-/// ServiceAccount.
-fn roles(objects: &[Object]) -> Vec<(String, Option<String>, Vec<PolicyRule>)> {
-    let d = deployment(objects);
-    let sa = d.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
-    let sa = sa.service_account_name.clone().unwrap();
-    let sa_ns = d.metadata.namespace.clone();
-    let bound = |kind: &str, name: &str, ns: &Option<String>| {
-        objects.iter().any(|o| {
-            let (role_ref, subjects, binding_ns) = match o {
-                Object::ClusterRoleBinding(b) => (&b.role_ref, &b.subjects, None),
-                Object::RoleBinding(b) => (&b.role_ref, &b.subjects, b.metadata.namespace.clone()),
-                _ => return false,
-            };
-            role_ref.kind == kind
-                && role_ref.name == name
-                && binding_ns == *ns
-                && subjects
-                    .iter()
-                    .flatten()
-                    .any(|s| s.kind == "ServiceAccount" && s.name == sa && s.namespace == sa_ns)
-        })
-    };
-    let mut roles = Vec::new();
-    for o in objects {
-        let (kind, meta, rules) = match o {
-            Object::ClusterRole(r) => ("ClusterRole", &r.metadata, &r.rules),
-            Object::Role(r) => ("Role", &r.metadata, &r.rules),
-            _ => continue,
-        };
-        let name = meta.name.clone().unwrap();
-        assert!(
-            bound(kind, &name, &meta.namespace),
-            "{kind} {name} is not bound to ServiceAccount {sa}"
-        );
-        roles.push((
-            kind.to_string(),
-            meta.namespace.clone(),
-            rules.clone().unwrap(),
-        ));
-    }
-    roles
-}
-
-/// The roles without names and namespaces, sorted: what is granted, and how.
-fn grants(objects: &[Object]) -> Vec<(String, String)> {
-    let mut grants: Vec<(String, String)> = roles(objects)
-        .into_iter()
-        .map(|(kind, _, rules)| (kind, serde_json::to_string(&rules).unwrap()))
-        .collect();
-    grants.sort();
-    grants
-}
-
-fn has_rule(rules: &[PolicyRule], resource: &str, verb: &str) -> bool {
-    rules.iter().any(|r| {
-        r.resources.iter().flatten().any(|x| x == resource) && r.verbs.iter().any(|v| v == verb)
-    })
 }
 
 #[test]

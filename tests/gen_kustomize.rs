@@ -4,23 +4,12 @@
 #[path = "gen_support/mod.rs"]
 mod support;
 
-use k8s_openapi::api::{apps::v1::Deployment, core::v1::EnvVar};
-use support::{Object, kustomize_objects};
-
-fn deployment(objects: &[Object]) -> Deployment {
-    objects
-        .iter()
-        .find_map(|o| match o {
-            Object::Deployment(d) => Some(d.clone()),
-            _ => None,
-        })
-        .expect("a Deployment")
-}
-
-fn env(d: &Deployment) -> Vec<EnvVar> {
-    let pod = d.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
-    pod.containers[0].env.clone().unwrap_or_default()
-}
+use k8s_openapi::api::core::v1::EnvVar;
+use support::{
+    Object,
+    inspect::{deployment, env, env_all as all_env, has_rule},
+    kustomize_objects,
+};
 
 #[test]
 fn every_directory_builds_and_parses() {
@@ -47,10 +36,7 @@ fn namespaced_overlay_watches_its_own_namespace() {
     let objects = kustomize_objects("overlays/namespaced");
     let d = deployment(&objects);
     assert_eq!(d.metadata.name.as_deref(), Some("extendeddaemonset"));
-    let watch = env(&d)
-        .into_iter()
-        .find(|e| e.name == "WATCH_NAMESPACE")
-        .unwrap();
+    let watch = env(&d, "WATCH_NAMESPACE");
     let field = watch
         .value_from
         .and_then(|v| v.field_ref)
@@ -63,13 +49,9 @@ fn namespaced_overlay_watches_its_own_namespace() {
             Object::ServiceAccount(s) => ("ServiceAccount", &s.metadata.namespace),
             Object::Deployment(d) => ("Deployment", &d.metadata.namespace),
             Object::ClusterRole(r) => {
-                let pods = r
-                    .rules
-                    .iter()
-                    .flatten()
-                    .any(|rule| rule.resources.iter().flatten().any(|x| x == "pods"));
+                let rules = r.rules.clone().unwrap_or_default();
                 assert!(
-                    !pods,
+                    !has_rule(&rules, "pods", "get"),
                     "a namespaced install grants pods only in its namespace"
                 );
                 continue;
@@ -89,7 +71,7 @@ fn cluster_wide_overlay_sets_the_seed_readme_env() {
     .map(|doc: std::collections::BTreeMap<String, Vec<EnvVar>>| doc["env"].clone())
     .unwrap();
     let d = deployment(&kustomize_objects("overlays/cluster-wide"));
-    let ours: Vec<EnvVar> = env(&d)
+    let ours: Vec<EnvVar> = all_env(&d)
         .into_iter()
         .filter(|e| e.name == "WATCH_NAMESPACE")
         .collect();
@@ -101,10 +83,7 @@ fn leader_election_lease_lives_where_the_role_grants_it() {
     for overlay in extendeddaemonset::deploy::kustomize::OVERLAYS {
         let objects = kustomize_objects(&format!("overlays/{overlay}"));
         let d = deployment(&objects);
-        let pod_ns = env(&d)
-            .into_iter()
-            .find(|e| e.name == "POD_NAMESPACE")
-            .unwrap();
+        let pod_ns = env(&d, "POD_NAMESPACE");
         let field = pod_ns
             .value_from
             .and_then(|v| v.field_ref)
@@ -112,10 +91,7 @@ fn leader_election_lease_lives_where_the_role_grants_it() {
         assert_eq!(field.as_deref(), Some("metadata.namespace"), "{overlay}");
         let lease_role_ns = objects.iter().find_map(|o| match o {
             Object::Role(r)
-                if r.rules
-                    .iter()
-                    .flatten()
-                    .any(|rule| rule.resources.iter().flatten().any(|x| x == "leases")) =>
+                if has_rule(r.rules.as_deref().unwrap_or_default(), "leases", "get") =>
             {
                 Some(r.metadata.namespace.clone())
             }
