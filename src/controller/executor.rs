@@ -48,6 +48,9 @@ pub enum ExecuteError {
     /// Deleting a pod failed.
     #[error("deleting pod {name}: {source}")]
     DeletePod { name: String, source: kube::Error },
+    /// Updating the labels of a pod failed.
+    #[error("updating labels of pod {name}: {source}")]
+    LabelPod { name: String, source: kube::Error },
     /// Deleting an old ERS failed.
     #[error("deleting ExtendedDaemonSetReplicaSet {name}: {source}")]
     DeleteReplicaSet { name: String, source: kube::Error },
@@ -68,6 +71,7 @@ impl ExecuteError {
             Self::ApplyReplicaSet { .. } => "apply_ers",
             Self::CreatePod { .. } => "create_pod",
             Self::DeletePod { .. } => "delete_pod",
+            Self::LabelPod { .. } => "label_pod",
             Self::DeleteReplicaSet { .. } => "delete_ers",
             Self::ApplyStatus { .. } => "apply_status",
         }
@@ -80,6 +84,7 @@ impl ExecuteError {
             Self::ApplyReplicaSet { source, .. }
             | Self::CreatePod { source, .. }
             | Self::DeletePod { source, .. }
+            | Self::LabelPod { source, .. }
             | Self::DeleteReplicaSet { source, .. }
             | Self::ApplyStatus { source, .. } => Some(source),
         }
@@ -185,6 +190,25 @@ impl Executor<'_> {
                     tracing::debug!(pod = %name, "pod already exists");
                 }
                 Err(source) => return Err(ExecuteError::CreatePod { name, source }),
+            }
+        }
+
+        for update in &plan.pod_label_updates {
+            self.ensure_leader()?;
+            // The uid in the patch makes it fail on a pod replaced since it was planned.
+            let patch = json!({ "metadata": { "uid": update.uid, "labels": update.labels } });
+            match pod_api
+                .patch(&update.name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(source) => {
+                    return Err(ExecuteError::LabelPod {
+                        name: update.name.clone(),
+                        source,
+                    });
+                }
             }
         }
 
