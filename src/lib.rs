@@ -12,6 +12,7 @@
 pub mod api;
 pub mod cli;
 pub mod controller;
+pub mod demo;
 pub mod deploy;
 pub mod plan;
 pub mod plugin;

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use extendeddaemonset::{
     cli::{self, PlanArgs},
     controller::{self, ControllerArgs, LogFormat, RuntimeConfig, WatchScope},
+    demo,
 };
 
 /// ExtendedDaemonSet controller: canary deployments and a careful rolling update for node daemons.
@@ -23,6 +24,9 @@ enum Command {
     Controller(Box<ControllerArgs>),
     #[command(about = cli::plan::ABOUT, long_about = cli::plan::LONG_ABOUT)]
     Plan(Box<PlanArgs>),
+    /// Run the upstream `foo` walkthrough (canary, promotion, rolling update) on the embedded
+    /// simulated cluster; no cluster needed.
+    Demo(demo::DemoArgs),
     /// Print the CustomResourceDefinitions as YAML.
     Crd,
     /// The embedded cluster simulator.
@@ -97,6 +101,10 @@ fn main() -> ExitCode {
                 port,
             }) => sim_serve(nodes, kubeconfig, port).await,
             Command::Plan(_) => unreachable!("handled above"),
+            Command::Demo(args) => {
+                let mut out = std::io::stdout();
+                demo::run(args, &mut out).await.map_err(anyhow::Error::from)
+            }
         }
     });
     match result {
