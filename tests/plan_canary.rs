@@ -454,3 +454,61 @@ fn the_failure_hold_lasts_until_the_template_changes() {
         assert_eq!(sc.revision_on(n), Some(active.clone()), "{n}");
     }
 }
+
+#[test]
+fn status_canary_is_cleared_once_promoted_and_once_failed() {
+    let mut sc = eds("foo").canary(1).canary_durations("10m", "5m").nodes(3);
+    let first = start_canary(&mut sc);
+    sc.advance(30);
+    sc.settle_pods();
+    assert!(sc.step().eds_status.canary.is_some());
+    sc.advance(600);
+    let promoted = sc.step();
+    assert_eq!(
+        promoted.eds_status.active_replica_set,
+        first.target_revision
+    );
+    assert_eq!(promoted.eds_status.canary, None);
+    sc.converge();
+    assert_eq!(sc.snapshot.eds.status.as_ref().unwrap().canary, None);
+
+    let mut sc = eds("foo").canary(1).nodes(3);
+    let first = start_canary(&mut sc);
+    sc.annotate(keys::CANARY_FAILED_ANNOTATION, Some(&first.target_revision));
+    let failed = sc.step();
+    assert_eq!(
+        failed.eds_status.state.as_deref(),
+        Some(state::CANARY_FAILED)
+    );
+    assert_eq!(failed.eds_status.canary, None);
+    let held = sc.step();
+    assert_eq!(held.eds_status.canary, None);
+    assert_eq!(
+        held.eds_status.rejected_revision.map(|r| r.replica_set),
+        Some(first.target_revision)
+    );
+}
+
+/// A server-side apply that omits an optional struct may leave it behind as `{}`; the planner
+/// must read such leftovers as "no canary" and still start a new canary for a new template.
+#[test]
+fn a_new_template_after_a_failure_starts_a_canary_despite_leftover_status() {
+    let mut sc = eds("foo").canary(1).nodes(3);
+    let first = start_canary(&mut sc);
+    let active = sc.active();
+    sc.annotate(keys::CANARY_FAILED_ANNOTATION, Some(&first.target_revision));
+    sc.step();
+    sc.annotate(keys::CANARY_FAILED_ANNOTATION, None);
+    sc.run();
+    let status = sc.snapshot.eds.status.as_mut().expect("status");
+    status.canary = Some(Default::default());
+    sc.set_image("app:v3");
+    let plan = sc.step();
+    assert_eq!(plan.eds_status.state.as_deref(), Some(state::CANARY));
+    assert_eq!(plan.eds_status.rejected_revision, None);
+    assert_eq!(plan.eds_status.active_replica_set, active);
+    let canary = plan.eds_status.canary.expect("status.canary");
+    assert_eq!(canary.replica_set, plan.target_revision);
+    assert_ne!(canary.replica_set, first.target_revision);
+    assert_eq!(canary.nodes, ["node-1"]);
+}
