@@ -273,6 +273,34 @@ impl Executor<'_> {
         if plan.eds_status_changed && eds.status.as_ref() != Some(&plan.eds_status) {
             self.ensure_leader()?;
             let eds_api: Api<ExtendedDaemonSet> = Api::namespaced(self.client.clone(), &ns);
+            // An apply that omits a struct it set before leaves `{}` behind (structured-merge-diff
+            // keeps the emptied parent), which reads back as an empty canary or an invalid
+            // rejectedRevision. Fields the plan clears are removed explicitly first.
+            let live = eds.status.as_ref();
+            let mut cleared = serde_json::Map::new();
+            if live.is_some_and(|s| s.canary.is_some()) && plan.eds_status.canary.is_none() {
+                cleared.insert("canary".into(), serde_json::Value::Null);
+            }
+            if live.is_some_and(|s| s.rejected_revision.is_some())
+                && plan.eds_status.rejected_revision.is_none()
+            {
+                cleared.insert("rejectedRevision".into(), serde_json::Value::Null);
+            }
+            if !cleared.is_empty() {
+                let patch = json!({ "status": cleared });
+                eds_api
+                    .patch_status(
+                        &eds.name_any(),
+                        &PatchParams::default(),
+                        &Patch::Merge(&patch),
+                    )
+                    .await
+                    .map_err(|source| ExecuteError::ApplyStatus {
+                        kind: "ExtendedDaemonSet",
+                        name: eds.name_any(),
+                        source,
+                    })?;
+            }
             let body = json!({
                 "apiVersion": ExtendedDaemonSet::api_version(&()),
                 "kind": ExtendedDaemonSet::kind(&()),
