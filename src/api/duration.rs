@@ -29,6 +29,9 @@ pub enum DurationError {
         text: String,
         source: kube::core::duration::ParseError,
     },
+    /// The text is empty (Go's parser rejects it too).
+    #[error("invalid duration \"\": expected a Go duration such as 10s, 5m, 1h30m or 1.5h")]
+    Empty,
     /// The duration is negative.
     #[error("invalid duration {0:?}: must not be negative")]
     Negative(String),
@@ -64,6 +67,9 @@ impl FromStr for Duration {
     type Err = DurationError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.trim().is_empty() {
+            return Err(DurationError::Empty);
+        }
         let parsed =
             kube::core::Duration::from_str(text).map_err(|source| DurationError::Parse {
                 text: text.to_string(),

@@ -29,10 +29,14 @@ async fn max_surge_starts_the_new_pod_first() {
     let strategy = json!({ "rollingUpdate": { "maxSurge": 1, "maxUnavailable": 0 }, "reconcileFrequency": "1s" });
     tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.0", strategy.clone()))
         .await;
-    tc.wait_eds("foo", "v1 available", |e| {
-        e.status.as_ref().is_some_and(|s| s.available == 3)
-    })
-    .await;
+    let v1 = tc
+        .wait_eds("foo", "v1 available", |e| {
+            e.status.as_ref().is_some_and(|s| s.available == 3)
+        })
+        .await
+        .status
+        .unwrap()
+        .active_replica_set;
     tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.1", strategy))
         .await;
     tc.wait_for("a node running old and new pod together", || async {
@@ -45,9 +49,12 @@ async fn max_surge_starts_the_new_pod_first() {
     .await;
     let done = tc
         .wait_eds("foo", "v2 everywhere", |e| {
-            e.status
-                .as_ref()
-                .is_some_and(|s| s.up_to_date == 3 && s.available == 3 && s.current == 3)
+            e.status.as_ref().is_some_and(|s| {
+                s.active_replica_set != v1
+                    && s.up_to_date == 3
+                    && s.available == 3
+                    && s.current == 3
+            })
         })
         .await;
     tc.wait_all_ready_on("foo", &done.status.unwrap().active_replica_set)

@@ -212,10 +212,14 @@ async fn only_the_leader_writes_and_a_follower_takes_over() {
         json!({ "reconcileFrequency": "1s" }),
     ))
     .await;
-    tc.wait_eds("foo", "deployed", |e| {
-        e.status.as_ref().is_some_and(|s| s.available == 3)
-    })
-    .await;
+    let v1 = tc
+        .wait_eds("foo", "deployed", |e| {
+            e.status.as_ref().is_some_and(|s| s.available == 3)
+        })
+        .await
+        .status
+        .unwrap()
+        .active_replica_set;
     let reporters = || async {
         let events = Api::<Event>::namespaced(tc.client.clone(), &tc.namespace)
             .list(&ListParams::default())
@@ -241,16 +245,17 @@ async fn only_the_leader_writes_and_a_follower_takes_over() {
     .await;
     let done = tc
         .wait_eds("foo", "rolled out by the new leader", |e| {
-            e.status
-                .as_ref()
-                .is_some_and(|s| s.up_to_date == 3 && s.available == 3)
+            e.status.as_ref().is_some_and(|s| {
+                s.active_replica_set != v1 && s.up_to_date == 3 && s.available == 3
+            })
         })
         .await;
     tc.wait_all_ready_on("foo", &done.status.unwrap().active_replica_set)
         .await;
+    let after = reporters().await;
     assert!(
-        reporters().await.contains("instance-b"),
-        "the follower took over"
+        after.contains("instance-b"),
+        "the follower took over: events reported by {after:?}"
     );
     b.stop().await;
     tc.finish().await;
@@ -274,10 +279,14 @@ async fn api_faults_still_converge() {
         json!({ "reconcileFrequency": "1s" }),
     ))
     .await;
-    tc.wait_eds("foo", "v1 available", |e| {
-        e.status.as_ref().is_some_and(|s| s.available == 4)
-    })
-    .await;
+    let v1 = tc
+        .wait_eds("foo", "v1 available", |e| {
+            e.status.as_ref().is_some_and(|s| s.available == 4)
+        })
+        .await
+        .status
+        .unwrap()
+        .active_replica_set;
     let eds = tc.eds(
         "foo",
         "registry.k8s.io/pause:3.1",
@@ -305,9 +314,9 @@ async fn api_faults_still_converge() {
     assert!(applied);
     let done = tc
         .wait_eds("foo", "v2 everywhere despite faults", |e| {
-            e.status
-                .as_ref()
-                .is_some_and(|s| s.up_to_date == 4 && s.available == 4)
+            e.status.as_ref().is_some_and(|s| {
+                s.active_replica_set != v1 && s.up_to_date == 4 && s.available == 4
+            })
         })
         .await;
     let v2 = done.status.unwrap().active_replica_set;

@@ -179,7 +179,13 @@ fn ci() -> Result<()> {
     eprintln!("{}={}", venv::PYTHON_ENV, python.display());
     if has_nextest() {
         run(cargo()
-            .args(["nextest", "run", "--workspace", "--all-targets"])
+            .args([
+                "nextest",
+                "run",
+                "--workspace",
+                "--all-targets",
+                "--no-fail-fast",
+            ])
             .env(venv::PYTHON_ENV, &python))?;
         run(cargo()
             .args(["test", "--workspace", "--doc"])
