@@ -169,9 +169,15 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for text in ["10s", "5m0s", "1h30m0s"] {
+        for text in ["10s", "5m", "1h30m", "1.5s", "300ms", "0"] {
             let d: Duration = text.parse().unwrap();
-            assert_eq!(d.to_string(), text);
+            let shown = d.to_string();
+            assert_eq!(
+                shown.parse::<Duration>().unwrap(),
+                d,
+                "{text} shown as {shown}"
+            );
         }
+        assert_eq!(Duration::from_secs(10).to_string(), "10s");
     }
 }

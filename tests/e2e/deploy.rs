@@ -62,6 +62,7 @@ async fn deploy_runs_one_pod_per_node_and_delete_removes_them() {
         );
     }
 
+    tc.invariants.forget("foo");
     tc.eds_api()
         .delete(&eds.name_any(), &DeleteParams::foreground())
         .await
