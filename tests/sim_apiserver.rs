@@ -475,14 +475,33 @@ async fn every_listed_kind_is_served() {
             .len(),
         1
     );
-    assert_eq!(
-        c.api::<EventV1>()
-            .list(&Default::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
+    // One events resource, two APIs: each event is listed through both.
+    let names = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let v1: Vec<String> = c
+        .api::<EventV1>()
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| e.metadata.name.unwrap())
+        .collect();
+    let core: Vec<Event> = c
+        .api::<Event>()
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(names(v1), vec!["e", "e2"]);
+    let e2 = core
+        .iter()
+        .find(|e| e.metadata.name.as_deref() == Some("e2"))
+        .expect("events.k8s.io event read through core/v1");
+    assert_eq!(e2.reason.as_deref(), Some("Test"));
+    assert_eq!(e2.reporting_component.as_deref(), Some("t"));
+    assert_eq!(core.len(), 2);
     c.cleanup().await;
 }

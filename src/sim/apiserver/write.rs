@@ -115,7 +115,9 @@ impl Core {
         if info.group == "apiextensions.k8s.io" {
             self.register_crd(&mut obj)?;
         }
-        Ok(self.store.put(&info.key(), obj))
+        let stored = self.store.put(&info.key(), obj);
+        self.mirror_put(&info.key(), &stored);
+        Ok(stored)
     }
 
     /// Namespace rules: namespaced objects take the path's namespace, which must exist.
@@ -237,7 +239,9 @@ impl Core {
         if info.group == "apiextensions.k8s.io" {
             self.register_crd(&mut new)?;
         }
-        Ok(self.store.put(&info.key(), new))
+        let stored = self.store.put(&info.key(), new);
+        self.mirror_put(&info.key(), &stored);
+        Ok(stored)
     }
 
     /// Removes an object for good and queues its dependents for garbage collection.
@@ -246,6 +250,7 @@ impl Core {
         if res.group == "apiextensions.k8s.io" {
             self.unregister_crd(&last);
         }
+        self.mirror_remove(res, &last);
         self.store.remove(res, last)
     }
 }
