@@ -505,3 +505,62 @@ async fn every_listed_kind_is_served() {
     assert_eq!(core.len(), 2);
     c.cleanup().await;
 }
+
+#[tokio::test]
+async fn pods_are_validated_like_upstream() {
+    let c = Cluster::new().await;
+    let pods: Api<Pod> = c.api();
+    let bad: Pod = serde_json::from_value(json!({
+        "metadata": { "name": "bad" },
+        "spec": { "containers": [{ "name": "app" }, { "name": "app", "image": "x" }] },
+    }))
+    .unwrap();
+    let s = api_status(pods.create(&PostParams::default(), &bad).await.unwrap_err());
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
+    let fields: Vec<String> = s
+        .details
+        .unwrap()
+        .causes
+        .into_iter()
+        .map(|c| c.field)
+        .collect();
+    assert_eq!(
+        fields,
+        vec!["spec.containers[0].image", "spec.containers[1].name"]
+    );
+    c.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_terminating_namespace_takes_no_new_objects() {
+    use k8s_openapi::api::core::v1::Namespace;
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
+    let held: ConfigMap = serde_json::from_value(json!({
+        "metadata": { "name": "held", "finalizers": ["example.com/hold"] } }))
+    .unwrap();
+    cms.create(&PostParams::default(), &held)
+        .await
+        .expect("create");
+    Api::<Namespace>::all(c.client.clone())
+        .delete(&c.namespace, &DeleteParams::default())
+        .await
+        .expect("delete namespace");
+    let fresh: ConfigMap =
+        serde_json::from_value(json!({ "metadata": { "name": "fresh" } })).unwrap();
+    let s = api_status(
+        cms.create(&PostParams::default(), &fresh)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((s.code, s.reason.as_str()), (403, "Forbidden"));
+    assert!(s.message.contains("is being terminated"), "{}", s.message);
+    cms.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "metadata": { "finalizers": null } })),
+    )
+    .await
+    .expect("release the finalizer");
+    c.cleanup().await;
+}

@@ -94,6 +94,7 @@ impl Core {
         if info.generation {
             meta::set_meta(&mut obj, "generation", 1.into());
         }
+        pod::validate_create(t, &obj)?;
         defaults::on_create(&info, &mut obj);
         defaults::secret_string_data(&info, &mut obj);
         self.admit(t, &mut obj, None)?;
@@ -136,10 +137,21 @@ impl Core {
         }
         meta::set_meta(obj, "namespace", Value::String(t.namespace.clone()));
         let ns_key = super::resources::ResKey::new("", "namespaces");
-        if self.store.get(&ns_key, "", &t.namespace).is_none() {
-            return Err(ApiError::not_found("namespaces", "", &t.namespace));
+        match self.store.get(&ns_key, "", &t.namespace) {
+            None => Err(ApiError::not_found("namespaces", "", &t.namespace)),
+            Some(ns) if meta::is_deleting(ns) => Err(ApiError::Forbidden {
+                message: format!(
+                    "{} \"{}\" is forbidden: unable to create new content in namespace {} \
+                     because it is being terminated",
+                    t.info.plural,
+                    meta::name(obj),
+                    t.namespace
+                ),
+                kind: t.info.plural.clone(),
+                name: meta::name(obj).to_string(),
+            }),
+            Some(_) => Ok(()),
         }
-        Ok(())
     }
 
     /// Runs schema admission of custom resources.
