@@ -503,6 +503,13 @@ async fn every_listed_kind_is_served() {
     assert_eq!(e2.reason.as_deref(), Some("Test"));
     assert_eq!(e2.reporting_component.as_deref(), Some("t"));
     assert_eq!(core.len(), 2);
+    // kubectl describe selects events by their object.
+    let about_x = c
+        .api::<Event>()
+        .list(&ListParams::default().fields("involvedObject.name=x,involvedObject.kind=Pod"))
+        .await
+        .expect("event field selector");
+    assert_eq!(about_x.items.len(), 1);
     c.cleanup().await;
 }
 
