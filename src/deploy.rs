@@ -1,9 +1,10 @@
 //! Deployment artefacts generated from the Rust types: CRDs, the Helm chart and kustomize.
 //!
-//! Everything here is pure: functions return the files as `(path, contents)` pairs and
-//! `cargo xtask gen` writes them; the `gen_is_fresh` test compares them with the checked-in
-//! copies. What the chart and kustomize share (RBAC rules, the manager Deployment, the CRDs)
-//! is built once, with k8s-openapi types, and serialized into both.
+//! Generation is pure: functions return the files as `(path, contents)` pairs, which
+//! [`files`] compares with the checked-in copies (`cargo xtask gen --check`, the `gen_is_fresh`
+//! test) or writes (`cargo xtask gen`). What the chart and kustomize share (RBAC rules, the
+//! manager Deployment, the CRDs) is built once, with k8s-openapi types, and serialized into
+//! both.
 
 pub mod chart;
 pub mod crds;

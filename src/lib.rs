@@ -1,5 +1,6 @@
 //! ExtendedDaemonSet: canary deployments and a careful rolling update for node daemons.
 //!
+//! - [`cli`]: the `eds plan` command (also `kubectl eds plan`).
 //! - [`api`]: the `datadoghq.com/v1alpha1` types, constants, defaults and validation.
 //! - [`plan`]: the pure planner, `plan(&Snapshot, now) -> Plan`.
 //! - [`controller`]: watches, the server-side-apply executor, status, events, metrics.
@@ -9,7 +10,9 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod cli;
 pub mod controller;
+pub mod demo;
 pub mod deploy;
 pub mod plan;
 pub mod plugin;

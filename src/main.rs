@@ -4,7 +4,11 @@ use std::{process::ExitCode, time::Duration};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use extendeddaemonset::controller::{self, ControllerArgs, LogFormat, RuntimeConfig, WatchScope};
+use extendeddaemonset::{
+    cli::{self, PlanArgs},
+    controller::{self, ControllerArgs, LogFormat, RuntimeConfig, WatchScope},
+    demo,
+};
 
 /// ExtendedDaemonSet controller: canary deployments and a careful rolling update for node daemons.
 #[derive(Parser, Debug)]
@@ -18,6 +22,11 @@ struct Cli {
 enum Command {
     /// Run the controller (the default when running in a pod).
     Controller(Box<ControllerArgs>),
+    #[command(about = cli::plan::ABOUT, long_about = cli::plan::LONG_ABOUT)]
+    Plan(Box<PlanArgs>),
+    /// Run the upstream `foo` walkthrough (canary, promotion, rolling update) on the embedded
+    /// simulated cluster; no cluster needed.
+    Demo(demo::DemoArgs),
     /// Print the CustomResourceDefinitions as YAML.
     Crd,
     /// The embedded cluster simulator.
@@ -68,6 +77,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Command::Plan(args) = command {
+        // Exit codes as `kubectl diff`: 0 no changes, 1 changes planned, 2 error.
+        let mut out = std::io::stdout().lock();
+        return match runtime.block_on(cli::run(*args, &mut out)) {
+            Ok(status) => ExitCode::from(status.exit_code()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(e.exit_code())
+            }
+        };
+    }
     let result = runtime.block_on(async move {
         match command {
             Command::Controller(args) => run_controller(*args).await,
@@ -80,6 +100,11 @@ fn main() -> ExitCode {
                 kubeconfig,
                 port,
             }) => sim_serve(nodes, kubeconfig, port).await,
+            Command::Plan(_) => unreachable!("handled above"),
+            Command::Demo(args) => {
+                let mut out = std::io::stdout();
+                demo::run(args, &mut out).await.map_err(anyhow::Error::from)
+            }
         }
     });
     match result {

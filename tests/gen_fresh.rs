@@ -28,3 +28,34 @@ fn every_generated_file_says_so() {
         assert!(ok, "{} starts with {first:?}", path.display());
     }
 }
+
+/// The README's configuration reference names every chart value and every controller flag, so
+/// it cannot silently fall behind the types.
+#[test]
+fn readme_documents_every_chart_value_and_controller_flag() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let values =
+        serde_json::to_value(extendeddaemonset::deploy::values::Values::default()).unwrap();
+    let mut missing: Vec<String> = values
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|key| !readme.contains(&format!("`{key}")))
+        .cloned()
+        .collect();
+    let command = <extendeddaemonset::controller::ControllerArgs as clap::Args>::augment_args(
+        clap::Command::new("controller"),
+    );
+    missing.extend(
+        command
+            .get_arguments()
+            .filter_map(|a| a.get_long())
+            .map(|long| format!("--{long}"))
+            .filter(|flag| !readme.contains(&format!("`{flag}`"))),
+    );
+    assert!(
+        missing.is_empty(),
+        "README.md does not document {missing:?}"
+    );
+}

@@ -79,8 +79,13 @@ fn canary_replaces_its_nodes_at_once_and_keeps_the_others() {
             .as_deref(),
         Some(reason::CANARY_IN_PROGRESS)
     );
-    let (_, why) = (plan.nodes[1].action, plan.nodes[1].reason.clone());
-    assert_eq!(plan.nodes[1].action, NodeAction::Keep, "{why}");
+    let node2 = &plan.nodes[1];
+    assert_eq!(node2.node, "node-2");
+    assert_eq!(node2.action, NodeAction::Keep, "{}", node2.reason);
+    assert_ne!(
+        node2.target_revision.as_deref(),
+        Some(first.target_revision.as_str())
+    );
 }
 
 #[test]
@@ -427,4 +432,83 @@ fn a_successful_canary_labels_exactly_one_pod() {
             .contains_key(keys::CANARY_LABEL)
     }));
     assert_eq!(sc.active(), first.target_revision);
+}
+
+#[test]
+fn the_failure_hold_lasts_until_the_template_changes() {
+    let mut sc = eds("foo").canary(1).nodes(3);
+    let first = start_canary(&mut sc);
+    let active = sc.active();
+    sc.annotate(keys::CANARY_FAILED_ANNOTATION, Some(&first.target_revision));
+    sc.step();
+    // Removing the annotation or the whole canary section does not roll the failed template.
+    sc.annotate(keys::CANARY_FAILED_ANNOTATION, None);
+    sc.edit(|e| e.spec.strategy.canary = None);
+    let sim = sc.run();
+    assert_eq!(
+        sim.end,
+        extendeddaemonset::plan::simulate::End::Stalled(reason::CANARY_FAILED.into())
+    );
+    assert_eq!(sc.state().as_deref(), Some(state::CANARY_FAILED));
+    for n in ["node-1", "node-2", "node-3"] {
+        assert_eq!(sc.revision_on(n), Some(active.clone()), "{n}");
+    }
+}
+
+#[test]
+fn status_canary_is_cleared_once_promoted_and_once_failed() {
+    let mut sc = eds("foo").canary(1).canary_durations("10m", "5m").nodes(3);
+    let first = start_canary(&mut sc);
+    sc.advance(30);
+    sc.settle_pods();
+    assert!(sc.step().eds_status.canary.is_some());
+    sc.advance(600);
+    let promoted = sc.step();
+    assert_eq!(
+        promoted.eds_status.active_replica_set,
+        first.target_revision
+    );
+    assert_eq!(promoted.eds_status.canary, None);
+    sc.converge();
+    assert_eq!(sc.snapshot.eds.status.as_ref().unwrap().canary, None);
+
+    let mut sc = eds("foo").canary(1).nodes(3);
+    let first = start_canary(&mut sc);
+    sc.annotate(keys::CANARY_FAILED_ANNOTATION, Some(&first.target_revision));
+    let failed = sc.step();
+    assert_eq!(
+        failed.eds_status.state.as_deref(),
+        Some(state::CANARY_FAILED)
+    );
+    assert_eq!(failed.eds_status.canary, None);
+    let held = sc.step();
+    assert_eq!(held.eds_status.canary, None);
+    assert_eq!(
+        held.eds_status.rejected_revision.map(|r| r.replica_set),
+        Some(first.target_revision)
+    );
+}
+
+/// A server-side apply that omits an optional struct may leave it behind as `{}`; the planner
+/// must read such leftovers as "no canary" and still start a new canary for a new template.
+#[test]
+fn a_new_template_after_a_failure_starts_a_canary_despite_leftover_status() {
+    let mut sc = eds("foo").canary(1).nodes(3);
+    let first = start_canary(&mut sc);
+    let active = sc.active();
+    sc.annotate(keys::CANARY_FAILED_ANNOTATION, Some(&first.target_revision));
+    sc.step();
+    sc.annotate(keys::CANARY_FAILED_ANNOTATION, None);
+    sc.run();
+    let status = sc.snapshot.eds.status.as_mut().expect("status");
+    status.canary = Some(Default::default());
+    sc.set_image("app:v3");
+    let plan = sc.step();
+    assert_eq!(plan.eds_status.state.as_deref(), Some(state::CANARY));
+    assert_eq!(plan.eds_status.rejected_revision, None);
+    assert_eq!(plan.eds_status.active_replica_set, active);
+    let canary = plan.eds_status.canary.expect("status.canary");
+    assert_eq!(canary.replica_set, plan.target_revision);
+    assert_ne!(canary.replica_set, first.target_revision);
+    assert_eq!(canary.nodes, ["node-1"]);
 }

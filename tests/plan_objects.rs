@@ -411,3 +411,21 @@ fn a_snapshot_reads_a_multi_document_yaml_state_file() {
     assert!(Snapshot::from_yaml("kind: Pod\n", None).is_err());
     let _ = t0();
 }
+
+#[test]
+fn waiting_for_the_canary_writes_nothing() {
+    let mut sc = eds("foo").canary(1).nodes(3);
+    sc.converge();
+    sc.set_image("app:v2");
+    for _ in 0..4 {
+        sc.step();
+    }
+    sc.advance(30);
+    sc.settle_pods();
+    sc.step();
+    sc.advance(60);
+    let plan = sc.plan();
+    assert_eq!(plan.eds_status.state.as_deref(), Some(state::CANARY));
+    assert!(!plan.has_changes(), "{:#?}", plan);
+    assert!(plan.requeue_after.is_some());
+}

@@ -231,6 +231,11 @@ fn rollout_frozen_does_nothing() {
             "rollout frozen (rollout-frozen annotation)".to_string()
         )
     );
+    // Unfreezing resumes the rollout (upstream envtest scenario).
+    sc.annotate(keys::ROLLOUT_FROZEN_ANNOTATION, None);
+    sc.converge();
+    assert_eq!(sc.snapshot.pods.len(), 3);
+    assert_eq!(sc.state().as_deref(), Some(state::RUNNING));
 }
 
 #[test]

@@ -185,4 +185,8 @@ pub mod taints {
 pub mod env {
     pub const WATCH_NAMESPACE: &str = "WATCH_NAMESPACE";
     pub const VALIDATION_MODE: &str = "EDS_VALIDATION_MODE";
+    /// Name of the controller's pod (downward API): its leader-election identity.
+    pub const POD_NAME: &str = "POD_NAME";
+    /// Namespace of the controller's pod (downward API): where its leader-election Lease lives.
+    pub const POD_NAMESPACE: &str = "POD_NAMESPACE";
 }

@@ -6,7 +6,9 @@
 //! - Pod creates: plain creates; names are deterministic, so `AlreadyExists` means an earlier
 //!   attempt (or another replica) already did it and counts as success.
 //! - Pod and ERS deletes: with uid + resourceVersion preconditions, so a pod that changed since
-//!   it was planned (e.g. replaced by someone else) is never deleted by mistake.
+//!   it was planned (e.g. replaced by someone else) is never deleted by mistake. Pod deletes go
+//!   before pod creates: a plan that retires a surge pod on one node and starts one on another
+//!   never shows more surging nodes than maxSurge, even for a moment.
 //!
 //! Every write first checks that this replica still leads: losing the lease stops writing at
 //! once, even in the middle of a plan.
@@ -46,6 +48,9 @@ pub enum ExecuteError {
     /// Deleting a pod failed.
     #[error("deleting pod {name}: {source}")]
     DeletePod { name: String, source: kube::Error },
+    /// Updating the labels of a pod failed.
+    #[error("updating labels of pod {name}: {source}")]
+    LabelPod { name: String, source: kube::Error },
     /// Deleting an old ERS failed.
     #[error("deleting ExtendedDaemonSetReplicaSet {name}: {source}")]
     DeleteReplicaSet { name: String, source: kube::Error },
@@ -66,6 +71,7 @@ impl ExecuteError {
             Self::ApplyReplicaSet { .. } => "apply_ers",
             Self::CreatePod { .. } => "create_pod",
             Self::DeletePod { .. } => "delete_pod",
+            Self::LabelPod { .. } => "label_pod",
             Self::DeleteReplicaSet { .. } => "delete_ers",
             Self::ApplyStatus { .. } => "apply_status",
         }
@@ -78,6 +84,7 @@ impl ExecuteError {
             Self::ApplyReplicaSet { source, .. }
             | Self::CreatePod { source, .. }
             | Self::DeletePod { source, .. }
+            | Self::LabelPod { source, .. }
             | Self::DeleteReplicaSet { source, .. }
             | Self::ApplyStatus { source, .. } => Some(source),
         }
@@ -147,6 +154,27 @@ impl Executor<'_> {
             }
         }
 
+        for delete in &plan.pod_deletes {
+            self.ensure_leader()?;
+            let dp = guarded_delete(&delete.uid, &delete.resource_version);
+            match pod_api.delete(&delete.name, &dp).await {
+                Ok(_) => {
+                    self.metrics.pods_deleted.inc();
+                    outcome.deleted += 1;
+                    if let Some(uid) = &delete.uid {
+                        outcome.pending.deletes.insert(uid.clone());
+                    }
+                }
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(source) => {
+                    return Err(ExecuteError::DeletePod {
+                        name: delete.name.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+
         for pod in &plan.pod_creates {
             self.ensure_leader()?;
             let mut pod = pod.clone();
@@ -165,21 +193,19 @@ impl Executor<'_> {
             }
         }
 
-        for delete in &plan.pod_deletes {
+        for update in &plan.pod_label_updates {
             self.ensure_leader()?;
-            let dp = guarded_delete(&delete.uid, &delete.resource_version);
-            match pod_api.delete(&delete.name, &dp).await {
-                Ok(_) => {
-                    self.metrics.pods_deleted.inc();
-                    outcome.deleted += 1;
-                    if let Some(uid) = &delete.uid {
-                        outcome.pending.deletes.insert(uid.clone());
-                    }
-                }
+            // The uid in the patch makes it fail on a pod replaced since it was planned.
+            let patch = json!({ "metadata": { "uid": update.uid, "labels": update.labels } });
+            match pod_api
+                .patch(&update.name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                Ok(_) => {}
                 Err(kube::Error::Api(e)) if e.code == 404 => {}
                 Err(source) => {
-                    return Err(ExecuteError::DeletePod {
-                        name: delete.name.clone(),
+                    return Err(ExecuteError::LabelPod {
+                        name: update.name.clone(),
                         source,
                     });
                 }
@@ -213,6 +239,7 @@ impl Executor<'_> {
             let body = json!({
                 "apiVersion": ExtendedDaemonSetReplicaSet::api_version(&()),
                 "kind": ExtendedDaemonSetReplicaSet::kind(&()),
+                "metadata": { "name": name },
                 "status": status,
             });
             ers_api
@@ -231,6 +258,7 @@ impl Executor<'_> {
             let body = json!({
                 "apiVersion": ExtendedDaemonsetSetting::api_version(&()),
                 "kind": ExtendedDaemonsetSetting::kind(&()),
+                "metadata": { "name": name },
                 "status": status,
             });
             api.patch_status(name, &apply, &Patch::Apply(&body))
@@ -245,9 +273,38 @@ impl Executor<'_> {
         if plan.eds_status_changed && eds.status.as_ref() != Some(&plan.eds_status) {
             self.ensure_leader()?;
             let eds_api: Api<ExtendedDaemonSet> = Api::namespaced(self.client.clone(), &ns);
+            // An apply that omits a struct it set before leaves `{}` behind (structured-merge-diff
+            // keeps the emptied parent), which reads back as an empty canary or an invalid
+            // rejectedRevision. Fields the plan clears are removed explicitly first.
+            let live = eds.status.as_ref();
+            let mut cleared = serde_json::Map::new();
+            if live.is_some_and(|s| s.canary.is_some()) && plan.eds_status.canary.is_none() {
+                cleared.insert("canary".into(), serde_json::Value::Null);
+            }
+            if live.is_some_and(|s| s.rejected_revision.is_some())
+                && plan.eds_status.rejected_revision.is_none()
+            {
+                cleared.insert("rejectedRevision".into(), serde_json::Value::Null);
+            }
+            if !cleared.is_empty() {
+                let patch = json!({ "status": cleared });
+                eds_api
+                    .patch_status(
+                        &eds.name_any(),
+                        &PatchParams::default(),
+                        &Patch::Merge(&patch),
+                    )
+                    .await
+                    .map_err(|source| ExecuteError::ApplyStatus {
+                        kind: "ExtendedDaemonSet",
+                        name: eds.name_any(),
+                        source,
+                    })?;
+            }
             let body = json!({
                 "apiVersion": ExtendedDaemonSet::api_version(&()),
                 "kind": ExtendedDaemonSet::kind(&()),
+                "metadata": { "name": eds.name_any() },
                 "status": plan.eds_status,
             });
             eds_api

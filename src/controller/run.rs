@@ -174,10 +174,26 @@ pub async fn run(
         }
     }
 
-    tokio::select! {
-        () = shutdown => tracing::info!("shutting down"),
-        Some(res) = tasks.join_next() => {
-            if let Ok(Err(e)) = res { return Err(e) }
+    // Run until shutdown; a task that fails (e.g. a listener) stops the controller, one that
+    // finishes (the readiness probe) is simply done.
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => {
+                tracing::info!("shutting down");
+                break;
+            }
+            Some(res) = tasks.join_next() => match res {
+                Ok(Err(e)) => {
+                    let _ = shutdown_tx.send(true);
+                    return Err(e);
+                }
+                Err(e) if e.is_panic() => {
+                    let _ = shutdown_tx.send(true);
+                    return Err(anyhow::anyhow!("controller task panicked: {e}"));
+                }
+                _ => {}
+            },
         }
     }
     let _ = shutdown_tx.send(true);

@@ -1,19 +1,12 @@
 //! The CustomResourceDefinitions of the three kinds, generated from the Rust types.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::CustomResourceExt;
-
-use crate::api::{ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonsetSetting};
 
 use super::{Error, yaml};
 
-/// The CRDs of every kind, in a stable order.
+/// The CRDs of every kind, in a stable order ([`crate::api::crds`]).
 pub fn all() -> Vec<CustomResourceDefinition> {
-    vec![
-        ExtendedDaemonSet::crd(),
-        ExtendedDaemonSetReplicaSet::crd(),
-        ExtendedDaemonsetSetting::crd(),
-    ]
+    crate::api::crds()
 }
 
 /// File name of a CRD, `<group>_<plural>.yaml` as kubebuilder (and upstream) names them.

@@ -62,16 +62,7 @@ impl WatchNamespace {
     /// The `WATCH_NAMESPACE` environment variable of the controller.
     pub fn env(&self) -> EnvVar {
         let (value, value_from) = match self {
-            Self::Own => (
-                None,
-                Some(EnvVarSource {
-                    field_ref: Some(ObjectFieldSelector {
-                        field_path: "metadata.namespace".to_string(),
-                        ..ObjectFieldSelector::default()
-                    }),
-                    ..EnvVarSource::default()
-                }),
-            ),
+            Self::Own => return field_env(env::WATCH_NAMESPACE, "metadata.namespace"),
             Self::All => (Some(String::new()), None),
             Self::List(namespaces) => (Some(namespaces.join(",")), None),
         };
@@ -80,6 +71,21 @@ impl WatchNamespace {
             value,
             value_from,
         }
+    }
+}
+
+/// An environment variable set from a field of the pod (downward API).
+fn field_env(name: &str, field_path: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_string(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: field_path.to_string(),
+                ..ObjectFieldSelector::default()
+            }),
+            ..EnvVarSource::default()
+        }),
     }
 }
 
@@ -126,7 +132,7 @@ pub fn args(values: &Values) -> Vec<String> {
         format!("--health-addr=:{HEALTH_PORT}"),
         "--leader-elect".to_string(),
         format!("--log-format={}", wire_name(&values.log_format)),
-        format!("--log-level={}", wire_name(&values.log_level)),
+        format!("--log-level={}", values.log_level),
     ]
 }
 
@@ -186,6 +192,8 @@ pub fn container(values: &Values) -> Container {
                 value: Some(wire_name(&values.validation_mode)),
                 value_from: None,
             },
+            field_env(env::POD_NAME, "metadata.name"),
+            field_env(env::POD_NAMESPACE, "metadata.namespace"),
         ]),
         ports: Some(vec![
             port(METRICS_PORT_NAME, METRICS_PORT),

@@ -45,13 +45,8 @@ pub fn rules() -> Rules {
         // gets its pod at once.
         cluster: vec![rule("", &["nodes"], &["get", "list", "watch"])],
         watched: vec![
-            // Pods are created with server-side apply (a PATCH) and deleted with
-            // preconditions; nothing else about a pod is ever written.
-            rule(
-                "",
-                &["pods"],
-                &["get", "list", "watch", "create", "patch", "delete"],
-            ),
+            // Pods are created and deleted (with preconditions); a pod is never modified.
+            rule("", &["pods"], &["get", "list", "watch", "create", "delete"]),
             // Events are recorded through both APIs (kube's recorder uses events.k8s.io; a
             // repeated event is a PATCH of the series).
             rule("", &["events"], &["create", "patch"]),

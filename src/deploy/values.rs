@@ -42,8 +42,10 @@ pub struct Values {
     /// Canary validation mode of canaries that do not set one (EDS_VALIDATION_MODE): auto or
     /// manual.
     pub validation_mode: ValidationMode,
-    /// Log level: error, warn, info, debug or trace.
-    pub log_level: LogLevel,
+    /// Log level (error, warn, info, debug, trace) or tracing filter directives, e.g.
+    /// `info,extendeddaemonset=debug`.
+    #[schemars(length(min = 1))]
+    pub log_level: String,
     /// Log format: json (one object per line) or text.
     pub log_format: LogFormat,
     /// Resources of the controller container.
@@ -94,17 +96,6 @@ pub enum PullPolicy {
     IfNotPresent,
     /// Never (the image must be on the node).
     Never,
-}
-
-/// Log level of `eds controller --log-level`.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum LogLevel {
-    Error,
-    Warn,
-    Info,
-    Debug,
-    Trace,
 }
 
 /// Log format of `eds controller --log-format`.
@@ -158,7 +149,7 @@ impl Default for Values {
             cluster_scope: false,
             watch_namespaces: Vec::new(),
             validation_mode: ValidationMode::Auto,
-            log_level: LogLevel::Info,
+            log_level: "info".to_string(),
             log_format: LogFormat::Json,
             resources: ResourceRequirements {
                 requests: Some(quantities(&[("cpu", "100m"), ("memory", "128Mi")])),

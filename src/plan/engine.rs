@@ -2,8 +2,11 @@
 //! events, explanation.
 
 mod explain;
+mod intents;
 mod invalid;
 mod objects;
+
+use intents::{node_intents, slow_start_since, stall};
 
 use std::collections::BTreeMap;
 
@@ -18,14 +21,13 @@ use super::{
     history::Revisions,
     placement::{Placement, compile_selector},
     revision,
-    rolling::{NodeIntent, RollingInputs, plan_rolling},
+    rolling::{RollingInputs, plan_rolling},
     settings::Settings,
-    status::{self, EdsStatusInputs, Stall},
+    status::{self, EdsStatusInputs},
 };
 use crate::api::{
     UpdateStrategyType,
-    condition::find,
-    constants::{condition_type, keys, reason},
+    constants::{keys, reason},
     defaults::Resolved,
     validate::validate_spec,
 };
@@ -113,7 +115,11 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
     }
     let target = revisions.target;
     let desired = cluster.nodes.iter().filter(|n| n.runs()).count() as i32;
+    let held = active_before
+        .filter(|a| *a != target)
+        .and_then(|_| canary::held(prev, &revisions, now));
     let outcome: Option<CanaryOutcome> = match (active_before, &ctx.resolved.canary) {
+        _ if held.is_some() => held,
         (Some(active), Some(c)) if active != target => Some(canary::decide(&CanaryInputs {
             canary: c,
             node_selector: canary_selector.as_ref(),
@@ -155,16 +161,13 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
     });
     let mut events = Events::default();
     let keep: Vec<usize> = active_before.into_iter().chain([active_after]).collect();
-    let objects = objects::build(
-        &ctx,
-        &cluster,
-        &revisions,
-        &settings,
-        &intents,
-        &rolling,
-        &keep,
-        &mut events,
-    );
+    let parts = objects::Parts {
+        ctx: &ctx,
+        cluster: &cluster,
+        revisions: &revisions,
+        intents: &intents,
+    };
+    let objects = objects::build(&parts, &settings, &rolling, &keep, &mut events);
     let counts = status::counts(&cluster, target);
     let target_exists = revisions.revs[target].ers.is_some();
     let done = active_after == target
@@ -176,7 +179,6 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
             .iter()
             .all(|d| matches!(d.action, NodeAction::Keep | NodeAction::Skip));
     let stall = stall(
-        &ctx,
         phase,
         &revisions.revs[target].name,
         frozen,
@@ -209,10 +211,7 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
         stamp: &ctx.stamp,
     });
     let ers_statuses = objects::ers_statuses(
-        &ctx,
-        &cluster,
-        &revisions,
-        &intents,
+        &parts,
         outcome.as_ref(),
         active_after,
         rolling.budget.ignored_unresponsive_nodes,
@@ -227,7 +226,7 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
     }
     events.transitions(prev, &eds_status, phase, &revisions.revs[target].name);
     let setting_statuses = objects::setting_statuses(&ctx, &settings, &mut events);
-    let mut deadlines = rolling.deadlines.clone();
+    let mut deadlines = rolling.deadlines;
     deadlines.extend(outcome.iter().flat_map(|o| o.deadlines.iter().copied()));
     let requeue_after = explain::requeue(&ctx, &deadlines, done);
     Plan {
@@ -246,105 +245,14 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
             &cluster,
             &revisions,
             &intents,
-            &rolling.decisions,
+            rolling.decisions,
             ctx.annotations
                 .get(keys::OLD_DAEMONSET_ANNOTATION)
                 .map(String::as_str),
         ),
         current_revision: active_before.map(|a| revisions.revs[a].name.clone()),
         target_revision: revisions.revs[target].name.clone(),
-        budget: rolling.budget.clone(),
+        budget: rolling.budget,
         state: rolling.state,
-    }
-}
-
-/// What each node should run: canary nodes the target, the others the active revision.
-fn node_intents(
-    cluster: &Cluster<'_>,
-    outcome: Option<&CanaryOutcome>,
-    target: usize,
-    active: usize,
-) -> Vec<NodeIntent> {
-    let mut is_canary = vec![false; cluster.nodes.len()];
-    for &i in outcome.iter().flat_map(|o| o.nodes.iter()) {
-        is_canary[i] = true;
-    }
-    let phase = outcome.map(|o| &o.phase);
-    cluster
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, node)| {
-            let canary = is_canary[i];
-            let restoring = matches!(phase, Some(Phase::Failed { .. }))
-                && node.live().any(|p| p.rev == Some(target));
-            NodeIntent {
-                desired: if canary { target } else { active },
-                immediate: (canary && matches!(phase, Some(Phase::Running))) || restoring,
-                hold: match phase {
-                    Some(Phase::Paused { reason }) if canary => {
-                        Some(format!("canary paused ({reason})"))
-                    }
-                    _ => None,
-                },
-                canary,
-            }
-        })
-        .collect()
-}
-
-/// Slow start counts from when the target revision became active (its `Active` condition).
-fn slow_start_since(
-    revisions: &Revisions<'_>,
-    active_before: Option<usize>,
-    now: Timestamp,
-) -> Timestamp {
-    let target = &revisions.revs[revisions.target];
-    if active_before != Some(revisions.target) {
-        return now;
-    }
-    target
-        .ers
-        .and_then(|e| e.status.as_ref())
-        .and_then(|s| find(&s.conditions, condition_type::ACTIVE))
-        .filter(|c| c.is_true())
-        .and_then(|c| c.last_transition_time.as_ref())
-        .map_or(now, |t| t.0)
-}
-
-/// Why the rollout cannot progress.
-fn stall(
-    ctx: &Ctx<'_>,
-    phase: Option<&Phase>,
-    target: &str,
-    frozen: bool,
-    paused: bool,
-    blocked: Option<String>,
-) -> Option<Stall> {
-    let stall = |reason, message| Some(Stall { reason, message });
-    let _ = ctx;
-    match phase {
-        _ if frozen => stall(
-            reason::ROLLOUT_FROZEN,
-            "rollout-frozen annotation: no pod is created or deleted".into(),
-        ),
-        Some(Phase::Failed {
-            reason: why,
-            message,
-        }) => stall(
-            reason::CANARY_FAILED,
-            format!(
-                "canary {target} failed ({why}): {message}; change the template to roll out again"
-            ),
-        ),
-        Some(Phase::Paused { reason: why }) => stall(
-            reason::CANARY_PAUSED,
-            format!("canary {target} paused ({why}); fix the pods or unpause the canary"),
-        ),
-        _ if paused => stall(
-            reason::ROLLING_UPDATE_PAUSED,
-            "rolling-update-paused annotation: no pod is deleted".into(),
-        ),
-        _ => blocked.and_then(|b| stall(reason::ROLLOUT_BLOCKED, b)),
     }
 }

@@ -128,14 +128,13 @@ impl<'a> Revisions<'a> {
     /// it, as Deployments do); revisions without a number get one in creation order.
     pub fn numbers(&self) -> Vec<i64> {
         let mut numbers: Vec<Option<i64>> = self.revs.iter().map(|r| r.number).collect();
-        let mut next = numbers.iter().flatten().max().copied().unwrap_or(0) + 1;
+        let first = numbers.iter().flatten().max().copied().unwrap_or(0) + 1;
         let mut unnumbered: Vec<usize> = (0..self.revs.len())
             .filter(|&i| numbers[i].is_none() && i != self.target)
             .collect();
         unnumbered.sort_by_key(|&i| (self.revs[i].created, i));
-        for i in unnumbered {
+        for (next, i) in (first..).zip(unnumbered) {
             numbers[i] = Some(next);
-            next += 1;
         }
         let top = (0..self.revs.len())
             .filter(|&i| i != self.target)

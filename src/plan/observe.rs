@@ -32,8 +32,6 @@ pub struct PodFacts {
     pub unresponsive: bool,
     /// When an unscheduled pod will count as unresponsive.
     pub unresponsive_at: Option<Timestamp>,
-    /// Sum of container restarts.
-    pub restarts: i32,
 }
 
 /// Converts a std duration to a signed one, saturating.
@@ -101,8 +99,12 @@ pub fn observe(
         created,
         unresponsive: unresponsive_at.is_some_and(|at| at < now) || stuck_terminating,
         unresponsive_at: unresponsive_at.filter(|at| *at >= now),
-        restarts: container_statuses(pod).map(|c| c.restart_count).sum(),
     }
+}
+
+/// Sum of the container restarts of a pod.
+pub fn restarts(pod: &Pod) -> i32 {
+    container_statuses(pod).map(|c| c.restart_count).sum()
 }
 
 /// All container statuses of a pod: regular, init and ephemeral.

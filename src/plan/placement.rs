@@ -283,3 +283,6 @@ pub fn pod_node(pod: &Pod) -> Option<&str> {
         .find(|f| f.key == NODE_NAME_FIELD && f.operator == "In")
         .and_then(|f| f.values.as_ref()?.first().map(String::as_str))
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,8 +8,6 @@
 //! `<ers>-<hash of the node name>` (a create is idempotent), and the pod is pinned with a
 //! `metadata.name` node-affinity field merged into every required term.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::{
     api::core::v1::{Pod, PodTemplateSpec, Toleration},
     apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference},
@@ -119,45 +117,21 @@ pub fn controller_ref<K: Resource<DynamicType = ()>>(owner: &K) -> OwnerReferenc
     }
 }
 
-/// Annotation and label values of a pod that decide whether it is up to date on its node.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PodMarks<'a> {
-    /// `settinghash` annotation.
-    pub setting_hash: Option<&'a str>,
-    /// Setting name label.
-    pub setting_name: Option<&'a str>,
-    /// `nodehash` annotation.
-    pub node_hash: Option<&'a str>,
-}
-
-impl<'a> PodMarks<'a> {
-    /// Reads the marks of `pod`.
-    pub fn of(pod: &'a Pod) -> Self {
-        let empty = &EMPTY;
-        let labels = pod.metadata.labels.as_ref().unwrap_or(empty);
-        let annotations = pod.metadata.annotations.as_ref().unwrap_or(empty);
-        Self {
-            setting_hash: annotations
-                .get(keys::SETTING_HASH_ANNOTATION)
-                .map(String::as_str),
-            setting_name: labels.get(keys::SETTING_NAME_LABEL).map(String::as_str),
-            node_hash: annotations
-                .get(keys::NODE_HASH_ANNOTATION)
-                .map(String::as_str),
+/// Whether `pod` matches the Setting (`(name, hash)`) and the override hash of its node: same
+/// Setting name label, same `settinghash` (a pod made by the upstream controller has none and
+/// matches a Setting of the same name), same `nodehash`. Only the keys that can differ are read
+/// (most nodes have neither Setting nor override).
+pub fn pod_matches(pod: &Pod, setting: Option<(&str, &str)>, node_hash: Option<&str>) -> bool {
+    let labels = pod.metadata.labels.as_ref();
+    let annotations = pod.metadata.annotations.as_ref();
+    let label = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
+    let annotation = |k: &str| annotations.and_then(|a| a.get(k)).map(String::as_str);
+    let setting_ok = match setting {
+        None => label(keys::SETTING_NAME_LABEL).is_none(),
+        Some((name, hash)) => {
+            label(keys::SETTING_NAME_LABEL) == Some(name)
+                && annotation(keys::SETTING_HASH_ANNOTATION).is_none_or(|h| h == hash)
         }
-    }
-
-    /// Whether a pod with these marks matches the node's Setting and overrides. A pod without a
-    /// `settinghash` (made by the upstream controller) matches a Setting of the same name.
-    pub fn matches(&self, setting: Option<(&str, &str)>, node_hash: Option<&str>) -> bool {
-        let setting_ok = match setting {
-            None => self.setting_name.is_none(),
-            Some((name, hash)) => {
-                self.setting_name == Some(name) && self.setting_hash.is_none_or(|h| h == hash)
-            }
-        };
-        setting_ok && self.node_hash == node_hash
-    }
+    };
+    setting_ok && annotation(keys::NODE_HASH_ANNOTATION) == node_hash
 }
-
-static EMPTY: BTreeMap<String, String> = BTreeMap::new();

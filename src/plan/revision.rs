@@ -5,8 +5,6 @@
 //! The hash must never change between releases of this program, or an upgrade would roll every
 //! pod: `tests::pinned_hashes` fails if it does.
 
-use std::fmt::Write as _;
-
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -75,10 +73,12 @@ fn write_canonical(value: &Value, out: &mut String) {
 
 /// Lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(bytes);
     let mut hex = String::with_capacity(64);
     for byte in digest {
-        let _ = write!(hex, "{byte:02x}");
+        hex.push(DIGITS[usize::from(byte >> 4)] as char);
+        hex.push(DIGITS[usize::from(byte & 0xf)] as char);
     }
     hex
 }

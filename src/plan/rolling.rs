@@ -22,6 +22,7 @@
 //! - Every choice is made in node-name order (upstream picks at random).
 
 mod apply;
+mod budget;
 mod classify;
 
 use jiff::Timestamp;
@@ -105,19 +106,19 @@ impl Limits {
         let scale = |v, up| scaled_value(v, desired, up).unwrap_or(0);
         let increase = scale(&r.slow_start_additive_increase, true).max(1);
         let interval = r.slow_start_interval.as_std();
-        let elapsed = now.duration_since(since).as_secs().max(0) as u64;
+        let elapsed = u128::try_from(now.duration_since(since).as_nanos()).unwrap_or(0);
+        // Completed intervals since the revision became active (all of them for a zero interval).
         let steps = elapsed
-            .checked_div(interval.as_secs())
-            .unwrap_or(u64::from(u32::MAX));
-        let limit = i64::from(increase).saturating_mul(1 + steps.min(u64::from(u32::MAX)) as i64);
+            .checked_div(interval.as_nanos())
+            .unwrap_or(u128::MAX);
+        let steps = u32::try_from(steps).unwrap_or(u32::MAX);
+        let limit = i64::from(increase).saturating_mul(1 + i64::from(steps));
         let max_parallel = r.max_parallel_pod_creation.max(1);
         let slow_start = limit.min(i64::from(max_parallel)) as i32;
-        let next_step = (slow_start < max_parallel && !interval.is_zero()).then(|| {
-            after(
-                since,
-                interval * u32::try_from(steps + 1).unwrap_or(u32::MAX),
-            )
-        });
+        let next_step = (slow_start < max_parallel)
+            .then(|| interval.checked_mul(steps.saturating_add(1)))
+            .flatten()
+            .map(|d| after(since, d));
         Self {
             max_unavailable: scale(&r.max_unavailable, true),
             max_surge: scale(&r.max_surge, true),
@@ -152,3 +153,49 @@ pub fn plan_rolling<'a>(inp: &RollingInputs<'a, '_>) -> RollingOutcome<'a> {
 
 /// Action shown for a node that waits.
 pub(crate) const WAIT: NodeAction = NodeAction::Wait;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{ExtendedDaemonSetSpec, RollingUpdate, ValidationMode};
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+    fn resolved(increase: IntOrString, max_parallel: i32) -> Resolved {
+        let spec: ExtendedDaemonSetSpec = serde_json::from_value(serde_json::json!({
+            "template": {},
+            "strategy": {}
+        }))
+        .unwrap();
+        let mut spec = spec;
+        spec.strategy.rolling_update = Some(RollingUpdate {
+            slow_start_additive_increase: Some(increase),
+            max_parallel_pod_creation: Some(max_parallel),
+            ..RollingUpdate::default()
+        });
+        spec.resolve(ValidationMode::Auto)
+    }
+
+    #[test]
+    fn slow_start_is_upstreams_formula() {
+        let now = crate::plan::testing::t0();
+        let since = now - jiff::SignedDuration::from_secs(150);
+        // (1 + floor(150 s / 60 s)) * 2 = 6, next step at 180 s.
+        let l = Limits::new(&resolved(IntOrString::Int(2), 250), 10, since, now);
+        assert_eq!(l.slow_start, 6);
+        assert_eq!(
+            l.next_step,
+            Some(since + jiff::SignedDuration::from_secs(180))
+        );
+        // Capped by maxParallelPodCreation, and then it no longer grows.
+        let l = Limits::new(&resolved(IntOrString::Int(2), 4), 10, since, now);
+        assert_eq!((l.slow_start, l.next_step), (4, None));
+        // A percentage of the nodes, rounded up: 15% of 10 = 2.
+        let l = Limits::new(
+            &resolved(IntOrString::String("15%".into()), 250),
+            10,
+            now,
+            now,
+        );
+        assert_eq!(l.slow_start, 2);
+    }
+}

@@ -156,10 +156,18 @@ pub fn overrides_prefix(ns: &str, eds: &str) -> String {
 pub fn node_overrides(node: &Node, prefix: &str) -> NodeOverrides {
     let mut out = NodeOverrides::default();
     let mut hashed = String::new();
-    // BTreeMap iteration is sorted by key, so the hash does not depend on annotation order.
-    for (key, value) in node.metadata.annotations.iter().flatten() {
+    let Some(annotations) = node.metadata.annotations.as_ref() else {
+        return out;
+    };
+    // A range scan reads only the annotations with the prefix (nodes carry many others), in
+    // key order, so the hash does not depend on the order they were written in.
+    let keys = annotations.range::<str, _>((
+        std::ops::Bound::Included(prefix),
+        std::ops::Bound::Unbounded,
+    ));
+    for (key, value) in keys {
         let Some(container) = key.strip_prefix(prefix) else {
-            continue;
+            break;
         };
         hashed.push_str(key);
         hashed.push('=');

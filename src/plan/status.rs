@@ -43,14 +43,17 @@ pub fn counts(cluster: &Cluster<'_>, target: usize) -> Counts {
     let mut c = Counts::default();
     for node in cluster.nodes.iter().filter(|n| n.runs()) {
         c.desired += 1;
-        let live: Vec<_> = node.live().collect();
-        c.current += i32::from(!live.is_empty());
-        c.ready += i32::from(live.iter().any(|p| p.facts.ready));
-        c.available += i32::from(live.iter().any(|p| p.facts.available));
-        c.up_to_date += i32::from(
-            live.iter()
-                .any(|p| p.rev == Some(target) && !p.facts.failed),
-        );
+        let (mut current, mut ready, mut available, mut up_to_date) = (false, false, false, false);
+        for p in node.live() {
+            current = true;
+            ready |= p.facts.ready;
+            available |= p.facts.available;
+            up_to_date |= p.rev == Some(target) && !p.facts.failed;
+        }
+        c.current += i32::from(current);
+        c.ready += i32::from(ready);
+        c.available += i32::from(available);
+        c.up_to_date += i32::from(up_to_date);
     }
     c
 }

@@ -5,6 +5,7 @@
 //! let mut sc = eds("foo").canary(1).nodes(3);
 //! sc.converge();
 //! sc.set_image("app:v2");
+//! sc.step(); // the first plan creates the ERS of the new revision
 //! let plan = sc.plan();
 //! assert_eq!(plan.pod_deletes.len(), 1); // the old pod on the canary node goes first
 //! ```

@@ -17,7 +17,8 @@
 //! - **Nodes** (handle methods): add and remove nodes, change labels, annotations and taints,
 //!   and make a node NotReady (`Ready=False`, taints `node.kubernetes.io/not-ready` NoSchedule
 //!   and NoExecute, its pods' `Ready` condition turns `False` as the node lifecycle controller
-//!   does). Removing a node also deletes its pods, as pod garbage collection would. Node leases
+//!   does; a pod deleted there stays terminating until the node is Ready again, as its
+//!   kubelet is not there to finish the deletion). Removing a node also deletes its pods, as pod garbage collection would. Node leases
 //!   are renewed so a real control plane keeps the nodes Ready. Pods are not evicted from
 //!   NotReady nodes.
 //!
@@ -51,6 +52,7 @@ pub mod scheduler;
 
 use std::{collections::BTreeMap, sync::Arc};
 
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Taint;
 use kube::Client;
 use tokio::task::JoinHandle;
@@ -60,6 +62,8 @@ pub use config::{FakeNode, KubeletConfig};
 
 /// Label every fake node carries (value `true`); nodes without it are never touched.
 pub const FAKE_NODE_LABEL: &str = "sim.extendeddaemonset.datadoghq.com/fake-node";
+/// Nodes registered at once by [`SimKubelet::start`].
+const REGISTRATION_CONCURRENCY: usize = 16;
 /// Field manager of the simulator's writes.
 pub const FIELD_MANAGER: &str = "sim-kubelet";
 
@@ -95,8 +99,8 @@ pub enum KubeletError {
     DuplicateNode(String),
 }
 
-/// A running kubelet/scheduler simulator; dropping it does not stop it, [`SimKubelet::stop`]
-/// does.
+/// A running kubelet/scheduler simulator. Dropping it stops its tasks and leaves its nodes
+/// (a later run takes them over); [`SimKubelet::stop`] also deletes them when configured.
 pub struct SimKubelet {
     shared: Arc<runtime::Shared>,
     tasks: Vec<JoinHandle<()>>,
@@ -110,9 +114,11 @@ impl SimKubelet {
         let shared = runtime::Shared::new(client, config);
         let tasks = runtime::spawn(shared.clone());
         let kubelet = SimKubelet { shared, tasks };
-        for node in nodes {
-            kubelet.add_node(node).await?;
-        }
+        futures::stream::iter(nodes)
+            .map(|node| kubelet.add_node(node))
+            .buffer_unordered(REGISTRATION_CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
         Ok(kubelet)
     }
 
@@ -186,5 +192,13 @@ impl SimKubelet {
             }
         }
         Ok(())
+    }
+}
+
+impl Drop for SimKubelet {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }

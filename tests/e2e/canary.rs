@@ -318,6 +318,8 @@ async fn config_error_within_slow_start_does_not_pause() {
 }
 
 /// Upstream e2e: a rollout is not blocked by pods already failing in the previous revision.
+/// (A crashing first revision reaches one node only: pods that are not ready count against
+/// slow start.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollout_is_not_blocked_by_pods_failing_before_it() {
     let tc = TestCluster::start("prevfail", 3).await;
@@ -327,8 +329,18 @@ async fn rollout_is_not_blocked_by_pods_failing_before_it() {
         json!({ "reconcileFrequency": "1s" }),
     ))
     .await;
-    tc.wait_eds("foo", "crashing v1 deployed", |e| {
-        e.status.as_ref().is_some_and(|s| s.current == 3)
+    tc.wait_for("a crashing v1 pod", || async {
+        tc.pods_by_node("foo")
+            .await
+            .into_values()
+            .flatten()
+            .any(|p| {
+                p.status
+                    .as_ref()
+                    .and_then(|s| s.container_statuses.as_ref())
+                    .is_some_and(|c| c.iter().any(|c| c.restart_count > 0))
+            })
+            .then_some(())
     })
     .await;
     tc.apply(&tc.eds(

@@ -35,16 +35,14 @@ async fn max_surge_starts_the_new_pod_first() {
     .await;
     tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.1", strategy))
         .await;
-    let saw_two = tc
-        .wait_for("a node running old and new pod together", || async {
-            tc.pods_by_node("foo")
-                .await
-                .values()
-                .any(|p| p.len() == 2)
-                .then_some(())
-        })
-        .await;
-    let _ = saw_two;
+    tc.wait_for("a node running old and new pod together", || async {
+        tc.pods_by_node("foo")
+            .await
+            .values()
+            .any(|p| p.len() == 2)
+            .then_some(())
+    })
+    .await;
     let done = tc
         .wait_eds("foo", "v2 everywhere", |e| {
             e.status

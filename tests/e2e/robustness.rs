@@ -7,7 +7,7 @@ use extendeddaemonset::{
     controller::leader::LeaseSettings,
     sim::{apiserver::WriteError, kubelet::FakeNode},
 };
-use k8s_openapi::api::core::v1::Event;
+use k8s_openapi::api::events::v1::Event;
 use kube::{Api, api::ListParams};
 use serde_json::json;
 
@@ -136,7 +136,7 @@ async fn invalid_spec_stalls_only_that_eds() {
             .iter()
             .any(|e| {
                 e.type_.as_deref() == Some("Warning")
-                    && e.involved_object.name.as_deref() == Some("bad")
+                    && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("bad")
             })
             .then_some(())
     })

@@ -17,7 +17,7 @@ use anyhow::{Context, Result, bail};
 use extendeddaemonset::deploy::{self, kustomize, values::IMAGE_REPOSITORY};
 
 // The tests build the same venv when run without `cargo xtask ci`; one file serves both.
-#[path = "../../tests/support/venv.rs"]
+#[path = "../../tests/gen_support/venv.rs"]
 #[allow(dead_code)]
 mod venv;
 
@@ -26,8 +26,8 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   gen [--check]             write crds/, charts/extendeddaemonset/ and kustomize/ (--check: fail if stale)
   gen-crds [--check]        write crds/ only
-  install                   kubectl apply --server-side -k kustomize/crd
-  deploy [--cluster-wide]   kubectl apply --server-side -k kustomize/overlays/<namespaced|cluster-wide>
+  install                   kubectl apply --server-side --force-conflicts -k kustomize/crd
+  deploy [--cluster-wide]   the same with kustomize/overlays/<namespaced|cluster-wide>
                             (IMG=<repository>:<tag> deploys that image)
   ci                        cargo fmt --check, clippy -D warnings, gen --check, all tests";
 
@@ -116,9 +116,11 @@ fn run(command: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// `kubectl apply --server-side` of a kustomization; `--force-conflicts` takes over fields
+/// another manager set (e.g. CRDs installed by Helm), as an explicit install should.
 fn apply(dir: &Path) -> Result<()> {
     run(Command::new("kubectl")
-        .args(["apply", "--server-side", "-k"])
+        .args(["apply", "--server-side", "--force-conflicts", "-k"])
         .arg(dir))
 }
 
@@ -134,11 +136,13 @@ fn deploy(overlay: &str) -> Result<()> {
         Some((name, tag)) if !tag.contains('/') => (name, tag),
         _ => bail!("IMG={image:?} must be <repository>:<tag>"),
     };
+    // kustomize accepts only relative paths to other kustomizations.
     let dir = root.join("target").join("xtask-deploy");
+    let relative = Path::new("../..").join(overlay.strip_prefix(&root)?);
     std::fs::create_dir_all(&dir)?;
     let kustomization = format!(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- {}\nimages:\n- name: {IMAGE_REPOSITORY}\n  newName: {name}\n  newTag: \"{tag}\"\n",
-        overlay.display()
+        relative.display()
     );
     std::fs::write(dir.join("kustomization.yaml"), kustomization)?;
     apply(&dir)

@@ -75,11 +75,11 @@ fn deployment() -> Result<String, Error> {
         ),
         Insert::expr(
             &at(container, "args/4"),
-            "\"--log-format={{ $.Values.logFormat }}\"",
+            "{{ printf \"--log-format=%s\" $.Values.logFormat | quote }}",
         ),
         Insert::expr(
             &at(container, "args/5"),
-            "\"--log-level={{ $.Values.logLevel }}\"",
+            "{{ printf \"--log-level=%s\" $.Values.logLevel | quote }}",
         ),
         Insert::Choice {
             pointer: at(container, "env/0"),

@@ -100,3 +100,61 @@ pub fn check(pod: &Pod, now: Timestamp, max_slow_start: Option<Duration>) -> Pod
     }
     health
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::{crash, t0, wait_with};
+
+    fn started_pod() -> Pod {
+        let mut pod = Pod::default();
+        pod.metadata.creation_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(t0()));
+        pod
+    }
+
+    #[test]
+    fn restart_reason_is_unknown_without_a_termination_reason() {
+        let mut pod = started_pod();
+        crash(&mut pod, 3, "", t0());
+        let h = check(&pod, t0(), None);
+        assert_eq!(
+            (h.restarts, h.restart_reason.as_str()),
+            (3, reason::UNKNOWN)
+        );
+        assert_eq!(h.last_restart, Some(t0()));
+    }
+
+    #[test]
+    fn cannot_start_counts_at_once_without_max_slow_start_duration() {
+        let mut pod = started_pod();
+        wait_with(&mut pod, "ErrImagePull");
+        assert_eq!(
+            check(&pod, t0(), None).cannot_start.as_deref(),
+            Some("ErrImagePull")
+        );
+        let slow: Option<Duration> = Some("1m".parse().unwrap());
+        let h = check(&pod, t0(), slow);
+        assert_eq!(h.cannot_start, None);
+        assert_eq!(
+            h.judged_at,
+            Some(t0() + jiff::SignedDuration::from_secs(60))
+        );
+    }
+
+    #[test]
+    fn container_creating_only_counts_past_max_slow_start_duration() {
+        let mut pod = started_pod();
+        wait_with(&mut pod, reason::CONTAINER_CREATING);
+        assert_eq!(
+            check(&pod, t0() + jiff::SignedDuration::from_hours(5), None).cannot_start,
+            None
+        );
+        let slow: Option<Duration> = Some("10s".parse().unwrap());
+        let late = t0() + jiff::SignedDuration::from_secs(11);
+        assert_eq!(
+            check(&pod, late, slow).cannot_start.as_deref(),
+            Some(reason::SLOW_START_TIMEOUT_EXCEEDED)
+        );
+    }
+}

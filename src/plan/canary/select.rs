@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use kube::core::{Selector, SelectorExt};
 
-use crate::plan::cluster::Cluster;
+use crate::plan::{cluster::Cluster, observe::restarts};
 
 /// Inputs of the choice.
 pub struct Selection<'s> {
@@ -76,8 +76,7 @@ pub fn select_nodes(cluster: &Cluster<'_>, sel: &Selection<'_>) -> Vec<usize> {
             .copied()
             .filter(|i| !chosen.contains(i))
             .collect();
-        let restarts =
-            |i: usize| -> i32 { cluster.nodes[i].live().map(|p| p.facts.restarts).sum() };
+        let restarts = |i: usize| -> i32 { cluster.nodes[i].live().map(|p| restarts(p.pod)).sum() };
         rest.sort_by_key(|&i| (restarts(i), cluster.nodes[i].name));
         let share = count.div_ceil(per_value.len().max(1));
         // First pass keeps the spread; a second pass fills up when the values are too uneven

@@ -33,7 +33,7 @@ pub fn nodes(
     cluster: &Cluster<'_>,
     revisions: &Revisions<'_>,
     intents: &[NodeIntent],
-    decisions: &[NodeDecision<'_>],
+    decisions: Vec<NodeDecision<'_>>,
     old_daemonset: Option<&str>,
 ) -> Vec<NodeExplanation> {
     cluster
@@ -41,7 +41,7 @@ pub fn nodes(
         .iter()
         .zip(intents)
         .zip(decisions)
-        .map(|((node, intent), d)| {
+        .map(|((node, intent), d): ((_, _), NodeDecision<'_>)| {
             // The revision that serves the node: the available pod first, then the oldest.
             let serving = node
                 .live()
@@ -55,7 +55,7 @@ pub fn nodes(
                     .then(|| revisions.revs[intent.desired].name.clone()),
                 action: d.action,
                 wave: d.wave,
-                reason: d.reason.clone(),
+                reason: d.reason,
             }
         })
         .collect()

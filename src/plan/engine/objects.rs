@@ -1,6 +1,6 @@
 //! The objects a plan writes: pods, pod labels, ERSs and statuses.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Pod;
 
@@ -14,7 +14,7 @@ use crate::{
     plan::{
         EventType, ObjectRef, PodDelete, PodLabelUpdate,
         canary::{CanaryOutcome, Phase},
-        cluster::Cluster,
+        cluster::{Cluster, FastSet},
         events::Events,
         history::{Revisions, desired_ers, history_cleanup},
         pod::{PodSpecInputs, build_pod},
@@ -34,21 +34,38 @@ pub struct Objects {
     pub pod_label_updates: Vec<PodLabelUpdate>,
 }
 
-/// Builds pods, pod deletions, label updates and ERS objects.
+/// What the object builders read.
+pub struct Parts<'p, 'a> {
+    /// Plan context.
+    pub ctx: &'p Ctx<'a>,
+    /// Nodes and pods.
+    pub cluster: &'p Cluster<'a>,
+    /// Revisions.
+    pub revisions: &'p Revisions<'a>,
+    /// Per-node intents.
+    pub intents: &'p [NodeIntent],
+}
+
+/// Builds pods, pod deletions, label updates and ERS objects; `keep` are the revisions that
+/// must not be deleted (active before and after the plan).
 pub fn build(
-    ctx: &Ctx<'_>,
-    cluster: &Cluster<'_>,
-    revisions: &Revisions<'_>,
+    parts: &Parts<'_, '_>,
     settings: &Settings<'_>,
-    intents: &[NodeIntent],
     rolling: &RollingOutcome<'_>,
     keep: &[usize],
     events: &mut Events,
 ) -> Objects {
+    let Parts {
+        ctx,
+        cluster,
+        revisions,
+        intents,
+    } = *parts;
     let mut pod_creates = Vec::new();
     let mut pod_deletes = Vec::new();
-    let mut created: HashSet<String> = HashSet::new();
-    let mut deleted: HashSet<&str> = HashSet::new();
+    let mut created: FastSet<String> = FastSet::default();
+    let mut deleted: FastSet<&str> = FastSet::default();
+    let mut pod_names: Option<FastSet<&str>> = None;
     let tolerations = cluster_tolerations(ctx);
     for (i, d) in rolling.decisions.iter().enumerate() {
         let node = &cluster.nodes[i];
@@ -75,15 +92,22 @@ pub fn build(
         let mut extra = 0;
         let name = loop {
             let name = pod_name(&rev.name, node.name, extra);
-            let taken = cluster.pod_names.contains(name.as_str())
-                && !node.pods.iter().any(|p| p.name == name);
+            // Built on the first create only: most plans create nothing.
+            let names = pod_names.get_or_insert_with(|| {
+                cluster
+                    .nodes
+                    .iter()
+                    .flat_map(|n| n.pods.iter().map(|p| p.name))
+                    .collect::<FastSet<&str>>()
+            });
+            let taken = names.contains(name.as_str()) && !node.pods.iter().any(|p| p.name == name);
             if !taken && !created.contains(&name) {
                 break name;
             }
             extra += 1;
         };
         created.insert(name.clone());
-        for (key, error) in &node.overrides.errors {
+        for (key, error) in &node.overrides().errors {
             events.push(
                 EventType::Warning,
                 reason::INVALID_NODE_ANNOTATION,
@@ -108,7 +132,7 @@ pub fn build(
             node: node.name,
             canary: intents[i].canary,
             setting,
-            overrides: &node.overrides,
+            overrides: node.overrides(),
             tolerations: &tolerations,
         }));
     }
@@ -116,7 +140,7 @@ pub fn build(
     let node = |p: &Pod| crate::plan::placement::pod_node(p).map(str::to_string);
     pod_creates.sort_by_cached_key(|p| (node(p), p.metadata.name.clone()));
     pod_deletes.sort_by(|a, b| (&a.node, &a.name).cmp(&(&b.node, &b.name)));
-    let pod_label_updates = label_updates(cluster, revisions, intents, &deleted);
+    let pod_label_updates = label_updates(parts, &deleted);
     let numbers = revisions.numbers();
     let ers_deletes = history_cleanup(
         revisions,
@@ -153,15 +177,31 @@ fn cluster_tolerations(ctx: &Ctx<'_>) -> Vec<k8s_openapi::api::core::v1::Tolerat
         .to_vec()
 }
 
-/// The canary label: on the canary pods of a running (or paused) canary, nowhere else.
-fn label_updates(
-    cluster: &Cluster<'_>,
-    revisions: &Revisions<'_>,
-    intents: &[NodeIntent],
-    deleted: &HashSet<&str>,
-) -> Vec<PodLabelUpdate> {
+/// The canary label: on the canary pods of a running (or paused) canary, nowhere else. Only
+/// the current and previous canary nodes can hold labelled pods, so only their pods are read.
+fn label_updates(parts: &Parts<'_, '_>, deleted: &FastSet<&str>) -> Vec<PodLabelUpdate> {
+    let Parts {
+        ctx,
+        cluster,
+        revisions,
+        intents,
+    } = *parts;
+    let previous: FastSet<&str> = ctx
+        .s
+        .eds
+        .status
+        .iter()
+        .flat_map(|s| {
+            s.canary
+                .iter()
+                .flat_map(|c| c.nodes.iter().map(String::as_str))
+        })
+        .collect();
     let mut updates = Vec::new();
     for (node, intent) in cluster.nodes.iter().zip(intents) {
+        if !intent.canary && !previous.contains(node.name) {
+            continue;
+        }
         for p in node
             .live()
             .filter(|p| !p.old_daemonset && !deleted.contains(p.name))
@@ -191,17 +231,19 @@ fn label_updates(
 }
 
 /// ERS statuses that differ from the stored ones.
-#[allow(clippy::too_many_arguments)]
 pub fn ers_statuses(
-    ctx: &Ctx<'_>,
-    cluster: &Cluster<'_>,
-    revisions: &Revisions<'_>,
-    intents: &[NodeIntent],
+    parts: &Parts<'_, '_>,
     outcome: Option<&CanaryOutcome>,
     active: usize,
     ignored: i32,
     deletes: &[ObjectRef],
 ) -> Vec<(String, ExtendedDaemonSetReplicaSetStatus)> {
+    let Parts {
+        ctx,
+        cluster,
+        revisions,
+        intents,
+    } = *parts;
     let counts = rev_counts(cluster, intents, revisions.revs.len());
     let frozen = ctx.annotation_true(keys::ROLLOUT_FROZEN_ANNOTATION);
     let paused = ctx.annotation_true(keys::ROLLING_UPDATE_PAUSED_ANNOTATION);

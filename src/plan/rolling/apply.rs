@@ -39,22 +39,23 @@ pub struct RollingOutcome<'a> {
     pub blocked: Option<String>,
 }
 
+/// Applies budgets and limits to classified nodes, in node order.
 pub struct Applier<'a, 'b, 'c> {
-    inp: &'c RollingInputs<'a, 'b>,
-    limits: &'c Limits,
-    decisions: Vec<NodeDecision<'a>>,
-    unavailable: Vec<usize>,
+    pub(super) inp: &'c RollingInputs<'a, 'b>,
+    pub(super) limits: &'c Limits,
+    pub(super) decisions: Vec<NodeDecision<'a>>,
+    pub(super) unavailable: Vec<usize>,
     ignored: Vec<usize>,
     stuck: Vec<usize>,
     /// Available nodes made unavailable at once (canary replacements).
-    consumed: Vec<usize>,
-    deadlines: Vec<Timestamp>,
+    pub(super) consumed: Vec<usize>,
+    pub(super) deadlines: Vec<Timestamp>,
     state: PlannerState,
-    max_creation: i32,
-    budget_waits: u32,
+    pub(super) max_creation: i32,
+    pub(super) budget_waits: u32,
 }
 
-fn decision<'a>(action: NodeAction, reason: impl Into<String>) -> NodeDecision<'a> {
+pub(super) fn decision<'a>(action: NodeAction, reason: impl Into<String>) -> NodeDecision<'a> {
     NodeDecision {
         action,
         reason: reason.into(),
@@ -65,7 +66,7 @@ fn decision<'a>(action: NodeAction, reason: impl Into<String>) -> NodeDecision<'
 }
 
 /// Up to three node names, then the count of the others.
-fn names(list: &[&str]) -> String {
+pub(super) fn names(list: &[&str]) -> String {
     let mut text = list.iter().take(3).copied().collect::<Vec<_>>().join(", ");
     if list.len() > 3 {
         text.push_str(&format!(" and {} more", list.len() - 3));
@@ -110,7 +111,7 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
         this
     }
 
-    fn block(&self, i: usize, deleting: bool) -> Option<String> {
+    pub(super) fn block(&self, i: usize, deleting: bool) -> Option<String> {
         let intent = &self.inp.intents[i];
         if self.inp.frozen {
             return Some("rollout frozen (rollout-frozen annotation)".into());
@@ -173,10 +174,10 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
                 d.wave = None;
                 d
             }
-            Need::Immediate => match self.block(i, true) {
-                Some(b) => decision(WAIT, b),
-                None => {
-                    let old = c.old.expect("immediate replacement has an old pod");
+            Need::Immediate => match (self.block(i, true), c.old) {
+                (Some(b), _) => decision(WAIT, b),
+                (None, None) => decision(WAIT, String::new()),
+                (None, Some(old)) => {
                     let why = if self.inp.intents[i].canary {
                         "canary node: replaced at once"
                     } else {
@@ -216,133 +217,6 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
             d.reason = format!("{} until {until}", d.reason);
         }
         d
-    }
-
-    fn budgeted_deletes(&mut self, classified: &[Classified<'a, 'b>]) {
-        let max = self.limits.max_unavailable;
-        let mut used: Vec<&str> = self
-            .unavailable
-            .iter()
-            .chain(&self.consumed)
-            .map(|&i| self.inp.cluster.nodes[i].name)
-            .collect();
-        used.sort_unstable();
-        for (i, c) in classified.iter().enumerate() {
-            if c.need != Need::Budgeted {
-                continue;
-            }
-            let old = c.old.expect("budgeted replacement has an old pod");
-            let d = if let Some(b) = self.block(i, true) {
-                decision(WAIT, b)
-            } else if (used.len() as i32) < max {
-                used.push(self.inp.cluster.nodes[i].name);
-                let mut d = decision(
-                    NodeAction::Replace,
-                    format!(
-                        "delete {} (outdated), then create the new pod (maxUnavailable {}/{max})",
-                        old.name,
-                        used.len()
-                    ),
-                );
-                d.deletes
-                    .push((old.pod, "outdated: replaced by the rolling update".into()));
-                d
-            } else {
-                let mut d = decision(
-                    WAIT,
-                    format!(
-                        "wait (maxUnavailable {}/{max} used by {})",
-                        used.len(),
-                        names(&used)
-                    ),
-                );
-                d.wave = Some(1 + self.budget_waits / max.max(1) as u32);
-                self.budget_waits += 1;
-                d
-            };
-            let deletes = std::mem::take(&mut self.decisions[i].deletes);
-            self.decisions[i] = NodeDecision {
-                deletes: deletes.into_iter().chain(d.deletes).collect(),
-                ..d
-            };
-        }
-    }
-
-    fn creates(&mut self, classified: &[Classified<'a, 'b>]) {
-        let nodes = &self.inp.cluster.nodes;
-        let in_flight = classified
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !self.inp.intents[*i].immediate && nodes[*i].runs())
-            .filter_map(|(_, c)| c.new)
-            .filter(|p| !p.facts.ready && !p.facts.unresponsive)
-            .count() as i32;
-        let mut capacity = (self.limits.slow_start - in_flight).max(0);
-        self.max_creation = capacity;
-        let surging = classified
-            .iter()
-            .filter(|c| c.old.is_some() && c.new.is_some())
-            .count() as i32;
-        let mut surge_left = (self.limits.max_surge - surging).max(0);
-        let (mut slow_waits, mut surge_waits) = (0u32, 0u32);
-        let surge = self.limits.max_surge > 0;
-        for pass in [Need::Create, Need::SurgeFree, Need::Budgeted] {
-            if pass == Need::Budgeted && !surge {
-                break;
-            }
-            for (i, c) in classified.iter().enumerate() {
-                if c.need != pass {
-                    continue;
-                }
-                let immediate = self.inp.intents[i].immediate;
-                let blocked = self.block(i, pass != Need::Create);
-                let (action, what) = match pass {
-                    Need::Create => (NodeAction::Create, "create".to_string()),
-                    Need::SurgeFree => (
-                        NodeAction::Replace,
-                        "surge: old pod not available; create".into(),
-                    ),
-                    _ => (NodeAction::Replace, "surge: create".into()),
-                };
-                let mut d = if let Some(b) = blocked {
-                    decision(WAIT, b)
-                } else if pass == Need::Budgeted && surge_left == 0 {
-                    let mut d = decision(
-                        WAIT,
-                        format!("wait (maxSurge {0}/{0} in use)", self.limits.max_surge),
-                    );
-                    d.wave = Some(1 + surge_waits / self.limits.max_surge.max(1) as u32);
-                    surge_waits += 1;
-                    d
-                } else if !immediate && capacity == 0 {
-                    self.deadlines.extend(self.limits.next_step);
-                    let mut d = decision(
-                        WAIT,
-                        format!(
-                            "wait (slow start: {} pods starting at once)",
-                            self.limits.slow_start
-                        ),
-                    );
-                    d.wave = Some(1 + slow_waits / self.limits.slow_start.max(1) as u32);
-                    slow_waits += 1;
-                    d
-                } else {
-                    if !immediate {
-                        capacity -= 1;
-                    }
-                    if pass == Need::Budgeted {
-                        surge_left -= 1;
-                    }
-                    let name = c.create_name.clone().unwrap_or_default();
-                    let mut d = decision(action, format!("{what} {name}"));
-                    d.create = Some(name);
-                    d
-                };
-                let deletes = std::mem::take(&mut self.decisions[i].deletes);
-                d.deletes = deletes;
-                self.decisions[i] = d;
-            }
-        }
     }
 
     fn backoff(&mut self, classified: &[Classified<'a, 'b>]) {

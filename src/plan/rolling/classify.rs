@@ -6,6 +6,7 @@ use super::{NodeIntent, RollingInputs};
 use crate::plan::{
     cluster::{NodeView, PodView},
     placement::Eligibility,
+    pod::pod_matches,
     revision::pod_name,
 };
 
@@ -93,56 +94,61 @@ pub fn classify<'a, 'b>(inp: &RollingInputs<'a, 'b>, i: usize, surge: bool) -> C
         )
     });
     let up_to_date = |p: &PodView<'_>| {
-        p.rev == Some(desired) && p.marks.matches(setting, node.overrides.hash.as_deref())
+        p.rev == Some(desired) && pod_matches(p.pod, setting, node.overrides().hash.as_deref())
     };
-    let mut failed = Vec::new();
-    let (mut current, mut outdated) = (Vec::new(), Vec::new());
+    // Duplicates: keep one pod per group (up to date, outdated). Upstream keeps the scheduled,
+    // then the oldest, then the first by name (the order of `node.pods`); we keep an available
+    // pod first, so removing a duplicate never costs availability.
+    let (mut live, mut has_failed) = (0, false);
     for p in node.live() {
+        live += 1;
         if p.facts.failed {
-            failed.push(p);
-        } else if up_to_date(p) {
-            current.push(p);
+            has_failed = true;
+            continue;
+        }
+        let slot = if up_to_date(p) {
+            &mut out.new
         } else {
-            outdated.push(p);
+            &mut out.old
+        };
+        if slot.is_none_or(|kept| !kept.facts.available && p.facts.available) {
+            *slot = Some(p);
         }
     }
-    // Duplicates: keep one pod per group. Upstream keeps the scheduled, then the oldest, then
-    // the first by name (the order of `node.pods`); we keep an available pod first, so removing
-    // a duplicate never costs availability.
-    for (group, slot) in [(current, &mut out.new), (outdated, &mut out.old)] {
-        let keep = group
-            .iter()
-            .position(|p| p.facts.available)
-            .unwrap_or_default();
-        for (k, p) in group.into_iter().enumerate() {
-            if k == keep {
-                *slot = Some(p);
-            } else {
+    let kept =
+        |p: &PodView<'_>, slot: Option<&PodView<'_>>| slot.is_some_and(|k| std::ptr::eq(k, p));
+    let failed_allowed = has_failed && inp.backoff_allows(node.name);
+    out.failed_waiting = has_failed && !failed_allowed;
+    if live > 1 || has_failed {
+        for p in node.live() {
+            if p.facts.failed {
+                if failed_allowed {
+                    out.free_deletes.push((p.pod, "failed pod".into()));
+                }
+            } else if !kept(p, out.new) && !kept(p, out.old) {
                 out.free_deletes
                     .push((p.pod, "duplicate pod on the node".into()));
             }
         }
     }
-    if !failed.is_empty() {
-        if inp.backoff_allows(node.name) {
-            for p in failed {
-                out.free_deletes.push((p.pod, "failed pod".into()));
-            }
-        } else {
-            out.failed_waiting = true;
-        }
-    }
     let rev = &inp.revisions.revs[desired];
-    let name = pod_name(&rev.name, node.name, 0);
-    let terminating_same_name = node
-        .pods
-        .iter()
-        .any(|p| p.facts.terminating && p.name == name);
+    // The pod name is hashed only where it matters (hashing every node costs time at 10,000
+    // nodes): to wait for a terminating pod of the same name, and for a create.
+    let name = || pod_name(&rev.name, node.name, 0);
+    let terminating_same_name =
+        out.new.is_none() && node.pods.iter().any(|p| p.facts.terminating) && {
+            let name = name();
+            node.pods
+                .iter()
+                .any(|p| p.facts.terminating && p.name == name)
+        };
     out.need = match (out.old, out.new) {
         (None, Some(_)) if out.free_deletes.is_empty() => Need::Nothing(String::new()),
         (None, Some(_)) => Need::FreeDelete,
         (None, None) if out.failed_waiting || !out.free_deletes.is_empty() => Need::FreeDelete,
-        (None, None) if terminating_same_name => Need::Wait(format!("pod {name} is terminating")),
+        (None, None) if terminating_same_name => {
+            Need::Wait(format!("pod {} is terminating", name()))
+        }
         (None, None) if rev.ers.is_none() => {
             Need::Wait(format!("ERS {} is being created", rev.name))
         }
@@ -175,8 +181,13 @@ pub fn classify<'a, 'b>(inp: &RollingInputs<'a, 'b>, i: usize, surge: bool) -> C
         }
         (Some(_), None) => Need::Budgeted,
     };
-    if out.new.is_none() && !terminating_same_name {
-        out.create_name = Some(name);
+    let may_create = match out.need {
+        Need::Create | Need::SurgeFree => true,
+        Need::Budgeted => surge,
+        _ => false,
+    };
+    if may_create {
+        out.create_name = Some(name());
     }
     out
 }

@@ -150,7 +150,8 @@ impl Snapshot {
         let eds = pick_eds(edss, eds_name)?;
         let name = eds.metadata.name.clone().unwrap_or_default();
         let namespace = eds.metadata.namespace.clone();
-        let same_ns = |ns: &Option<String>| namespace.is_none() || ns == &namespace;
+        // Objects without a namespace (hand-written state files) belong to the EDS's.
+        let same_ns = |ns: &Option<String>| namespace.is_none() || ns.is_none() || ns == &namespace;
         let old_ds = eds
             .metadata
             .annotations

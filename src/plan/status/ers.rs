@@ -7,8 +7,8 @@ use super::{cond, off};
 use crate::{
     api::{
         Condition, ExtendedDaemonSetReplicaSetStatus,
-        condition::set_condition,
-        constants::{condition_type, ers_state, reason},
+        condition::{FALSE, TRUE, set_condition},
+        constants::{condition_type, ers_state},
     },
     plan::{canary::Phase, cluster::Cluster, rolling::NodeIntent},
 };
@@ -75,12 +75,10 @@ pub fn ers_status(inp: &ErsStatusInputs<'_>) -> ExtendedDaemonSetReplicaSetStatu
     let mut conditions = prev.conditions;
     let g = inp.generation;
     let mut set = |c: Condition| set_condition(&mut conditions, c, inp.stamp);
-    let flag = |t: &str, on: bool, why: &str| {
-        if on {
-            cond(t, true, why, String::new(), g)
-        } else {
-            off(t, g)
-        }
+    // Upstream's role conditions carry no reason or message.
+    let flag = |t: &str, on: bool| Condition {
+        status: if on { TRUE } else { FALSE }.into(),
+        ..off(t, g)
     };
     let status = match inp.canary {
         _ if inp.active => ers_state::ACTIVE,
@@ -88,27 +86,11 @@ pub fn ers_status(inp: &ErsStatusInputs<'_>) -> ExtendedDaemonSetReplicaSetStatu
         Some(_) => ers_state::CANARY,
         None => ers_state::UNKNOWN,
     };
-    set(flag(
-        condition_type::ACTIVE,
-        inp.active,
-        condition_type::ACTIVE,
-    ));
-    set(flag(
-        condition_type::CANARY,
-        inp.canary.is_some(),
-        condition_type::CANARY,
-    ));
+    set(flag(condition_type::ACTIVE, inp.active));
+    set(flag(condition_type::CANARY, inp.canary.is_some()));
     if inp.active {
-        set(flag(
-            condition_type::ROLLING_UPDATE_PAUSED,
-            inp.paused,
-            reason::ROLLING_UPDATE_PAUSED,
-        ));
-        set(flag(
-            condition_type::ROLLOUT_FROZEN,
-            inp.frozen,
-            reason::ROLLOUT_FROZEN,
-        ));
+        set(flag(condition_type::ROLLING_UPDATE_PAUSED, inp.paused));
+        set(flag(condition_type::ROLLOUT_FROZEN, inp.frozen));
     }
     if let Some(phase) = inp.canary {
         set(match phase {

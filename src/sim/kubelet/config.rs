@@ -110,7 +110,8 @@ pub struct KubeletConfig {
     /// Readiness period of flapping containers.
     pub flap_period: Duration,
     /// Node lease renewal period (what keeps a real control plane from marking the fake nodes
-    /// unreachable).
+    /// unreachable); zero turns the heartbeats off (an embedded API server has no node
+    /// lifecycle controller, and thousands of nodes renewing cost requests).
     pub heartbeat_interval: Duration,
     /// Also schedule pods that are not pinned to a node (on the first fitting fake node).
     /// Off by default, so that on a real cluster only pods pinned to fake nodes are touched.

@@ -83,6 +83,14 @@ pub enum Step {
 /// Computes the next step for `pod`, bound to the kubelet's node.
 pub fn next_status(pod: &Pod, facts: &PodFacts<'_>, now: Timestamp) -> Step {
     let old = pod.status.clone().unwrap_or_default();
+    if !facts.node_ready {
+        // The kubelet is down: only the node lifecycle controller acts, marking pods unready;
+        // a deleted pod stays terminating until the node is back (or someone force-deletes).
+        return Step::Status {
+            status: Box::new(conditions::node_not_ready(old, now)),
+            wake_at: None,
+        };
+    }
     if let Some(deadline) = &pod.metadata.deletion_timestamp {
         if now >= deadline.0 {
             return Step::Delete;
@@ -90,13 +98,6 @@ pub fn next_status(pod: &Pod, facts: &PodFacts<'_>, now: Timestamp) -> Step {
         return Step::Status {
             status: Box::new(conditions::terminating(pod, old, now)),
             wake_at: Some(deadline.0),
-        };
-    }
-    if !facts.node_ready {
-        // The kubelet is down: only the node lifecycle controller acts, marking pods unready.
-        return Step::Status {
-            status: Box::new(conditions::node_not_ready(old, now)),
-            wake_at: None,
         };
     }
     running_status(pod, old, facts, now)

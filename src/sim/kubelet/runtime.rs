@@ -1,6 +1,7 @@
 //! The I/O side of the simulator: shared state, node writes, and the tasks ([`watch`] feeds
-//! the [`queue`], [`pods`] processes it).
+//! the [`queue`], [`pods`] processes it, [`bind`] for pending pods).
 
+mod bind;
 mod pods;
 mod queue;
 mod watch;
@@ -20,7 +21,7 @@ use kube::{
 use serde_json::json;
 use tokio::task::JoinHandle;
 
-use super::{FakeNode, KubeletConfig, KubeletError, node};
+use super::{FIELD_MANAGER, FakeNode, KubeletConfig, KubeletError, node};
 
 /// Namespace of the node leases.
 const LEASE_NAMESPACE: &str = "kube-node-lease";
@@ -67,6 +68,10 @@ impl Shared {
         lock(&self.nodes).keys().cloned().collect()
     }
 
+    pub(crate) fn node_count(&self) -> usize {
+        lock(&self.nodes).len()
+    }
+
     pub(crate) fn node(&self, name: &str) -> Option<FakeNode> {
         lock(&self.nodes).get(name).map(|s| s.fake.clone())
     }
@@ -111,11 +116,11 @@ impl Shared {
         let api: Api<Node> = Api::all(self.client.clone());
         let now = Timestamp::now();
         let object = node::node_object(fake, now);
-        let created = match api.create(&PostParams::default(), &object).await {
+        let created = match api.create(&post_params(), &object).await {
             Ok(created) => created,
             Err(kube::Error::Api(status)) if status.code == 409 => {
                 let patch = serde_json::to_value(&object).unwrap_or_default();
-                let params = PatchParams::default();
+                let params = patch_params();
                 api.patch(&fake.name, &params, &Patch::Merge(patch))
                     .await
                     .map_err(|source| KubeletError::CreateNode {
@@ -143,7 +148,7 @@ impl Shared {
         let api: Api<Node> = Api::all(self.client.clone());
         let status = node::node_status(fake, old, Timestamp::now());
         let patch = json!({"status": status});
-        api.patch_status(&fake.name, &PatchParams::default(), &Patch::Merge(patch))
+        api.patch_status(&fake.name, &patch_params(), &Patch::Merge(patch))
             .await
             .map_err(|source| KubeletError::UpdateNode {
                 node: fake.name.clone(),
@@ -170,7 +175,7 @@ impl Shared {
         let api: Api<Node> = Api::all(self.client.clone());
         let patch = node::metadata_patch(&before, &after, Timestamp::now());
         let updated = api
-            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .patch(name, &patch_params(), &Patch::Merge(patch))
             .await
             .map_err(|source| KubeletError::UpdateNode {
                 node: name.to_string(),
@@ -255,6 +260,22 @@ pub(crate) fn spawn(shared: Arc<Shared>) -> Vec<JoinHandle<()>> {
         tasks.push(tokio::spawn(watch::heartbeats(shared)));
     }
     tasks
+}
+
+/// Patch parameters of every write, naming the simulator as field manager.
+fn patch_params() -> PatchParams {
+    PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        ..PatchParams::default()
+    }
+}
+
+/// Create parameters of every write, naming the simulator as field manager.
+fn post_params() -> PostParams {
+    PostParams {
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        ..PostParams::default()
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -23,29 +23,40 @@ pub enum Placement {
     Bind(String),
     /// No node fits: set `PodScheduled=False` with reason `Unschedulable` and this message.
     Unschedulable(String),
-    /// Not the simulator's pod (pinned elsewhere, or not pinned and unpinned pods are not
-    /// scheduled): leave it alone.
+    /// Not the simulator's pod (already bound, or no candidate among the fake nodes): leave it
+    /// alone.
     NotOurs,
 }
 
-/// Places `pod` on one of `nodes` (the simulator's nodes). `schedule_unpinned` also places
-/// pods that are not pinned to a node, on the first node that fits (by name).
-pub fn place(pod: &Pod, nodes: &[Node], schedule_unpinned: bool) -> Placement {
-    let spec = pod.spec.clone().unwrap_or_default();
-    if spec.node_name.is_some() {
+/// The nodes a pending pod may go to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Candidates {
+    /// The nodes it is pinned to (`matchFields metadata.name In [...]`).
+    Named(Vec<String>),
+    /// Any node: the pod is not pinned and unpinned pods are scheduled.
+    All,
+    /// None of the simulator's business: the pod is not pinned.
+    NotOurs,
+}
+
+/// Which nodes `pod` may go to; `schedule_unpinned` makes unpinned pods the simulator's too.
+pub fn candidates(pod: &Pod, schedule_unpinned: bool) -> Candidates {
+    match pinned_names(pod) {
+        Some(names) => Candidates::Named(names),
+        None if schedule_unpinned => Candidates::All,
+        None => Candidates::NotOurs,
+    }
+}
+
+/// Places `pod` on the first (by name) of `candidates` that fits; `total` is the number of
+/// fake nodes, for the scheduler's message (nodes that are not candidates fail the pinning
+/// node affinity). No candidate at all means the pod is pinned to other nodes: not ours.
+pub fn place(pod: &Pod, candidates: &[Node], total: usize) -> Placement {
+    if pod.spec.as_ref().is_some_and(|s| s.node_name.is_some()) || candidates.is_empty() {
         return Placement::NotOurs;
     }
     let name = |n: &Node| n.metadata.name.clone().unwrap_or_default();
-    let pinned = pinned_names(pod);
-    let candidates: Vec<&Node> = match &pinned {
-        Some(names) => nodes.iter().filter(|n| names.contains(&name(n))).collect(),
-        None if schedule_unpinned => nodes.iter().collect(),
-        None => return Placement::NotOurs,
-    };
-    if candidates.is_empty() {
-        return Placement::NotOurs;
-    }
-    let mut sorted = candidates.clone();
+    let mut sorted: Vec<&Node> = candidates.iter().collect();
     sorted.sort_by_key(|n| name(n));
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     for node in &sorted {
@@ -54,12 +65,11 @@ pub fn place(pod: &Pod, nodes: &[Node], schedule_unpinned: bool) -> Placement {
             Err(reason) => *reasons.entry(reason).or_default() += 1,
         }
     }
-    // Nodes that are not candidates fail the pinning node affinity.
-    let others = nodes.len() - candidates.len();
+    let total = total.max(candidates.len());
+    let others = total - candidates.len();
     if others > 0 {
         *reasons.entry(AFFINITY_MISMATCH.to_string()).or_default() += others;
     }
-    let total = nodes.len();
     let listed: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
     Placement::Unschedulable(format!(
         "0/{total} nodes are available: {}. preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling.",

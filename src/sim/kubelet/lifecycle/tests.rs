@@ -7,13 +7,15 @@ use serde_json::{Value, json};
 
 use super::*;
 
+mod behaviours;
+
 const T0: i64 = 1_700_000_000;
 
-fn at(ms: i64) -> Timestamp {
+pub(super) fn at(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(T0 * 1000 + ms).unwrap()
 }
 
-fn timing() -> Timing {
+pub(super) fn timing() -> Timing {
     Timing {
         crash_run: Duration::from_millis(500),
         crash_backoff: Duration::from_secs(1),
@@ -23,7 +25,7 @@ fn timing() -> Timing {
 }
 
 /// A pod whose containers are `(name, image, SIM_BEHAVIOUR)`.
-fn pod(containers: &[(&str, &str, &str)], extra_spec: Value) -> Pod {
+pub(super) fn pod(containers: &[(&str, &str, &str)], extra_spec: Value) -> Pod {
     let containers: Vec<Value> = containers
         .iter()
         .map(|(name, image, behaviour)| {
@@ -48,7 +50,7 @@ fn pod(containers: &[(&str, &str, &str)], extra_spec: Value) -> Pod {
     .unwrap()
 }
 
-fn facts(blocks: &Blocks) -> PodFacts<'_> {
+pub(super) fn facts(blocks: &Blocks) -> PodFacts<'_> {
     PodFacts {
         admitted_at: at(0),
         start_delay: Duration::from_secs(1),
@@ -62,7 +64,7 @@ fn facts(blocks: &Blocks) -> PodFacts<'_> {
 
 /// Runs the state machine at `ms`, writes the status back into the pod (as the API server
 /// would) and returns it with the wake time.
-fn step(pod: &mut Pod, facts: &PodFacts<'_>, ms: i64) -> (PodStatus, Option<Timestamp>) {
+pub(super) fn step(pod: &mut Pod, facts: &PodFacts<'_>, ms: i64) -> (PodStatus, Option<Timestamp>) {
     match next_status(pod, facts, at(ms)) {
         Step::Status { status, wake_at } => {
             pod.status = Some((*status).clone());
@@ -72,15 +74,15 @@ fn step(pod: &mut Pod, facts: &PodFacts<'_>, ms: i64) -> (PodStatus, Option<Time
     }
 }
 
-fn container(status: &PodStatus, i: usize) -> &ContainerStatus {
+pub(super) fn container(status: &PodStatus, i: usize) -> &ContainerStatus {
     &status.container_statuses.as_ref().unwrap()[i]
 }
 
-fn waiting_reason(c: &ContainerStatus) -> Option<&str> {
+pub(super) fn waiting_reason(c: &ContainerStatus) -> Option<&str> {
     c.state.as_ref()?.waiting.as_ref()?.reason.as_deref()
 }
 
-fn cond<'a>(status: &'a PodStatus, type_: &str) -> &'a PodCondition {
+pub(super) fn cond<'a>(status: &'a PodStatus, type_: &str) -> &'a PodCondition {
     status
         .conditions
         .iter()
@@ -152,158 +154,6 @@ fn transition_times_are_kept_while_conditions_hold() {
 }
 
 #[test]
-fn crash_loop_restarts_with_back_off_and_exit_reason() {
-    let blocks = Blocks::default();
-    let f = facts(&blocks);
-    let mut p = pod(&[("app", "pause", "crashloop")], json!({}));
-    // Sandbox at 500ms; cycles of 500ms running + 1s back-off.
-    let (s, _) = step(&mut p, &f, 700);
-    let c = container(&s, 0);
-    assert!(c.state.as_ref().unwrap().running.is_some());
-    assert_eq!(c.restart_count, 0);
-
-    let (s, wake) = step(&mut p, &f, 1100);
-    let c = container(&s, 0);
-    assert_eq!(waiting_reason(c), Some("CrashLoopBackOff"));
-    assert_eq!(c.restart_count, 1);
-    let last = c.last_state.as_ref().unwrap().terminated.as_ref().unwrap();
-    assert_eq!((last.reason.as_deref(), last.exit_code), (Some("Error"), 1));
-    assert_eq!(s.phase.as_deref(), Some("Running"));
-    assert_eq!(cond(&s, "Ready").status, "False");
-    assert_eq!(wake, Some(at(2000)));
-
-    let (s, _) = step(&mut p, &f, 2100);
-    let c = container(&s, 0);
-    assert!(c.state.as_ref().unwrap().running.is_some());
-    assert_eq!(c.restart_count, 1);
-    assert!(c.last_state.as_ref().unwrap().terminated.is_some());
-
-    let (s, _) = step(&mut p, &f, 500 + 10 * 1500 + 600);
-    assert_eq!(container(&s, 0).restart_count, 11);
-}
-
-#[test]
-fn oom_and_start_errors_report_their_reason_and_code() {
-    let blocks = Blocks::default();
-    let f = facts(&blocks);
-    let mut p = pod(
-        &[("a", "pause", "oomkilled"), ("b", "pause", "starterror")],
-        json!({}),
-    );
-    let (s, _) = step(&mut p, &f, 1200);
-    let terminated = |i| {
-        container(&s, i)
-            .last_state
-            .clone()
-            .unwrap()
-            .terminated
-            .unwrap()
-    };
-    assert_eq!(
-        (terminated(0).reason.unwrap(), terminated(0).exit_code),
-        ("OOMKilled".into(), 137)
-    );
-    let start_error = terminated(1);
-    assert_eq!(
-        (start_error.reason.unwrap(), start_error.exit_code),
-        ("StartError".into(), 128)
-    );
-    assert_eq!(start_error.started_at, Some(Time(Timestamp::UNIX_EPOCH)));
-    assert_eq!(waiting_reason(container(&s, 1)), Some("CrashLoopBackOff"));
-    assert_eq!(container(&s, 1).restart_count, 1);
-}
-
-#[test]
-fn image_pull_errors_alternate_and_keep_the_pod_pending() {
-    let blocks = Blocks::default();
-    let f = facts(&blocks);
-    let mut p = pod(
-        &[("app", "registry.k8s.io/pause:does-not-exist", "")],
-        json!({}),
-    );
-    let (s, wake) = step(&mut p, &f, 600);
-    assert_eq!(waiting_reason(container(&s, 0)), Some("ErrImagePull"));
-    assert_eq!(wake, Some(at(1500)));
-    let (s, _) = step(&mut p, &f, 1600);
-    let c = container(&s, 0);
-    assert_eq!(waiting_reason(c), Some("ImagePullBackOff"));
-    let message = c.state.clone().unwrap().waiting.unwrap().message.unwrap();
-    assert_eq!(
-        message,
-        "Back-off pulling image \"registry.k8s.io/pause:does-not-exist\""
-    );
-    assert_eq!(s.phase.as_deref(), Some("Pending"));
-}
-
-#[test]
-fn missing_config_key_fails_only_its_container() {
-    let blocks = Blocks {
-        volume: None,
-        containers: [(
-            "app".to_string(),
-            "couldn't find key a in ConfigMap ns/cfg".to_string(),
-        )]
-        .into(),
-    };
-    let f = facts(&blocks);
-    let mut p = pod(&[("app", "pause", ""), ("side", "pause", "")], json!({}));
-    let (s, wake) = step(&mut p, &f, 2000);
-    assert_eq!(
-        waiting_reason(container(&s, 0)),
-        Some("CreateContainerConfigError")
-    );
-    assert!(container(&s, 1).ready);
-    assert_eq!(s.phase.as_deref(), Some("Pending"));
-    assert_eq!(
-        cond(&s, "ContainersReady").message.as_deref(),
-        Some("containers with unready status: [app]")
-    );
-    assert_eq!(wake, Some(at(3000)), "the reference is checked again");
-}
-
-#[test]
-fn missing_volume_source_keeps_the_pod_creating() {
-    let blocks = Blocks {
-        volume: Some("MountVolume.SetUp failed".into()),
-        containers: Default::default(),
-    };
-    let f = facts(&blocks);
-    let mut p = pod(&[("app", "pause", "")], json!({}));
-    let (s, wake) = step(&mut p, &f, 10_000);
-    assert_eq!(waiting_reason(container(&s, 0)), Some("ContainerCreating"));
-    assert_eq!(cond(&s, "PodReadyToStartContainers").status, "False");
-    assert_eq!(s.phase.as_deref(), Some("Pending"));
-    assert_eq!(wake, Some(at(11_000)));
-}
-
-#[test]
-fn never_ready_and_flapping_containers() {
-    let blocks = Blocks::default();
-    let f = facts(&blocks);
-    let mut never = pod(&[("app", "never-ready", "")], json!({}));
-    let (s, wake) = step(&mut never, &f, 30_000);
-    assert_eq!(
-        (s.phase.as_deref(), container(&s, 0).ready, wake),
-        (Some("Running"), false, None)
-    );
-
-    let mut flap = pod(&[("app", "pause", "flapping")], json!({}));
-    let mut ready_at = |ms| {
-        let (s, _) = step(&mut flap, &f, ms);
-        cond(&s, "Ready").status == "True"
-    };
-    assert_eq!(
-        [
-            ready_at(900),
-            ready_at(1100),
-            ready_at(3100),
-            ready_at(5100)
-        ],
-        [false, true, false, true]
-    );
-}
-
-#[test]
 fn not_ready_node_turns_only_the_ready_condition_false() {
     let blocks = Blocks::default();
     let mut f = facts(&blocks);
@@ -336,6 +186,21 @@ fn deleted_pod_turns_unready_then_is_deleted_after_its_grace_period() {
 }
 
 #[test]
+fn deleted_pod_on_a_not_ready_node_stays_terminating() {
+    let blocks = Blocks::default();
+    let mut f = facts(&blocks);
+    let mut p = pod(&[("app", "pause", "")], json!({}));
+    step(&mut p, &f, 2000);
+    p.metadata.deletion_timestamp = Some(Time(at(3000)));
+    f.node_ready = false;
+    let (s, wake) = step(&mut p, &f, 60_000);
+    assert_eq!(cond(&s, "Ready").status, "False");
+    assert_eq!(wake, None, "nothing happens until the node is back");
+    f.node_ready = true;
+    assert_eq!(next_status(&p, &f, at(61_000)), Step::Delete);
+}
+
+#[test]
 fn init_containers_complete_before_the_main_ones_start() {
     let blocks = Blocks::default();
     let f = facts(&blocks);
@@ -354,20 +219,6 @@ fn init_containers_complete_before_the_main_ones_start() {
         (done.reason.as_deref(), done.exit_code),
         (Some("Completed"), 0)
     );
-}
-
-#[test]
-fn crash_without_restarts_fails_the_pod() {
-    let blocks = Blocks::default();
-    let f = facts(&blocks);
-    let mut p = pod(
-        &[("app", "crashloop", "")],
-        json!({"restartPolicy": "Never"}),
-    );
-    let (s, wake) = step(&mut p, &f, 5000);
-    assert_eq!(s.phase.as_deref(), Some("Failed"));
-    assert_eq!(container(&s, 0).restart_count, 0);
-    assert_eq!(wake, None);
 }
 
 #[test]

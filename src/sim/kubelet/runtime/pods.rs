@@ -1,15 +1,15 @@
-//! The pod loop: binds pending pods and writes the status of bound ones, as the pure
-//! [`scheduler`](crate::sim::kubelet::scheduler) and [`lifecycle`](crate::sim::kubelet::lifecycle)
-//! decide.
+//! The pod loop: hands pending pods to [`bind`](super::bind), and writes the status of the
+//! pods bound to fake nodes as the pure [`lifecycle`](crate::sim::kubelet::lifecycle) decides
+//! (after resolving their ConfigMap and Secret references).
 
 use std::{sync::Arc, time::Duration};
 
 use futures::StreamExt;
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod, PodCondition, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
 use kube::{
-    Api, ResourceExt,
-    api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions},
+    Api,
+    api::{DeleteParams, Patch, Preconditions},
     runtime::reflector::ObjectRef,
 };
 use rand::{Rng, SeedableRng};
@@ -17,19 +17,15 @@ use serde_json::{Value, json};
 
 use super::{Shared, lock, queue::Key};
 use crate::sim::kubelet::{
-    FAKE_NODE_LABEL,
     lifecycle::{self, Blocks, PodFacts, Step},
     node,
     refs::{self, Found, Source},
-    scheduler::{self, Placement},
 };
 
 /// Pods processed at once.
 const CONCURRENCY: usize = 64;
 /// Retry delay after a failed write (fault injection, conflicts, a flaky API server).
 const RETRY: Duration = Duration::from_secs(1);
-/// How often an unschedulable pod is retried without any node change.
-const UNSCHEDULABLE_RETRY: Duration = Duration::from_secs(10);
 
 /// What the kubelet remembers about a pod it admitted.
 pub(crate) struct PodRecord {
@@ -75,7 +71,7 @@ async fn process(shared: &Shared, key: Key) {
     };
     let node_name = pod.spec.as_ref().and_then(|s| s.node_name.clone());
     let result = match node_name {
-        None => schedule(shared, &pod, &key).await,
+        None => super::bind::schedule(shared, &pod, &key).await,
         Some(node) if shared.node(&node).is_some() => kubelet(shared, &pod, &node, &key).await,
         Some(_) => Ok(()),
     };
@@ -84,82 +80,6 @@ async fn process(shared: &Shared, key: Key) {
         shared
             .queue
             .wake_at(key, lifecycle::container::after(Timestamp::now(), RETRY));
-    }
-}
-
-async fn schedule(shared: &Shared, pod: &Pod, key: &Key) -> Result<(), kube::Error> {
-    let spec = pod.spec.clone().unwrap_or_default();
-    let scheduler_name = spec
-        .scheduler_name
-        .as_deref()
-        .unwrap_or("default-scheduler");
-    if pod.metadata.deletion_timestamp.is_some() || scheduler_name != "default-scheduler" {
-        return Ok(());
-    }
-    let ours = shared.node_names();
-    let nodes: Vec<Node> = shared
-        .node_store
-        .state()
-        .iter()
-        .filter(|n| {
-            n.metadata
-                .name
-                .as_ref()
-                .is_some_and(|name| ours.contains(name))
-        })
-        .filter(|n| n.labels().get(FAKE_NODE_LABEL).is_some_and(|v| v == "true"))
-        .map(|n| (**n).clone())
-        .collect();
-    let api: Api<Pod> = Api::namespaced(shared.client.clone(), &key.0);
-    match scheduler::place(pod, &nodes, shared.config.schedule_unpinned) {
-        Placement::NotOurs => Ok(()),
-        Placement::Bind(node) => {
-            let binding = json!({
-                "apiVersion": "v1",
-                "kind": "Binding",
-                "metadata": {"name": key.1, "namespace": key.0},
-                "target": {"apiVersion": "v1", "kind": "Node", "name": node},
-            });
-            api.create_subresource::<_, Value>("binding", &key.1, &PostParams::default(), &binding)
-                .await
-                .map(|_| ())
-        }
-        Placement::Unschedulable(message) => {
-            let status = pod.status.clone().unwrap_or_default();
-            let mut conditions = status.conditions.clone().unwrap_or_default();
-            let current = conditions.iter().find(|c| c.type_ == "PodScheduled");
-            let same = current.is_some_and(|c| {
-                c.status == "False"
-                    && c.reason.as_deref() == Some("Unschedulable")
-                    && c.message.as_deref() == Some(message.as_str())
-            });
-            shared.queue.wake_at(
-                key.clone(),
-                lifecycle::container::after(Timestamp::now(), UNSCHEDULABLE_RETRY),
-            );
-            if same {
-                return Ok(());
-            }
-            let transition = current
-                .filter(|c| c.status == "False")
-                .and_then(|c| c.last_transition_time.clone())
-                .unwrap_or(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-                    Timestamp::now(),
-                ));
-            conditions.retain(|c| c.type_ != "PodScheduled");
-            conditions.push(PodCondition {
-                type_: "PodScheduled".into(),
-                status: "False".into(),
-                reason: Some("Unschedulable".into()),
-                message: Some(message),
-                last_transition_time: Some(transition),
-                ..PodCondition::default()
-            });
-            let patch = json!({"status": {"conditions": conditions}});
-            api.patch_status(&key.1, &PatchParams::default(), &Patch::Merge(patch))
-                .await
-                .map(|_| ())
-        }
     }
 }
 
@@ -177,8 +97,15 @@ async fn kubelet(
     let deleting = pod.metadata.deletion_timestamp.is_some();
     let (admitted_at, start_delay, blocks) = {
         let mut records = lock(&shared.records);
+        // A pod admitted before (by an earlier run of the simulator) keeps its timeline: its
+        // start time is when it was admitted.
+        let started = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.start_time.as_ref())
+            .map(|t| t.0);
         let record = records.entry(uid.clone()).or_insert_with(|| PodRecord {
-            admitted_at: now,
+            admitted_at: started.filter(|t| *t <= now).unwrap_or(now),
             start_delay: start_delay(&shared.config, &uid),
             blocks: None,
         });
@@ -233,7 +160,7 @@ async fn kubelet(
             if let Some(patch) = status_patch(&current, desired) {
                 api.patch_status(
                     &key.1,
-                    &PatchParams::default(),
+                    &super::patch_params(),
                     &Patch::Merge(json!({"status": patch})),
                 )
                 .await?;

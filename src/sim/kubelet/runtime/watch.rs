@@ -13,7 +13,7 @@ use k8s_openapi::{
 };
 use kube::{
     Api,
-    api::{Patch, PatchParams, PostParams},
+    api::Patch,
     runtime::{
         WatchStreamExt,
         reflector::{self, store::Writer},
@@ -77,7 +77,7 @@ pub(super) async fn heartbeats(shared: Arc<Shared>) {
         ..Namespace::default()
     };
     // Exists on real clusters; an error here shows again on the lease writes.
-    let _ = namespaces.create(&PostParams::default(), &namespace).await;
+    let _ = namespaces.create(&super::post_params(), &namespace).await;
     let leases: Api<Lease> = Api::namespaced(shared.client.clone(), LEASE_NAMESPACE);
     let mut interval = tokio::time::interval(shared.config.heartbeat_interval);
     loop {
@@ -94,7 +94,7 @@ async fn renew(shared: &Shared, leases: &Api<Lease>, name: &str) -> Result<(), k
     let now = MicroTime(Timestamp::now());
     let patch = json!({"spec": {"renewTime": now}});
     match leases
-        .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .patch(name, &super::patch_params(), &Patch::Merge(patch))
         .await
     {
         Ok(_) => Ok(()),
@@ -121,7 +121,7 @@ async fn renew(shared: &Shared, leases: &Api<Lease>, name: &str) -> Result<(), k
                 }),
             };
             leases
-                .create(&PostParams::default(), &lease)
+                .create(&super::post_params(), &lease)
                 .await
                 .map(|_| ())
         }

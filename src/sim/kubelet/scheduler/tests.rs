@@ -41,10 +41,24 @@ fn pinned(target: &str, extra: Value) -> Pod {
         .unwrap()
 }
 
+/// The scheduler as the runtime drives it: candidates first, then placement.
+fn schedule(pod: &Pod, nodes: &[Node], schedule_unpinned: bool) -> Placement {
+    let candidates: Vec<Node> = match candidates(pod, schedule_unpinned) {
+        Candidates::NotOurs => return Placement::NotOurs,
+        Candidates::All => nodes.to_vec(),
+        Candidates::Named(names) => nodes
+            .iter()
+            .filter(|n| names.contains(n.metadata.name.as_ref().unwrap()))
+            .cloned()
+            .collect(),
+    };
+    place(pod, &candidates, nodes.len())
+}
+
 #[test]
 fn pinned_pod_is_bound_to_its_node() {
     assert_eq!(
-        place(&pinned("n3", json!({})), &nodes(), false),
+        schedule(&pinned("n3", json!({})), &nodes(), false),
         Placement::Bind("n3".into())
     );
     assert_eq!(
@@ -57,7 +71,7 @@ fn pinned_pod_is_bound_to_its_node() {
 fn node_selector_mismatch_is_unschedulable_with_the_scheduler_message() {
     let pod = pinned("n1", json!({"nodeSelector": {"zone": "b"}}));
     assert_eq!(
-        place(&pod, &nodes(), false),
+        schedule(&pod, &nodes(), false),
         Placement::Unschedulable(
             "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. \
              preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
@@ -68,7 +82,8 @@ fn node_selector_mismatch_is_unschedulable_with_the_scheduler_message() {
 
 #[test]
 fn untolerated_taints_block_and_tolerations_allow() {
-    let Placement::Unschedulable(message) = place(&pinned("n2", json!({})), &nodes(), false) else {
+    let Placement::Unschedulable(message) = schedule(&pinned("n2", json!({})), &nodes(), false)
+    else {
         panic!("a NoSchedule taint must block");
     };
     assert!(message.starts_with(
@@ -79,12 +94,12 @@ fn untolerated_taints_block_and_tolerations_allow() {
         json!({"tolerations": [{"key": "dedicated", "operator": "Equal", "value": "x"}]}),
     );
     assert_eq!(
-        place(&tolerant, &nodes(), false),
+        schedule(&tolerant, &nodes(), false),
         Placement::Bind("n2".into())
     );
     let everything = pinned("n2", json!({"tolerations": [{"operator": "Exists"}]}));
     assert_eq!(
-        place(&everything, &nodes(), false),
+        schedule(&everything, &nodes(), false),
         Placement::Bind("n2".into())
     );
 }
@@ -130,19 +145,19 @@ fn toleration_matching_follows_kubernetes() {
 #[test]
 fn pods_pinned_elsewhere_or_unpinned_are_not_ours() {
     assert_eq!(
-        place(&pinned("real-node", json!({})), &nodes(), false),
+        schedule(&pinned("real-node", json!({})), &nodes(), false),
         Placement::NotOurs
     );
     let mut unpinned = pinned("n1", json!({}));
     unpinned.spec.as_mut().unwrap().affinity = None;
-    assert_eq!(place(&unpinned, &nodes(), false), Placement::NotOurs);
+    assert_eq!(schedule(&unpinned, &nodes(), false), Placement::NotOurs);
     assert_eq!(
-        place(&unpinned, &nodes(), true),
+        schedule(&unpinned, &nodes(), true),
         Placement::Bind("n1".into())
     );
     let mut bound = pinned("n1", json!({}));
     bound.spec.as_mut().unwrap().node_name = Some("n1".into());
-    assert_eq!(place(&bound, &nodes(), false), Placement::NotOurs);
+    assert_eq!(schedule(&bound, &nodes(), false), Placement::NotOurs);
 }
 
 #[test]
@@ -169,7 +184,7 @@ fn affinity_expressions_and_cordons_filter_nodes() {
         values: Some(vec!["a".into()]),
     }]);
     assert!(matches!(
-        place(&excluded, &nodes(), false),
+        schedule(&excluded, &nodes(), false),
         Placement::Unschedulable(_)
     ));
 
