@@ -475,14 +475,99 @@ async fn every_listed_kind_is_served() {
             .len(),
         1
     );
+    // One events resource, two APIs: each event is listed through both.
+    let names = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let v1: Vec<String> = c
+        .api::<EventV1>()
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| e.metadata.name.unwrap())
+        .collect();
+    let core: Vec<Event> = c
+        .api::<Event>()
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(names(v1), vec!["e", "e2"]);
+    let e2 = core
+        .iter()
+        .find(|e| e.metadata.name.as_deref() == Some("e2"))
+        .expect("events.k8s.io event read through core/v1");
+    assert_eq!(e2.reason.as_deref(), Some("Test"));
+    assert_eq!(e2.reporting_component.as_deref(), Some("t"));
+    assert_eq!(core.len(), 2);
+    // kubectl describe selects events by their object.
+    let about_x = c
+        .api::<Event>()
+        .list(&ListParams::default().fields("involvedObject.name=x,involvedObject.kind=Pod"))
+        .await
+        .expect("event field selector");
+    assert_eq!(about_x.items.len(), 1);
+    c.cleanup().await;
+}
+
+#[tokio::test]
+async fn pods_are_validated_like_upstream() {
+    let c = Cluster::new().await;
+    let pods: Api<Pod> = c.api();
+    let bad: Pod = serde_json::from_value(json!({
+        "metadata": { "name": "bad" },
+        "spec": { "containers": [{ "name": "app" }, { "name": "app", "image": "x" }] },
+    }))
+    .unwrap();
+    let s = api_status(pods.create(&PostParams::default(), &bad).await.unwrap_err());
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
+    let fields: Vec<String> = s
+        .details
+        .unwrap()
+        .causes
+        .into_iter()
+        .map(|c| c.field)
+        .collect();
     assert_eq!(
-        c.api::<EventV1>()
-            .list(&Default::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
+        fields,
+        vec!["spec.containers[0].image", "spec.containers[1].name"]
     );
+    c.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_terminating_namespace_takes_no_new_objects() {
+    use k8s_openapi::api::core::v1::Namespace;
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
+    let held: ConfigMap = serde_json::from_value(json!({
+        "metadata": { "name": "held", "finalizers": ["example.com/hold"] } }))
+    .unwrap();
+    cms.create(&PostParams::default(), &held)
+        .await
+        .expect("create");
+    Api::<Namespace>::all(c.client.clone())
+        .delete(&c.namespace, &DeleteParams::default())
+        .await
+        .expect("delete namespace");
+    let fresh: ConfigMap =
+        serde_json::from_value(json!({ "metadata": { "name": "fresh" } })).unwrap();
+    let s = api_status(
+        cms.create(&PostParams::default(), &fresh)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((s.code, s.reason.as_str()), (403, "Forbidden"));
+    assert!(s.message.contains("is being terminated"), "{}", s.message);
+    cms.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "metadata": { "finalizers": null } })),
+    )
+    .await
+    .expect("release the finalizer");
     c.cleanup().await;
 }

@@ -1,13 +1,10 @@
-//! The real `kubectl` binary against `sim serve`: get nodes, server-side apply of the CRDs
-//! and of an ExtendedDaemonSet, get and delete it.
+//! The real `kubectl` binary against `sim serve`: get nodes, server-side apply of the
+//! repository's `crds/` and of an ExtendedDaemonSet, get and delete it.
 
 use std::{path::Path, process::Command, time::Duration};
 
-use extendeddaemonset::{
-    api::{ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonsetSetting},
-    sim::apiserver::{ServeOptions, serve_until},
-};
-use kube::{CustomResourceExt, config::Kubeconfig};
+use extendeddaemonset::sim::apiserver::{ServeOptions, serve_until};
+use kube::config::Kubeconfig;
 
 const FOO: &str = r#"apiVersion: datadoghq.com/v1alpha1
 kind: ExtendedDaemonSet
@@ -54,15 +51,8 @@ async fn kubectl_drives_the_simulator() {
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = dir.path().join("sim.kubeconfig");
     let cache = dir.path().join("cache");
-    let crds = dir.path().join("crds");
-    std::fs::create_dir(&crds).unwrap();
-    for (file, crd) in [
-        ("eds.yaml", ExtendedDaemonSet::crd()),
-        ("ers.yaml", ExtendedDaemonSetReplicaSet::crd()),
-        ("setting.yaml", ExtendedDaemonsetSetting::crd()),
-    ] {
-        std::fs::write(crds.join(file), serde_saphyr::to_string(&crd).unwrap()).unwrap();
-    }
+    // The generated CRDs of the repository, as a user applies them.
+    let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
     let foo = dir.path().join("foo-eds_v1.yaml");
     std::fs::write(&foo, FOO).unwrap();
 

@@ -360,3 +360,31 @@ async fn apply_without_a_name_targets_the_url_object() {
     assert_eq!(got.spec.unwrap().holder_identity.as_deref(), Some("me"));
     c.cleanup().await;
 }
+
+#[tokio::test]
+async fn apply_with_an_explicit_null_clears_the_field() {
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
+    let apply = |data: serde_json::Value| {
+        json!({ "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": { "name": "nulls" }, "data": data })
+    };
+    let pp = PatchParams::apply("m");
+    cms.patch(
+        "nulls",
+        &pp,
+        &Patch::Apply(apply(json!({ "a": "1", "b": "2" }))),
+    )
+    .await
+    .expect("apply");
+    let got = cms
+        .patch(
+            "nulls",
+            &pp,
+            &Patch::Apply(apply(json!({ "a": "1", "b": null }))),
+        )
+        .await
+        .expect("apply with null");
+    assert_eq!(got.data.unwrap().keys().collect::<Vec<_>>(), vec!["a"]);
+    c.cleanup().await;
+}

@@ -8,6 +8,17 @@
 //! conflicts, latency, watch closes, forced 410) are switched at run time through
 //! [`Faults`].
 //!
+//! Known differences from a real API server (none matters to kube-rs controllers or to the
+//! kubectl commands the tests drive):
+//! - no authentication, authorization, admission webhooks, aggregated discovery, protobuf or
+//!   CBOR; `/openapi/v3` lists operations but no schemas, `/openapi/v2` is not served;
+//! - `fieldValidation=Strict` is not enforced: unknown fields of custom resources are pruned;
+//! - CRD versions share one stored object (no conversion: `apiVersion` is rewritten);
+//! - list-map keys (for apply and strategic merge) come from the field name (`containers` by
+//!   `name`, `conditions` by `type`, ...), not from `x-kubernetes-list-map-keys`;
+//! - `continue` tokens are not snapshots: later pages see changes made in between;
+//! - a namespace has no `kubernetes` finalizer; its objects are deleted by the collector.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), extendeddaemonset::sim::apiserver::SimError> {
 //! use extendeddaemonset::sim::apiserver::{Config, SimApiServer};
@@ -26,6 +37,7 @@ mod defaults;
 mod delete;
 mod discovery;
 mod error;
+mod events;
 mod faults;
 mod fieldset;
 mod gc;

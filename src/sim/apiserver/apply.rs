@@ -153,7 +153,10 @@ pub fn merge_into(live: &mut Value, cfg: &Value, field: &str) {
     match (live, cfg) {
         (Value::Object(l), Value::Object(c)) => {
             for (k, v) in c {
+                // An explicit null clears the field, as decoding into the typed object (or
+                // pruning a non-nullable CRD field) does on the real server.
                 if v.is_null() {
+                    l.remove(k);
                     continue;
                 }
                 match l.get_mut(k) {
@@ -191,45 +194,62 @@ pub fn merge_into(live: &mut Value, cfg: &Value, field: &str) {
     }
 }
 
-/// Removes the field, list item or set value at `path`; absent paths are ignored.
+/// Removes the field, list item or set value at `path`; absent paths are ignored. Maps
+/// left empty by the removal go too, as upstream's structured merge does.
 pub fn remove_path(obj: &mut Value, path: &[Elem]) {
-    let Some((last, parents)) = path.split_last() else {
-        return;
+    remove_in(obj, "", path);
+}
+
+/// Removes `path` below `cur` (the value of field `field`); returns whether `cur` is now a map
+/// emptied by the removal.
+fn remove_in(cur: &mut Value, field: &str, path: &[Elem]) -> bool {
+    let Some((first, rest)) = path.split_first() else {
+        return false;
     };
-    let mut cur = obj;
-    let mut field = "";
-    for elem in parents {
-        let next = match elem {
+    if rest.is_empty() {
+        match first {
             Elem::Field(f) => {
-                field = f;
-                cur.get_mut(f.as_str())
+                if let Some(m) = cur.as_object_mut() {
+                    return m.remove(f).is_some() && m.is_empty();
+                }
             }
-            Elem::Key(k) => find_item(cur, field, k),
-            Elem::Value(_) => None,
-        };
-        match next {
-            Some(n) => cur = n,
-            None => return,
+            Elem::Key(k) => {
+                if let (ListType::Map(keys), Some(a)) =
+                    (fieldset::list_type(field), cur.as_array_mut())
+                {
+                    a.retain(|i| fieldset::item_key(i, keys).as_deref() != Some(k.as_str()));
+                }
+            }
+            Elem::Value(v) => {
+                let gone: Option<Value> = serde_json::from_str(v).ok();
+                if let Some(a) = cur.as_array_mut() {
+                    a.retain(|i| gone.as_ref() != Some(i));
+                }
+            }
         }
+        return false;
     }
-    match last {
+    match first {
         Elem::Field(f) => {
-            if let Some(m) = cur.as_object_mut() {
-                m.remove(f);
+            let Some(m) = cur.as_object_mut() else {
+                return false;
+            };
+            let emptied = m
+                .get_mut(f.as_str())
+                .is_some_and(|child| remove_in(child, f, rest));
+            if emptied {
+                m.remove(f.as_str());
+                return m.is_empty();
             }
+            false
         }
         Elem::Key(k) => {
-            if let (ListType::Map(keys), Some(a)) = (fieldset::list_type(field), cur.as_array_mut())
-            {
-                a.retain(|i| fieldset::item_key(i, keys).as_deref() != Some(k.as_str()));
+            if let Some(item) = find_item(cur, field, k) {
+                remove_in(item, "", rest);
             }
+            false
         }
-        Elem::Value(v) => {
-            let gone: Option<Value> = serde_json::from_str(v).ok();
-            if let Some(a) = cur.as_array_mut() {
-                a.retain(|i| gone.as_ref() != Some(i));
-            }
-        }
+        Elem::Value(_) => false,
     }
 }
 

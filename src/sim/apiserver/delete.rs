@@ -160,7 +160,9 @@ impl Core {
         // The garbage collector acts on the new deletionTimestamp (foreground, orphan,
         // namespace contents).
         self.deleted.push(meta::uid(&new).to_string());
-        Ok(Deleted::Pending(self.store.put(&info.key(), new)))
+        let stored = self.store.put(&info.key(), new);
+        self.mirror_put(&info.key(), &stored);
+        Ok(Deleted::Pending(stored))
     }
 }
 

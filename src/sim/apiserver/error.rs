@@ -54,6 +54,16 @@ pub enum ApiError {
         /// Conflicting fields (server-side apply).
         causes: Vec<Cause>,
     },
+    /// 403 `Forbidden`: the request is refused (e.g. creating in a terminating namespace).
+    #[error("{message}")]
+    Forbidden {
+        /// Full message.
+        message: String,
+        /// Resource plural.
+        kind: String,
+        /// Object name.
+        name: String,
+    },
     /// 422 `Invalid`: the object fails validation.
     #[error("{message}")]
     Invalid {
@@ -154,6 +164,7 @@ impl ApiError {
         match self {
             ApiError::NotFound { .. } => 404,
             ApiError::AlreadyExists { .. } | ApiError::Conflict { .. } => 409,
+            ApiError::Forbidden { .. } => 403,
             ApiError::Invalid { .. } => 422,
             ApiError::BadRequest(_) => 400,
             ApiError::MethodNotAllowed(_) => 405,
@@ -169,6 +180,7 @@ impl ApiError {
             ApiError::NotFound { .. } => "NotFound",
             ApiError::AlreadyExists { .. } => "AlreadyExists",
             ApiError::Conflict { .. } => "Conflict",
+            ApiError::Forbidden { .. } => "Forbidden",
             ApiError::Invalid { .. } => "Invalid",
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::MethodNotAllowed(_) => "MethodNotAllowed",
@@ -182,9 +194,9 @@ impl ApiError {
     /// The `Status` object of this error.
     pub fn status(&self) -> Value {
         let details = match self {
-            ApiError::NotFound { kind, name, .. } | ApiError::AlreadyExists { kind, name } => {
-                Some(json!({ "name": name, "kind": kind }))
-            }
+            ApiError::NotFound { kind, name, .. }
+            | ApiError::AlreadyExists { kind, name }
+            | ApiError::Forbidden { kind, name, .. } => Some(json!({ "name": name, "kind": kind })),
             ApiError::Conflict {
                 kind, name, causes, ..
             } => {

@@ -44,15 +44,15 @@ impl ListQuery {
         matches!(self.watch.as_deref(), Some("true" | "1"))
     }
 
-    /// The label and field filter.
-    pub fn filter(&self) -> Result<Filter, ApiError> {
+    /// The label and field filter for resource `plural`.
+    pub fn filter(&self, plural: &str) -> Result<Filter, ApiError> {
         Ok(Filter {
             labels: match &self.label_selector {
                 Some(s) => selector::parse_labels(s)?,
                 None => Default::default(),
             },
             fields: match &self.field_selector {
-                Some(s) => selector::parse_fields(s)?,
+                Some(s) => selector::parse_fields(s, plural)?,
                 None => Vec::new(),
             },
         })
@@ -71,7 +71,7 @@ pub struct Page {
 
 /// Collects a page under the store lock (cheap: only `Arc` clones).
 pub fn page(core: &Core, t: &Target, q: &ListQuery) -> Result<Page, ApiError> {
-    let filter = q.filter()?;
+    let filter = q.filter(&t.info.plural)?;
     let start =
         match &q.continue_token {
             Some(tok) if !tok.is_empty() => Some(decode(tok).ok_or_else(|| {

@@ -87,13 +87,37 @@ fn valid_key(k: &str) -> Option<String> {
 /// One field selector requirement.
 #[derive(Clone, Debug)]
 pub struct FieldReq {
-    path: &'static str,
+    path: String,
     value: String,
     negate: bool,
 }
 
-/// Parses a field selector string.
-pub fn parse_fields(s: &str) -> Result<Vec<FieldReq>, ApiError> {
+/// Fields of events that can be selected (core `v1` and `events.k8s.io/v1` names), besides
+/// the metadata fields every resource has.
+const EVENT_FIELDS: &[&str] = &[
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "regarding.kind",
+    "regarding.namespace",
+    "regarding.name",
+    "regarding.uid",
+    "regarding.apiVersion",
+    "regarding.resourceVersion",
+    "regarding.fieldPath",
+    "reason",
+    "reportingComponent",
+    "reportingController",
+    "type",
+];
+
+/// Parses a field selector string for `plural` (which fields exist depends on the resource,
+/// as upstream: pods add `spec.nodeName` and `status.phase`, events their object fields).
+pub fn parse_fields(s: &str, plural: &str) -> Result<Vec<FieldReq>, ApiError> {
     let mut out = Vec::new();
     for term in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         let (field, value, negate) = if let Some((f, v)) = term.split_once("!=") {
@@ -105,19 +129,17 @@ pub fn parse_fields(s: &str) -> Result<Vec<FieldReq>, ApiError> {
                 "invalid selector: '{s}'; can't understand '{term}'"
             )));
         };
-        let path = match field.trim() {
-            "metadata.name" => "/metadata/name",
-            "metadata.namespace" => "/metadata/namespace",
-            "spec.nodeName" => "/spec/nodeName",
-            "status.phase" => "/status/phase",
-            other => {
-                return Err(ApiError::BadRequest(format!(
-                    "field label not supported: {other}"
-                )));
-            }
-        };
+        let field = field.trim();
+        let known = matches!(field, "metadata.name" | "metadata.namespace")
+            || (plural == "pods" && matches!(field, "spec.nodeName" | "status.phase"))
+            || (plural == "events" && EVENT_FIELDS.contains(&field));
+        if !known {
+            return Err(ApiError::BadRequest(format!(
+                "field label not supported: {field}"
+            )));
+        }
         out.push(FieldReq {
-            path,
+            path: format!("/{}", field.replace('.', "/")),
             value: value.trim().to_string(),
             negate,
         });
@@ -138,7 +160,7 @@ impl Filter {
     /// Whether `obj` satisfies every requirement.
     pub fn matches(&self, obj: &Value) -> bool {
         let fields_ok = self.fields.iter().all(|r| {
-            let have = obj.pointer(r.path).and_then(Value::as_str).unwrap_or("");
+            let have = obj.pointer(&r.path).and_then(Value::as_str).unwrap_or("");
             (have == r.value) != r.negate
         });
         fields_ok && (self.labels.selects_all() || self.labels.matches(&meta::labels(obj)))

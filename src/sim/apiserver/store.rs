@@ -163,6 +163,13 @@ impl Store {
         obj
     }
 
+    /// Points the uid index at `obj` of `res` (objects mirrored in two resources share a uid).
+    pub fn index_uid(&mut self, res: &ResKey, obj: &Value) {
+        let key = ObjKey::new(meta::namespace(obj), meta::name(obj));
+        self.uids
+            .insert(meta::uid(obj).to_string(), (res.clone(), key));
+    }
+
     /// Removes an object; `last` is its final state (recorded with a new resourceVersion).
     pub fn remove(&mut self, res: &ResKey, mut last: Value) -> Arc<Value> {
         self.rv += 1;

@@ -54,7 +54,7 @@ pub fn watch(
     q: &ListQuery,
     table: bool,
 ) -> Result<Body, ApiError> {
-    let filter = q.filter()?;
+    let filter = q.filter(&t.info.plural)?;
     let mut enc = Encoder {
         target: t.clone(),
         table,

@@ -94,6 +94,7 @@ impl Core {
         if info.generation {
             meta::set_meta(&mut obj, "generation", 1.into());
         }
+        pod::validate_create(t, &obj)?;
         defaults::on_create(&info, &mut obj);
         defaults::secret_string_data(&info, &mut obj);
         self.admit(t, &mut obj, None)?;
@@ -115,7 +116,9 @@ impl Core {
         if info.group == "apiextensions.k8s.io" {
             self.register_crd(&mut obj)?;
         }
-        Ok(self.store.put(&info.key(), obj))
+        let stored = self.store.put(&info.key(), obj);
+        self.mirror_put(&info.key(), &stored);
+        Ok(stored)
     }
 
     /// Namespace rules: namespaced objects take the path's namespace, which must exist.
@@ -134,10 +137,21 @@ impl Core {
         }
         meta::set_meta(obj, "namespace", Value::String(t.namespace.clone()));
         let ns_key = super::resources::ResKey::new("", "namespaces");
-        if self.store.get(&ns_key, "", &t.namespace).is_none() {
-            return Err(ApiError::not_found("namespaces", "", &t.namespace));
+        match self.store.get(&ns_key, "", &t.namespace) {
+            None => Err(ApiError::not_found("namespaces", "", &t.namespace)),
+            Some(ns) if meta::is_deleting(ns) => Err(ApiError::Forbidden {
+                message: format!(
+                    "{} \"{}\" is forbidden: unable to create new content in namespace {} \
+                     because it is being terminated",
+                    t.info.plural,
+                    meta::name(obj),
+                    t.namespace
+                ),
+                kind: t.info.plural.clone(),
+                name: meta::name(obj).to_string(),
+            }),
+            Some(_) => Ok(()),
         }
-        Ok(())
     }
 
     /// Runs schema admission of custom resources.
@@ -237,7 +251,9 @@ impl Core {
         if info.group == "apiextensions.k8s.io" {
             self.register_crd(&mut new)?;
         }
-        Ok(self.store.put(&info.key(), new))
+        let stored = self.store.put(&info.key(), new);
+        self.mirror_put(&info.key(), &stored);
+        Ok(stored)
     }
 
     /// Removes an object for good and queues its dependents for garbage collection.
@@ -246,6 +262,7 @@ impl Core {
         if res.group == "apiextensions.k8s.io" {
             self.unregister_crd(&last);
         }
+        self.mirror_remove(res, &last);
         self.store.remove(res, last)
     }
 }

@@ -59,3 +59,20 @@ fn display_matches_conflict_messages() {
     ];
     assert_eq!(display(&path), r#".spec.containers[name="app"].image"#);
 }
+
+#[test]
+fn removal_drops_maps_it_empties() {
+    use super::super::apply::remove_path;
+    let mut obj = json!({ "status": { "canary": { "replicaSet": "x" }, "ready": 1 } });
+    remove_path(&mut obj, &[f("status"), f("canary"), f("replicaSet")]);
+    assert_eq!(obj, json!({ "status": { "ready": 1 } }));
+    let mut obj = json!({ "spec": { "containers": [{ "name": "a", "image": "i" }] } });
+    let key = Elem::Key(r#"{"name":"a"}"#.into());
+    remove_path(
+        &mut obj,
+        &[f("spec"), f("containers"), key.clone(), f("image")],
+    );
+    assert_eq!(obj, json!({ "spec": { "containers": [{ "name": "a" }] } }));
+    remove_path(&mut obj, &[f("spec"), f("containers"), key]);
+    assert_eq!(obj, json!({ "spec": { "containers": [] } }));
+}

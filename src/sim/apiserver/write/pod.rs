@@ -1,6 +1,7 @@
-//! Pod spec immutability: after creation, the real server only lets a pod's spec change in
-//! container images, `activeDeadlineSeconds`, added tolerations and the grace period.
-//! Controllers must replace pods instead, and the simulator holds them to it.
+//! Pod rules of the real server that controllers run into: a pod needs containers with valid,
+//! unique names and an image; after creation its spec only changes in container images,
+//! `activeDeadlineSeconds`, added tolerations and the grace period (controllers replace pods
+//! instead, and the simulator holds them to it).
 
 use serde_json::Value;
 
@@ -85,4 +86,76 @@ fn mutable_only(old: &Value, new: &Value) -> bool {
         }
     }
     patched == *new
+}
+
+/// Rejects a new pod without containers, or with a container lacking a valid unique name or
+/// an image, with the causes the real server gives.
+pub fn validate_create(t: &Target, obj: &Value) -> Result<(), ApiError> {
+    let info = &t.info;
+    if !(info.group.is_empty() && info.plural == "pods") {
+        return Ok(());
+    }
+    let mut causes = Vec::new();
+    let required = |field: String| Cause {
+        reason: "FieldValueRequired".into(),
+        message: "Required value".into(),
+        field,
+    };
+    let containers = obj
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if containers.is_empty() {
+        causes.push(required("spec.containers".into()));
+    }
+    let init = obj
+        .pointer("/spec/initContainers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut seen = Vec::new();
+    for (list, items) in [("initContainers", &init), ("containers", &containers)] {
+        for (i, c) in items.iter().enumerate() {
+            let at = format!("spec.{list}[{i}]");
+            match c.get("name").and_then(Value::as_str) {
+                None | Some("") => causes.push(required(format!("{at}.name"))),
+                Some(name) if seen.contains(&name) => causes.push(Cause {
+                    reason: "FieldValueDuplicate".into(),
+                    message: format!("Duplicate value: \"{name}\""),
+                    field: format!("{at}.name"),
+                }),
+                Some(name) if !dns_label(name) => causes.push(Cause {
+                    reason: "FieldValueInvalid".into(),
+                    message: format!(
+                        "Invalid value: \"{name}\": a lowercase RFC 1123 label must consist of \
+                         lower case alphanumeric characters or '-', and must start and end with \
+                         an alphanumeric character"
+                    ),
+                    field: format!("{at}.name"),
+                }),
+                Some(name) => seen.push(name),
+            }
+            if c.get("image")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                causes.push(required(format!("{at}.image")));
+            }
+        }
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            &info.kind,
+            &info.group,
+            meta::name(obj),
+            causes,
+        ))
+    }
+}
+
+fn dns_label(s: &str) -> bool {
+    s.len() <= 63 && !s.contains('.') && meta::valid_name(s)
 }
