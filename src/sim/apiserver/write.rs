@@ -239,7 +239,13 @@ impl Core {
         if unchanged(old, &new) {
             return Ok(old.clone());
         }
-        if meta::is_deleting(&new) && meta::finalizers(&new).is_empty() {
+        // As upstream's "should delete during update": the last finalizer is gone and no grace
+        // period is running (a terminating pod stays until its kubelet deletes it).
+        let grace_running = new
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .is_some_and(|g| g > 0);
+        if meta::is_deleting(&new) && meta::finalizers(&new).is_empty() && !grace_running {
             if o.dry_run {
                 return Ok(Arc::new(new));
             }
