@@ -355,6 +355,15 @@ async fn pods_binding_and_graceful_deletion() {
     let terminating = pods.get("bound").await.expect("still there");
     assert!(terminating.metadata.deletion_timestamp.is_some());
     assert_eq!(terminating.metadata.deletion_grace_period_seconds, Some(30));
+    // Status updates (the kubelet's) during the grace period keep the pod.
+    pods.patch_status(
+        "bound",
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "status": { "phase": "Running" } })),
+    )
+    .await
+    .expect("status update while terminating");
+    assert!(pods.get_opt("bound").await.expect("get").is_some());
     // Grace 0 finishes it, as the kubelet does.
     pods.delete(
         "bound",

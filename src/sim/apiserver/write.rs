@@ -239,15 +239,13 @@ impl Core {
         if unchanged(old, &new) {
             return Ok(old.clone());
         }
-        // An object whose deletion waits only on finalizers goes once they are removed; a pod in
-        // graceful deletion stays until its grace period is over (the kubelet deletes it with
-        // grace 0), whatever updates it gets meanwhile.
-        let graceful = new
-            .get("metadata")
-            .and_then(|m| m.get("deletionGracePeriodSeconds"))
+        // As upstream's "should delete during update": the last finalizer is gone and no grace
+        // period is running (a terminating pod stays until its kubelet deletes it).
+        let grace_running = new
+            .pointer("/metadata/deletionGracePeriodSeconds")
             .and_then(Value::as_i64)
             .is_some_and(|g| g > 0);
-        if meta::is_deleting(&new) && meta::finalizers(&new).is_empty() && !graceful {
+        if meta::is_deleting(&new) && meta::finalizers(&new).is_empty() && !grace_running {
             if o.dry_run {
                 return Ok(Arc::new(new));
             }
