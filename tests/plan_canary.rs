@@ -512,3 +512,17 @@ fn a_new_template_after_a_failure_starts_a_canary_despite_leftover_status() {
     assert_ne!(canary.replica_set, first.target_revision);
     assert_eq!(canary.nodes, ["node-1"]);
 }
+
+#[test]
+fn a_canary_whose_pods_are_not_available_is_not_promoted_by_time() {
+    let mut sc = eds("foo").canary(1).canary_durations("10m", "5m").nodes(3);
+    let first = start_canary(&mut sc);
+    sc.advance(900); // past duration, canary pod still not ready
+    let plan = sc.plan();
+    assert_ne!(plan.eds_status.active_replica_set, first.target_revision);
+    assert_eq!(plan.eds_status.state.as_deref(), Some(state::CANARY));
+    sc.settle_pods();
+    sc.advance(30);
+    let plan = sc.plan();
+    assert_eq!(plan.eds_status.active_replica_set, first.target_revision);
+}

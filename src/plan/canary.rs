@@ -191,7 +191,15 @@ pub fn decide(inp: &CanaryInputs<'_, '_>) -> CanaryOutcome {
     let pause = (!unpaused)
         .then(|| verdict.pause.or(manual_pause).or(sticky))
         .flatten();
-    let ended = canary_ended(inp.canary, &mut out, inp.now);
+    // We differ from upstream, which promotes on time alone: a canary is promoted by time only
+    // once every canary node runs an available pod of the new revision, so a canary whose pods
+    // never start (and that auto-pause did not catch) is never rolled out everywhere.
+    let all_available = out.nodes.iter().all(|&i| {
+        inp.cluster.nodes[i]
+            .live()
+            .any(|p| p.rev == Some(inp.revisions.target) && p.facts.available)
+    });
+    let ended = canary_ended(inp.canary, &mut out, inp.now) && all_available;
     out.phase = if valid {
         Phase::Promoted { by: "validated" }
     } else if let Some((reason, message)) = failure {
