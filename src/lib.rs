@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod connect;
 pub mod controller;
 pub mod demo;
 pub mod deploy;

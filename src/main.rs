@@ -131,20 +131,9 @@ fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
 
 async fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
     init_logging(args.log_format, &args.log_level)?;
-    let options = kube::config::KubeConfigOptions {
-        context: args.context.clone(),
-        ..Default::default()
-    };
-    let config = match &args.kubeconfig {
-        Some(path) => {
-            let kubeconfig = kube::config::Kubeconfig::read_from(path)
-                .with_context(|| format!("reading kubeconfig {}", path.display()))?;
-            kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?
-        }
-        None => kube::Config::infer()
-            .await
-            .context("no in-cluster configuration and no kubeconfig")?,
-    };
+    let config =
+        extendeddaemonset::connect::config(args.kubeconfig.as_deref(), args.context.as_deref())
+            .await?;
     let client = kube::Client::try_from(config)?;
     let identity = std::env::var("POD_NAME")
         .or_else(|_| std::env::var("HOSTNAME"))

@@ -1,11 +1,7 @@
 //! Building the client from the connection flags, and reads shared by several verbs.
 
 use k8s_openapi::api::core::v1::Pod;
-use kube::{
-    Api, Client, Config, Resource,
-    api::ListParams,
-    config::{KubeConfigOptions, Kubeconfig},
-};
+use kube::{Api, Client, Resource, api::ListParams};
 
 use super::{
     cli::ClientArgs,
@@ -18,31 +14,9 @@ use crate::api::{ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, constants::keys
 /// Without `--kubeconfig` the file comes from `$KUBECONFIG` or `~/.kube/config`; when there is
 /// none and no `--context` was asked for, the in-cluster service account is used, like kubectl.
 pub async fn build_client(args: &ClientArgs) -> Result<Client> {
-    let options = KubeConfigOptions {
-        context: args.context.clone(),
-        ..KubeConfigOptions::default()
-    };
-    let kubeconfig = match &args.kubeconfig {
-        Some(path) => Some(
-            Kubeconfig::read_from(path)
-                .map_err(|e| Error::Kubeconfig(format!("{}: {e}", path.display())))?,
-        ),
-        None => match Kubeconfig::read() {
-            Ok(kubeconfig) => Some(kubeconfig),
-            Err(e) if args.context.is_some() => return Err(Error::Kubeconfig(e.to_string())),
-            Err(_) => None,
-        },
-    };
-    let config = match kubeconfig {
-        Some(kubeconfig) => Config::from_custom_kubeconfig(kubeconfig, &options)
-            .await
-            .map_err(|e| Error::Kubeconfig(e.to_string()))?,
-        None => Config::incluster().map_err(|e| {
-            Error::Kubeconfig(format!(
-                "no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not in a cluster: {e}"
-            ))
-        })?,
-    };
+    let config = crate::connect::config(args.kubeconfig.as_deref(), args.context.as_deref())
+        .await
+        .map_err(|e| Error::Kubeconfig(e.to_string()))?;
     Client::try_from(config).map_err(Error::Client)
 }
 

@@ -9,10 +9,7 @@
 use std::{collections::BTreeMap, future::Future, time::Duration};
 
 use extendeddaemonset::{
-    api::{
-        self, ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ValidationMode,
-        constants::FIELD_MANAGER,
-    },
+    api::{self, ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ValidationMode},
     controller::{self, RuntimeConfig, WatchScope},
     sim::{
         apiserver::SimApiServer,
@@ -361,17 +358,9 @@ impl TestCluster {
 
 /// Installs (or updates) the three CRDs with server-side apply and waits until they serve.
 pub async fn install_crds(client: &Client) {
-    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in api::crds() {
-        api.patch(
-            &crd.name_any(),
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&crd),
-        )
+    extendeddaemonset::sim::cluster::install_crds(client)
         .await
-        .unwrap_or_else(|e| panic!("installing CRD {}: {e}", crd.name_any()));
-    }
+        .unwrap_or_else(|e| panic!("{e}"));
     let eds: Api<ExtendedDaemonSet> = Api::all(client.clone());
     for _ in 0..100 {
         if eds.list(&ListParams::default().limit(1)).await.is_ok() {

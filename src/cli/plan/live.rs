@@ -3,9 +3,8 @@
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::{
-    Api, Client, Config, Resource,
+    Api, Client, Resource,
     api::{ListParams, Patch, PatchParams},
-    config::{KubeConfigOptions, Kubeconfig},
 };
 use serde_json::Value;
 
@@ -24,31 +23,9 @@ pub const DRY_RUN_MANAGER: &str = "eds-plan";
 /// Builds a client from `--kubeconfig` and `--context` (default: `$KUBECONFIG`, else
 /// `~/.kube/config`, else the in-cluster service account, like kubectl).
 pub async fn client(args: &PlanArgs) -> Result<Client, PlanError> {
-    let options = KubeConfigOptions {
-        context: args.context.clone(),
-        ..KubeConfigOptions::default()
-    };
-    let kubeconfig = match &args.kubeconfig {
-        Some(path) => Some(
-            Kubeconfig::read_from(path)
-                .map_err(|e| PlanError::Kubeconfig(format!("{}: {e}", path.display())))?,
-        ),
-        None => match Kubeconfig::read() {
-            Ok(k) => Some(k),
-            Err(e) if args.context.is_some() => return Err(PlanError::Kubeconfig(e.to_string())),
-            Err(_) => None,
-        },
-    };
-    let config = match kubeconfig {
-        Some(k) => Config::from_custom_kubeconfig(k, &options)
-            .await
-            .map_err(|e| PlanError::Kubeconfig(e.to_string()))?,
-        None => Config::incluster().map_err(|e| {
-            PlanError::Kubeconfig(format!(
-                "no kubeconfig ($KUBECONFIG, ~/.kube/config) and not in a cluster: {e}"
-            ))
-        })?,
-    };
+    let config = crate::connect::config(args.kubeconfig.as_deref(), args.context.as_deref())
+        .await
+        .map_err(|e| PlanError::Kubeconfig(e.to_string()))?;
     Client::try_from(config).map_err(|e| PlanError::Kubeconfig(e.to_string()))
 }
 
