@@ -81,12 +81,7 @@ async fn update_without_canary_rolls_every_node() {
     let tc = TestCluster::start("rolling", 4).await;
     tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.0", json!({})))
         .await;
-    let v1 = tc
-        .wait_eds("foo", "v1 available", |e| {
-            e.status.as_ref().is_some_and(|s| s.available == 4)
-        })
-        .await;
-    let v1_ers = v1.status.unwrap().active_replica_set;
+    let v1_ers = tc.wait_available("foo", 4).await;
     tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.1", json!({})))
         .await;
     let v2 = tc
@@ -115,12 +110,7 @@ async fn rolling_update_pause_keeps_creating_on_new_nodes() {
     let tc = TestCluster::start("rupause", 3).await;
     tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.0", json!({})))
         .await;
-    let v1 = tc
-        .wait_eds("foo", "v1 available", |e| {
-            e.status.as_ref().is_some_and(|s| s.available == 3)
-        })
-        .await;
-    let v1_ers = v1.status.unwrap().active_replica_set;
+    let v1_ers = tc.wait_available("foo", 3).await;
     tc.annotate("foo", keys::ROLLING_UPDATE_PAUSED_ANNOTATION, Some("true"))
         .await;
     tc.wait_eds("foo", "state RollingUpdate Paused", |e| {

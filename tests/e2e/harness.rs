@@ -316,6 +316,17 @@ impl TestCluster {
         .await
     }
 
+    /// Waits until `nodes` nodes run an available pod of `eds`; returns its active ERS.
+    pub async fn wait_available(&self, eds: &str, nodes: i32) -> String {
+        self.wait_eds(eds, &format!("{eds} available on {nodes} nodes"), |e| {
+            e.status.as_ref().is_some_and(|s| s.available == nodes)
+        })
+        .await
+        .status
+        .map(|s| s.active_replica_set)
+        .unwrap_or_default()
+    }
+
     /// Waits until every node runs one ready pod of `eds` from ERS `ers`.
     pub async fn wait_all_ready_on(&self, eds: &str, ers: &str) {
         let n = self.node_names.len();

@@ -29,14 +29,7 @@ async fn max_surge_starts_the_new_pod_first() {
     let strategy = json!({ "rollingUpdate": { "maxSurge": 1, "maxUnavailable": 0 }, "reconcileFrequency": "1s" });
     tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.0", strategy.clone()))
         .await;
-    let v1 = tc
-        .wait_eds("foo", "v1 available", |e| {
-            e.status.as_ref().is_some_and(|s| s.available == 3)
-        })
-        .await
-        .status
-        .unwrap()
-        .active_replica_set;
+    let v1 = tc.wait_available("foo", 3).await;
     tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.1", strategy))
         .await;
     tc.wait_for("a node running old and new pod together", || async {
@@ -97,14 +90,7 @@ async fn on_delete_replaces_only_deleted_pods() {
     let strategy = json!({ "type": "OnDelete", "reconcileFrequency": "1s" });
     tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.0", strategy.clone()))
         .await;
-    let v1 = tc
-        .wait_eds("foo", "v1 available", |e| {
-            e.status.as_ref().is_some_and(|s| s.available == 2)
-        })
-        .await
-        .status
-        .unwrap()
-        .active_replica_set;
+    let v1 = tc.wait_available("foo", 2).await;
     tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.1", strategy))
         .await;
     tokio::time::sleep(Duration::from_secs(2)).await;

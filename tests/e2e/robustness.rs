@@ -152,14 +152,7 @@ async fn restarts_mid_rollout_converge_safely() {
     let strategy = json!({ "rollingUpdate": { "maxUnavailable": 2 }, "reconcileFrequency": "1s" });
     tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.0", strategy.clone()))
         .await;
-    let v1 = tc
-        .wait_eds("foo", "v1 available", |e| {
-            e.status.as_ref().is_some_and(|s| s.available == 6)
-        })
-        .await
-        .status
-        .unwrap()
-        .active_replica_set;
+    let v1 = tc.wait_available("foo", 6).await;
     tc.apply(&tc.eds("foo", "registry.k8s.io/pause:3.1", strategy))
         .await;
     for (i, replaced) in [1usize, 3, 5].into_iter().enumerate() {
@@ -279,14 +272,7 @@ async fn api_faults_still_converge() {
         json!({ "reconcileFrequency": "1s" }),
     ))
     .await;
-    let v1 = tc
-        .wait_eds("foo", "v1 available", |e| {
-            e.status.as_ref().is_some_and(|s| s.available == 4)
-        })
-        .await
-        .status
-        .unwrap()
-        .active_replica_set;
+    let v1 = tc.wait_available("foo", 4).await;
     let eds = tc.eds(
         "foo",
         "registry.k8s.io/pause:3.1",
