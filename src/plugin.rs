@@ -27,7 +27,7 @@ use kube::Client;
 pub use cli::{Cli, Command};
 pub use error::{EXIT_ERROR, EXIT_FAILURE, EXIT_OK, Error, ObjectRef, Result};
 
-use cli::{CanaryCommand, PodSelection, RolloutCommand};
+use cli::{CanaryCommand, ClientArgs, PodSelection, RolloutCommand};
 
 /// How the output may be decorated; the binary decides from whether it writes to a terminal.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -92,9 +92,33 @@ pub async fn run(cli: &Cli, client: &Client, ui: Ui, out: &mut (dyn Write + Send
             }
         },
         Command::Completion(args) => completion(args.shell),
+        // Planning has its own exit codes (1 = changes planned): the binary runs it with
+        // `run_plan`, before a client is built.
+        Command::Plan(_) => String::new(),
     };
     out.write_all(text.as_bytes())?;
     Ok(())
+}
+
+/// Runs `kubectl eds plan` (the same command as `eds plan`): connection flags given before the
+/// verb apply when the verb does not repeat them. Returns the process exit code, as
+/// `kubectl diff`'s: 0 no changes, 1 changes planned, 2 error.
+pub async fn run_plan(
+    client: &ClientArgs,
+    args: &crate::cli::PlanArgs,
+    out: &mut impl Write,
+) -> u8 {
+    let mut args = args.clone();
+    args.kubeconfig = args.kubeconfig.or_else(|| client.kubeconfig.clone());
+    args.context = args.context.or_else(|| client.context.clone());
+    args.namespace = args.namespace.or_else(|| client.namespace.clone());
+    match crate::cli::run(args, out).await {
+        Ok(status) => status.exit_code(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
 }
 
 /// The completion script of `shell` for `kubectl-eds`.

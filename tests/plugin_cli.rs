@@ -53,6 +53,7 @@ async fn help_texts() {
         &["rollout", "undo"],
         &["rollout", "status"],
         &["completion"],
+        &["plan"],
     ];
     for verb in verbs {
         let mut args = verb.to_vec();

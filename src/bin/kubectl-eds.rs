@@ -17,6 +17,11 @@ async fn main() -> ExitCode {
         let _ = stdout.write_all(plugin::completion(args.shell).as_bytes());
         return ExitCode::SUCCESS;
     }
+    if let Command::Plan(args) = &cli.command {
+        let code = plugin::run_plan(&cli.client, args, &mut stdout).await;
+        let _ = stdout.flush();
+        return ExitCode::from(code);
+    }
     let ui = Ui {
         color: stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         progress_bar: std::io::stderr().is_terminal(),

@@ -76,6 +76,8 @@ pub enum Command {
     Rollout(RolloutCommand),
     /// Print a shell completion script.
     Completion(CompletionArgs),
+    #[command(about = crate::cli::plan::ABOUT, long_about = crate::cli::plan::LONG_ABOUT)]
+    Plan(Box<crate::cli::PlanArgs>),
 }
 
 /// Arguments of `get` and `get-ers`.
