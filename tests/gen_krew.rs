@@ -91,6 +91,9 @@ fn release_manifest_passes_krews_validation() {
     krew_validate("eds", &release_manifest("1.2.0-rc.1")).unwrap();
 }
 
+/// A change that makes a manifest invalid.
+type Breakage = fn(&mut Value);
+
 #[test]
 fn the_validation_catches_what_krew_rejects() {
     let good = release_manifest(VERSION);
@@ -98,7 +101,7 @@ fn the_validation_catches_what_krew_rejects() {
         krew_validate("kubectl-eds", &good).is_err(),
         "name of another file"
     );
-    let breakages: [(&str, fn(&mut Value)); 7] = [
+    let breakages: [(&str, Breakage); 7] = [
         ("no v", |p| p["spec"]["version"] = json!(VERSION)),
         ("upper hex", |p| {
             let sha = text(p, "/spec/platforms/0/sha256").to_uppercase();
