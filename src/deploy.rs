@@ -1,4 +1,5 @@
-//! Deployment artefacts generated from the Rust types: CRDs, the Helm chart and kustomize.
+//! Deployment artefacts generated from the Rust types: CRDs, the Helm chart, kustomize and the
+//! krew-release-bot template of the kubectl plugin.
 //!
 //! Generation is pure: functions return the files as `(path, contents)` pairs, which
 //! [`files`] compares with the checked-in copies (`cargo xtask gen --check`, the `gen_is_fresh`
@@ -10,6 +11,7 @@ pub mod chart;
 pub mod crds;
 pub mod files;
 pub mod helm;
+pub mod krew;
 pub mod kustomize;
 pub mod manager;
 pub mod rbac;
@@ -25,6 +27,8 @@ use std::path::{Path, PathBuf};
 pub const CRDS_DIR: &str = "crds";
 
 /// Directories holding only generated files (anything else in them is removed by `gen`).
+/// Generated files outside them, such as [`krew::TEMPLATE_PATH`] at the repository root, are
+/// compared one by one; their directory is never scanned for extra files.
 pub const GENERATED_DIRS: [&str; 3] = [CRDS_DIR, chart::DIR, kustomize::DIR];
 
 /// The files of `cargo xtask gen-crds`: `crds/*.yaml`.
@@ -35,12 +39,13 @@ pub fn crd_files() -> Result<Vec<(PathBuf, String)>, Error> {
         .collect())
 }
 
-/// Every generated file, with paths relative to the repository root: the CRDs, the chart and
-/// the kustomize tree.
+/// Every generated file, with paths relative to the repository root: the CRDs, the chart, the
+/// kustomize tree and `.krew.yaml`.
 pub fn all_files() -> Result<Vec<(PathBuf, String)>, Error> {
     let mut files = crd_files()?;
     files.extend(chart::files()?);
     files.extend(kustomize::files()?);
+    files.extend(krew::files()?);
     Ok(files)
 }
 

@@ -1,5 +1,5 @@
-//! The generated files (CRDs, Helm chart, kustomize) are what `cargo xtask gen` produces from
-//! the current Rust types: the CRD, chart and kustomize "golden files" are the checked-in copies.
+//! The generated files (CRDs, Helm chart, kustomize, `.krew.yaml`) are what `cargo xtask gen`
+//! produces from the current Rust types: the checked-in copies are the "golden files".
 
 use std::path::Path;
 

@@ -142,4 +142,26 @@ mod tests {
             "a"
         );
     }
+
+    #[test]
+    fn a_file_outside_the_generated_dirs_is_checked_but_its_siblings_are_left_alone() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        fs::write(root.join("README.md"), "hand-written").unwrap();
+        let files = vec![(PathBuf::from(".tool.yaml"), "v1".to_string())];
+        assert_eq!(
+            stale(root, &files, &[]).unwrap(),
+            vec![Stale::Missing(PathBuf::from(".tool.yaml"))]
+        );
+        write(root, &files, &[]).unwrap();
+        fs::write(root.join(".tool.yaml"), "v0").unwrap();
+        assert_eq!(
+            stale(root, &files, &[]).unwrap(),
+            vec![Stale::Outdated(PathBuf::from(".tool.yaml"))]
+        );
+        write(root, &files, &[]).unwrap();
+        assert!(stale(root, &files, &[]).unwrap().is_empty());
+        assert_eq!(fs::read_to_string(root.join(".tool.yaml")).unwrap(), "v1");
+        assert!(root.join("README.md").exists());
+    }
 }

@@ -1,8 +1,11 @@
 //! Project tasks: `cargo xtask <task>`.
 //!
-//! - `gen [--check]`: writes the CRDs, the Helm chart and the kustomize tree from the Rust
-//!   types; with `--check`, writes nothing and fails naming the stale files.
+//! - `gen [--check]`: writes the CRDs, the Helm chart, the kustomize tree and the
+//!   krew-release-bot template `.krew.yaml` from the Rust types; with `--check`, writes nothing
+//!   and fails naming the stale files.
 //! - `gen-crds [--check]`: the same for `crds/` only.
+//! - `krew --checksums <file> [--version X.Y.Z] [-o <file>]`: the krew manifest of a release,
+//!   with each archive's sha256 read from a `sha256sum` file.
 //! - `install`: applies the CRDs to the current kubectl context (`make install` upstream).
 //! - `deploy [--cluster-wide]`: applies the CRDs and the controller (`make deploy` upstream);
 //!   `IMG=<repository>:<tag>` deploys another image.
@@ -14,7 +17,7 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
-use extendeddaemonset::deploy::{self, kustomize, values::IMAGE_REPOSITORY};
+use extendeddaemonset::deploy::{self, krew, kustomize, values::IMAGE_REPOSITORY};
 
 // The tests build the same venv when run without `cargo xtask ci`; one file serves both.
 #[path = "../../tests/gen_support/venv.rs"]
@@ -24,8 +27,12 @@ mod venv;
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  gen [--check]             write crds/, charts/extendeddaemonset/ and kustomize/ (--check: fail if stale)
+  gen [--check]             write crds/, charts/extendeddaemonset/, kustomize/ and .krew.yaml
+                            (--check: fail if stale)
   gen-crds [--check]        write crds/ only
+  krew --checksums <file> [--version X.Y.Z] [-o <file>]
+                            print the krew manifest of a release (default version: Cargo.toml's),
+                            sha256 of each kubectl-eds archive read from a sha256sum file
   install                   kubectl apply --server-side --force-conflicts -k kustomize/crd
   deploy [--cluster-wide]   the same with kustomize/overlays/<namespaced|cluster-wide>
                             (IMG=<repository>:<tag> deploys that image)
@@ -60,6 +67,7 @@ fn run_task() -> Result<()> {
         ["deploy"] => deploy(kustomize::OVERLAYS[0]),
         ["deploy", "--cluster-wide"] => deploy(kustomize::OVERLAYS[1]),
         ["ci"] => ci(),
+        ["krew", options @ ..] => krew_manifest(options),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())
@@ -102,6 +110,43 @@ fn generate(crds_only: bool, check: bool) -> Result<()> {
         files.len(),
         changes.len()
     );
+    Ok(())
+}
+
+/// `cargo xtask krew`: the manifest of one release, for a pull request to krew-index made by
+/// hand (krew-release-bot renders `.krew.yaml` itself).
+fn krew_manifest(options: &[&str]) -> Result<()> {
+    let (mut checksums, mut version, mut output) = (None, krew::VERSION, None);
+    let mut options = options.iter();
+    while let Some(&option) = options.next() {
+        let value = options
+            .next()
+            .copied()
+            .with_context(|| format!("krew: {option} needs a value\n\n{USAGE}"));
+        match option {
+            "--checksums" => checksums = Some(value?),
+            "--version" => version = value?,
+            "-o" | "--output" => output = Some(value?),
+            _ => bail!("krew: unknown option {option:?}\n\n{USAGE}"),
+        }
+    }
+    let Some(path) = checksums else {
+        bail!("krew: --checksums <file> is required (the sha256sum output of the archives)");
+    };
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
+    let checksums = krew::Checksums::parse(&text).with_context(|| format!("in {path}"))?;
+    let manifest = krew::release_manifest(version, &checksums)
+        .with_context(|| format!("krew manifest of {version} from {path}"))?;
+    match output {
+        Some(file) => {
+            std::fs::write(file, manifest).with_context(|| format!("cannot write {file}"))?;
+            eprintln!(
+                "wrote {file}: copy it to plugins/{}.yaml of krew-index",
+                krew::NAME
+            );
+        }
+        None => print!("{manifest}"),
+    }
     Ok(())
 }
 
