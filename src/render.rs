@@ -133,10 +133,10 @@ pub fn report(input: &PlanInput<'_>) -> PlanReport {
                 pod,
                 current_pod,
                 target_pod,
-                current_revision: n.current_revision.clone(),
-                target_revision: n.target_revision.clone(),
+                current_revision: n.current_revision.as_deref().map(str::to_string),
+                target_revision: n.target_revision.as_deref().map(str::to_string),
                 wave: n.wave,
-                reason: n.reason.clone(),
+                reason: n.reason.to_string(),
             }
         })
         .collect();

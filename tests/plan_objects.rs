@@ -429,3 +429,38 @@ fn waiting_for_the_canary_writes_nothing() {
     assert!(!plan.has_changes(), "{:#?}", plan);
     assert!(plan.requeue_after.is_some());
 }
+
+#[test]
+fn a_pod_is_of_the_revision_its_label_names_or_else_of_its_owner() {
+    let mut sc = eds("foo").nodes(2);
+    sc.converge();
+    let target = sc.plan().target_revision;
+    // Node 0: the ERS label removed; the owner reference still names the ERS.
+    // Node 1: the owner reference removed; the label still names the ERS.
+    for (i, pod) in sc.snapshot.pods.iter_mut().enumerate() {
+        if i == 0 {
+            pod.metadata
+                .labels
+                .as_mut()
+                .expect("labels")
+                .remove(keys::ERS_NAME_LABEL);
+        } else {
+            pod.metadata.owner_references = None;
+        }
+    }
+    let plan = sc.plan();
+    assert!(plan.pod_deletes.is_empty(), "{:#?}", plan.pod_deletes);
+    assert!(plan.nodes.iter().all(|n| n.action == NodeAction::Keep));
+    for n in &plan.nodes {
+        assert_eq!(
+            n.current_revision.as_deref(),
+            Some(target.as_str()),
+            "{n:?}"
+        );
+    }
+    // Neither: the pod belongs to no revision and is replaced.
+    let pod = &mut sc.snapshot.pods[0];
+    pod.metadata.owner_references = None;
+    let plan = sc.plan();
+    assert_eq!(plan.pod_deletes.len(), 1, "{:#?}", plan.nodes);
+}

@@ -24,7 +24,7 @@ fn action(plan: &Plan, node: &str) -> (NodeAction, String) {
         .iter()
         .find(|n| n.node == node)
         .expect("node explained");
-    (n.action, n.reason.clone())
+    (n.action, n.reason.to_string())
 }
 
 fn deleted_nodes(plan: &Plan) -> Vec<String> {
@@ -163,7 +163,7 @@ fn slow_start_grows_the_number_of_pods_started_at_once() {
     assert!(
         plan.nodes
             .iter()
-            .any(|n| n.reason == "wait (slow start: 2 pods starting at once)")
+            .any(|n| &*n.reason == "wait (slow start: 2 pods starting at once)")
     );
 }
 

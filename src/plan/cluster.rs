@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use foldhash::fast::FixedState;
+use smallvec::SmallVec;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -13,9 +14,9 @@ use super::{
     history::Revisions,
     observe::{PodFacts, observe},
     placement::{Eligibility, Placement, pod_node},
+    pod::PodMarks,
     settings::{NodeOverrides, Settings, node_overrides, overrides_prefix},
 };
-use crate::api::constants::keys;
 
 /// A hash set with a fast, deterministic hasher (names are looked up once per pod; SipHash
 /// showed in profiles at 10,000 nodes, and there is no untrusted key to defend against here).
@@ -31,6 +32,9 @@ pub struct PodView<'a> {
     pub rev: Option<usize>,
     /// Whether it belongs to the old DaemonSet (migration).
     pub old_daemonset: bool,
+    /// Whether it was made for its node's current Setting and resource overrides (a pod of the
+    /// desired revision is up to date only then).
+    pub fits_node: bool,
     /// Readiness, availability and so on.
     pub facts: PodFacts,
 }
@@ -49,8 +53,9 @@ pub struct NodeView<'a> {
     /// keeps 10,000 of them in cache).
     overrides: Option<Box<NodeOverrides>>,
     /// Its pods, best first: scheduled, then oldest, then by name (upstream's order for
-    /// choosing which duplicate to keep).
-    pub pods: Vec<PodView<'a>>,
+    /// choosing which duplicate to keep). Stored inline when there is one, the usual case:
+    /// 10,000 nodes then take no allocation per node and sit together in memory.
+    pub pods: SmallVec<[PodView<'a>; 1]>,
 }
 
 impl<'a> NodeView<'a> {
@@ -107,33 +112,33 @@ pub struct BuildContext<'a, 'b> {
 }
 
 impl<'a> Cluster<'a> {
-    /// Builds the view of `snapshot`.
+    /// Builds the view of `snapshot`. Every pod is read in one pass, in snapshot order: at
+    /// 10,000 nodes the pods do not fit in the CPU caches, so each extra pass over them costs
+    /// a memory round trip per pod.
     pub fn build(snapshot: &'a Snapshot, ctx: BuildContext<'a, '_>) -> Self {
-        let mut nodes: Vec<&'a Node> = snapshot.nodes.iter().collect();
-        nodes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-        nodes.dedup_by(|a, b| a.metadata.name == b.metadata.name);
         let prefix = overrides_prefix(ctx.namespace, ctx.eds);
-        let mut views: Vec<NodeView<'a>> = nodes
+        let mut views: Vec<NodeView<'a>> = sorted_nodes(&snapshot.nodes)
             .into_iter()
-            .map(|node| {
+            .map(|(name, node)| {
                 let eligibility = ctx.placement.check(node);
                 let setting = (!matches!(eligibility, Eligibility::Excluded(_)))
                     .then(|| ctx.settings.for_node(node))
                     .flatten();
                 NodeView {
-                    name: node.metadata.name.as_deref().unwrap_or_default(),
+                    name,
                     node,
                     eligibility,
                     setting,
                     overrides: Some(node_overrides(node, &prefix))
                         .filter(|o| o.hash.is_some())
                         .map(Box::new),
-                    pods: Vec::new(),
+                    pods: SmallVec::new(),
                 }
             })
             .collect();
-        let by_name: HashMap<&str, usize> =
+        let by_name: HashMap<&str, usize, FixedState> =
             views.iter().enumerate().map(|(i, v)| (v.name, i)).collect();
+        let settings = &*ctx.settings;
         let mut pods_per_rev = vec![0; ctx.revisions.revs.len()];
         let timeout = snapshot.config.unscheduled_timeout;
         let mut last_rev: Option<(&str, Option<usize>)> = None;
@@ -142,39 +147,36 @@ impl<'a> Cluster<'a> {
             .iter()
             .map(|p| (p, false))
             .chain(snapshot.old_daemonset_pods.iter().map(|p| (p, true)));
-        // Two passes so every node's pod list is allocated at its exact size: at 10,000 nodes
-        // the default growth (room for four pods) wasted megabytes and the cache with them.
-        let mut placed: Vec<(usize, &'a Pod, Option<usize>, bool)> =
-            Vec::with_capacity(snapshot.pods.len() + snapshot.old_daemonset_pods.len());
-        let mut per_node = vec![0usize; views.len()];
         for (pod, old_daemonset) in all {
+            let marks = PodMarks::read(pod);
             let rev = if old_daemonset {
                 None
             } else {
-                revision_of(pod, ctx.revisions, &mut last_rev)
+                revision_of(pod, marks.ers, ctx.revisions, &mut last_rev)
             };
             if let Some(r) = rev {
                 pods_per_rev[r] += 1;
             }
             // Pods on unknown nodes are left to the pod garbage collector.
-            if let Some(&node) = pod_node(pod).and_then(|n| by_name.get(n)) {
-                per_node[node] += 1;
-                placed.push((node, pod, rev, old_daemonset));
-            }
-        }
-        for (view, count) in views.iter_mut().zip(per_node) {
-            view.pods = Vec::with_capacity(count);
-        }
-        for (node, pod, rev, old_daemonset) in placed {
-            views[node].pods.push(PodView {
+            let Some(&node) = pod_node(pod).and_then(|n| by_name.get(n)) else {
+                continue;
+            };
+            let view = &mut views[node];
+            let setting = view.setting.map(|s| {
+                let candidate = &settings.candidates[s];
+                (candidate.name, candidate.hash.as_str())
+            });
+            let fits_node = marks.fit(setting, view.overrides().hash.as_deref());
+            view.pods.push(PodView {
                 pod,
                 name: pod.metadata.name.as_deref().unwrap_or_default(),
                 rev,
                 old_daemonset,
+                fits_node,
                 facts: observe(pod, ctx.now, ctx.min_ready_seconds, timeout),
             });
         }
-        for view in &mut views {
+        for view in views.iter_mut().filter(|v| v.pods.len() > 1) {
             view.pods.sort_by(|a, b| {
                 b.facts
                     .scheduled
@@ -190,33 +192,53 @@ impl<'a> Cluster<'a> {
     }
 }
 
-/// The revision of a pod: the ERS owning it (controller reference), else the ERS its label
-/// names (upstream's lookup). Reading the owner first touches less memory per pod, which shows
-/// at 10,000 nodes.
+/// The nodes sorted by name, each name once (the first in snapshot order wins).
+///
+/// Names are compared through a 16-byte key taken after the prefix all names share
+/// (`ip-10-`, `gke-prod-pool-`, ...): sorting 10,000 names otherwise reads two names from
+/// memory for each of the 130,000 comparisons.
+fn sorted_nodes(nodes: &[Node]) -> Vec<(&str, &Node)> {
+    fn name(n: &Node) -> &str {
+        n.metadata.name.as_deref().unwrap_or_default()
+    }
+    let first = nodes.first().map(name).unwrap_or_default().as_bytes();
+    let shared = nodes.iter().fold(first.len(), |len, n| {
+        first[..len]
+            .iter()
+            .zip(name(n).as_bytes())
+            .take_while(|(a, b)| a == b)
+            .count()
+    });
+    let mut keyed: Vec<(u128, &str, &Node)> = nodes
+        .iter()
+        .map(|n| (sort_key(name(n), shared), name(n), n))
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    keyed.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    keyed.into_iter().map(|(_, name, n)| (name, n)).collect()
+}
+
+/// Bytes `offset..offset + 16` of `name`, zero-padded, as a big-endian number. Keys that
+/// differ order as their names do (a shorter name sorts first, as its padding is zero); equal
+/// keys need the full comparison.
+fn sort_key(name: &str, offset: usize) -> u128 {
+    let tail = name.as_bytes().get(offset..).unwrap_or_default();
+    let mut key = [0u8; 16];
+    let len = tail.len().min(key.len());
+    key[..len].copy_from_slice(&tail[..len]);
+    u128::from_be_bytes(key)
+}
+
+/// The revision of a pod: the ERS its label names (upstream's lookup), else the ERS owning it
+/// (controller reference), for a pod whose label was removed or edited.
 fn revision_of<'p>(
     pod: &'p Pod,
+    label: Option<&'p str>,
     revisions: &Revisions<'_>,
     last: &mut Option<(&'p str, Option<usize>)>,
 ) -> Option<usize> {
-    // The controller reference (a name that is no ERS of ours finds nothing, and the label
-    // decides); its kind is not compared, to save reading one more string per pod.
-    let owner = pod
-        .metadata
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true))
-        .map(|o| o.name.as_str());
-    let label = || {
-        pod.metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(keys::ERS_NAME_LABEL))
-            .map(String::as_str)
-    };
-    let name = owner.or_else(label)?;
     // Pods come mostly grouped by revision: remember the last name looked up.
-    let index = match *last {
+    let mut lookup = |name: &'p str| match *last {
         Some((seen, index)) if seen == name => index,
         _ => {
             let index = revisions.index(name);
@@ -224,9 +246,71 @@ fn revision_of<'p>(
             index
         }
     };
-    index.or_else(|| {
-        label()
-            .filter(|l| *l != name)
-            .and_then(|l| revisions.index(l))
+    label.and_then(&mut lookup).or_else(|| {
+        // Its kind is not compared: a name that is no ERS of ours finds nothing.
+        pod.metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|o| o.controller == Some(true))
+            .and_then(|o| revisions.index(&o.name))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn nodes(names: &[String]) -> Vec<Node> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let mut node = Node::default();
+                node.metadata.name = Some(n.clone());
+                node.metadata.uid = Some(i.to_string());
+                node
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// The keyed sort orders names as a plain string sort does, and keeps the first node of
+        /// each name: names with a long shared prefix, prefixes of each other, and duplicates.
+        #[test]
+        fn sorted_nodes_is_a_plain_sort(
+            prefix in "(gke-prod-pool-[a-z0-9]{20}-)?",
+            tails in prop::collection::vec("[a-c0-9.-]{0,20}", 0..40),
+        ) {
+            let names: Vec<String> = tails.iter().map(|t| format!("{prefix}{t}")).collect();
+            let input = nodes(&names);
+            let sorted: Vec<(String, String)> = sorted_nodes(&input)
+                .into_iter()
+                .map(|(name, n)| (name.to_string(), n.metadata.uid.clone().unwrap_or_default()))
+                .collect();
+            let mut expected: Vec<(String, String)> = Vec::new();
+            let mut unique = names.clone();
+            unique.sort();
+            unique.dedup();
+            for name in unique {
+                let first = names.iter().position(|n| *n == name).unwrap_or_default();
+                expected.push((name, first.to_string()));
+            }
+            prop_assert_eq!(sorted, expected);
+        }
+    }
+
+    #[test]
+    fn sort_key_orders_a_prefix_first() {
+        assert!(sort_key("node-1", 0) < sort_key("node-10", 0));
+        assert!(sort_key("node-9", 5) > sort_key("node-10", 5));
+        // Past the end of a name the key is zero, and 16 bytes are not enough to tell these
+        // apart: equal keys, which the full comparison settles.
+        assert_eq!(sort_key("abc", 5), 0);
+        assert_eq!(
+            sort_key("aaaaaaaaaaaaaaaaX", 0),
+            sort_key("aaaaaaaaaaaaaaaaY", 0)
+        );
+    }
 }

@@ -149,7 +149,6 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
         cluster: &cluster,
         intents: &intents,
         revisions: &revisions,
-        settings: &settings,
         resolved: &ctx.resolved,
         frozen,
         paused,
@@ -243,12 +242,14 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
         requeue_after,
         nodes: explain::nodes(
             &cluster,
-            &revisions,
+            &explain::RevisionNames::new(
+                &revisions,
+                ctx.annotations
+                    .get(keys::OLD_DAEMONSET_ANNOTATION)
+                    .map(String::as_str),
+            ),
             &intents,
             rolling.decisions,
-            ctx.annotations
-                .get(keys::OLD_DAEMONSET_ANNOTATION)
-                .map(String::as_str),
         ),
         current_revision: active_before.map(|a| revisions.revs[a].name.clone()),
         target_revision: revisions.revs[target].name.clone(),

@@ -1,6 +1,6 @@
 //! The planner's output: every change one reconcile makes, and why.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use k8s_openapi::api::core::v1::Pod;
 use serde::{Deserialize, Serialize};
@@ -176,16 +176,18 @@ pub struct NodeExplanation {
     /// Node name.
     pub node: String,
     /// Revision (ERS name, or `daemonset/<name>` for a migrated pod) of the pod on the node.
-    pub current_revision: Option<String>,
+    /// Revision names and reasons are shared between nodes (`Arc`): at 10,000 nodes, three
+    /// strings allocated per node were a quarter of the planning time.
+    pub current_revision: Option<Arc<str>>,
     /// Revision the node should run; `None` when the node does not run this ExtendedDaemonSet.
-    pub target_revision: Option<String>,
+    pub target_revision: Option<Arc<str>>,
     /// What happens.
     pub action: NodeAction,
     /// 0 for a change made by this plan; for a node that waits, the estimated step of the
     /// rollout at which its turn comes (1 = next); `None` when nothing is pending.
     pub wave: Option<u32>,
     /// Why, e.g. `wait (maxUnavailable 1/1 used by node-2)`.
-    pub reason: String,
+    pub reason: Arc<str>,
 }
 
 /// The budget of the rolling update.

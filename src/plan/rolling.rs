@@ -29,7 +29,7 @@ use jiff::Timestamp;
 
 use super::{
     Budget, NodeAction, PlannerConfig, PlannerState, cluster::Cluster, history::Revisions,
-    observe::after, settings::Settings,
+    observe::after,
 };
 use crate::api::defaults::{Resolved, scaled_value};
 
@@ -56,8 +56,6 @@ pub struct RollingInputs<'a, 'b> {
     pub intents: &'b [NodeIntent],
     /// Revisions.
     pub revisions: &'b Revisions<'a>,
-    /// Settings.
-    pub settings: &'b Settings<'a>,
     /// Resolved strategy.
     pub resolved: &'b Resolved,
     /// `rollout-frozen`.

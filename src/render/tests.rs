@@ -15,7 +15,7 @@ fn explanation(node: &str, action: NodeAction, wave: Option<u32>) -> NodeExplana
         target_revision: Some("foo-2".into()),
         action,
         wave,
-        reason: format!("{action:?}"),
+        reason: format!("{action:?}").into(),
     }
 }
 

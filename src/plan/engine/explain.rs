@@ -1,6 +1,6 @@
 //! The per-node explanation and the requeue deadline.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use jiff::Timestamp;
 
@@ -15,26 +15,52 @@ use crate::plan::{
 /// Prefix of the revision shown for a pod of the old DaemonSet.
 const DAEMONSET_PREFIX: &str = "daemonset/";
 
-/// The revision a pod runs, as shown to users.
-pub fn pod_revision(
-    p: &PodView<'_>,
-    revisions: &Revisions<'_>,
-    old_daemonset: Option<&str>,
-) -> String {
-    match (p.rev, p.old_daemonset) {
-        (Some(r), _) => revisions.revs[r].name.clone(),
-        (None, true) => format!("{DAEMONSET_PREFIX}{}", old_daemonset.unwrap_or_default()),
-        (None, false) => "unknown".into(),
+/// The revision names shown to users, made once per plan and shared by every node.
+pub struct RevisionNames {
+    /// ERS names, by revision index.
+    revs: Vec<Arc<str>>,
+    /// `daemonset/<name>`, for a pod of the old DaemonSet.
+    old_daemonset: Arc<str>,
+    /// A pod of no known revision.
+    unknown: Arc<str>,
+}
+
+impl RevisionNames {
+    /// The names of `revisions`; `old_daemonset` is the DaemonSet being migrated from.
+    pub fn new(revisions: &Revisions<'_>, old_daemonset: Option<&str>) -> Self {
+        Self {
+            revs: revisions
+                .revs
+                .iter()
+                .map(|r| Arc::from(r.name.as_str()))
+                .collect(),
+            old_daemonset: format!("{DAEMONSET_PREFIX}{}", old_daemonset.unwrap_or_default())
+                .into(),
+            unknown: "unknown".into(),
+        }
+    }
+
+    /// The name of revision `index`.
+    pub fn rev(&self, index: usize) -> Arc<str> {
+        self.revs[index].clone()
+    }
+
+    /// The revision a pod runs.
+    pub fn of(&self, p: &PodView<'_>) -> Arc<str> {
+        match (p.rev, p.old_daemonset) {
+            (Some(r), _) => self.rev(r),
+            (None, true) => self.old_daemonset.clone(),
+            (None, false) => self.unknown.clone(),
+        }
     }
 }
 
 /// One explanation per node, sorted by node name.
 pub fn nodes(
     cluster: &Cluster<'_>,
-    revisions: &Revisions<'_>,
+    names: &RevisionNames,
     intents: &[NodeIntent],
     decisions: Vec<NodeDecision<'_>>,
-    old_daemonset: Option<&str>,
 ) -> Vec<NodeExplanation> {
     cluster
         .nodes
@@ -49,10 +75,8 @@ pub fn nodes(
                 .or_else(|| node.live().next());
             NodeExplanation {
                 node: node.name.to_string(),
-                current_revision: serving.map(|p| pod_revision(p, revisions, old_daemonset)),
-                target_revision: node
-                    .runs()
-                    .then(|| revisions.revs[intent.desired].name.clone()),
+                current_revision: serving.map(|p| names.of(p)),
+                target_revision: node.runs().then(|| names.rev(intent.desired)),
                 action: d.action,
                 wave: d.wave,
                 reason: d.reason,

@@ -52,15 +52,14 @@ pub fn plan(
         .annotations
         .get(keys::OLD_DAEMONSET_ANNOTATION)
         .map(String::as_str);
+    let names = explain::RevisionNames::new(revisions, old_ds);
+    let reason: std::sync::Arc<str> = "invalid spec: no pod action".into();
     let nodes = cluster
         .nodes
         .iter()
         .map(|node| NodeExplanation {
             node: node.name.to_string(),
-            current_revision: node
-                .live()
-                .next()
-                .map(|p| explain::pod_revision(p, revisions, old_ds)),
+            current_revision: node.live().next().map(|p| names.of(p)),
             target_revision: None,
             action: if node.runs() {
                 NodeAction::Wait
@@ -68,7 +67,7 @@ pub fn plan(
                 NodeAction::Skip
             },
             wave: None,
-            reason: "invalid spec: no pod action".into(),
+            reason: reason.clone(),
         })
         .collect();
     Plan {

@@ -1,6 +1,8 @@
 //! Second pass of the rolling update: budgets, pauses and the creation limit applied in
 //! node-name order.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 
@@ -15,8 +17,8 @@ use crate::plan::{Backoff, Budget, NodeAction, PlannerState, observe::after};
 pub struct NodeDecision<'a> {
     /// What happens.
     pub action: NodeAction,
-    /// Why.
-    pub reason: String,
+    /// Why (shared by the nodes that wait for the same thing).
+    pub reason: Arc<str>,
     /// 0 when acting now; estimated later step when waiting.
     pub wave: Option<u32>,
     /// Pods deleted, with the reason.
@@ -53,9 +55,11 @@ pub struct Applier<'a, 'b, 'c> {
     state: PlannerState,
     pub(super) max_creation: i32,
     pub(super) budget_waits: u32,
+    /// `up to date (<revision>)`, per revision.
+    up_to_date: Vec<Arc<str>>,
 }
 
-pub(super) fn decision<'a>(action: NodeAction, reason: impl Into<String>) -> NodeDecision<'a> {
+pub(super) fn decision<'a>(action: NodeAction, reason: impl Into<Arc<str>>) -> NodeDecision<'a> {
     NodeDecision {
         action,
         reason: reason.into(),
@@ -88,6 +92,12 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
             state: PlannerState::default(),
             max_creation: 0,
             budget_waits: 0,
+            up_to_date: inp
+                .revisions
+                .revs
+                .iter()
+                .map(|r| format!("up to date ({})", r.name).into())
+                .collect(),
         };
         let max_ignored = usize::try_from(limits.max_scheduler_failure).unwrap_or(0);
         for (i, node) in inp.cluster.nodes.iter().enumerate() {
@@ -161,7 +171,7 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
             },
             Need::Nothing(_) => match first_reason {
                 Some(r) => decision(NodeAction::Delete, r),
-                None => decision(NodeAction::Keep, keep_reason(c, self.inp)),
+                None => decision(NodeAction::Keep, self.keep_reason(c)),
             },
             Need::FreeDelete => match (first_reason, &free_block) {
                 (Some(r), _) if c.replacing => decision(NodeAction::Replace, r),
@@ -195,7 +205,7 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
         };
         if c.failed_waiting && d.action != WAIT {
             let b = self.backoff_wait(node.name);
-            d.reason = format!("{}; {}", d.reason, b.reason);
+            d.reason = format!("{}; {}", d.reason, b.reason).into();
         }
         d.deletes = deletes;
         d
@@ -214,7 +224,7 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
             "failed pod: deletion held back by the failed-pod backoff",
         );
         if let Some(until) = until {
-            d.reason = format!("{} until {until}", d.reason);
+            d.reason = format!("{} until {until}", d.reason).into();
         }
         d
     }
@@ -275,17 +285,22 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
     }
 }
 
-/// Why a node that needs nothing is fine.
-fn keep_reason(c: &Classified<'_, '_>, inp: &RollingInputs<'_, '_>) -> String {
-    let Some(new) = c.new else {
-        return String::new();
-    };
-    let rev = new
-        .rev
-        .map_or("unknown revision", |r| inp.revisions.revs[r].name.as_str());
-    match (new.facts.available, new.facts.ready, new.facts.available_at) {
-        (true, _, _) => format!("up to date ({rev})"),
-        (false, true, Some(at)) => format!("up to date ({rev}), available at {at}"),
-        _ => format!("up to date ({rev}), not ready yet"),
+impl Applier<'_, '_, '_> {
+    /// Why a node that needs nothing is fine.
+    fn keep_reason(&self, c: &Classified<'_, '_>) -> Arc<str> {
+        let Some(new) = c.new else {
+            return "".into();
+        };
+        let rev = new.rev.map_or("unknown revision", |r| {
+            self.inp.revisions.revs[r].name.as_str()
+        });
+        match (new.facts.available, new.facts.ready, new.facts.available_at) {
+            (true, _, _) => match new.rev {
+                Some(r) => self.up_to_date[r].clone(),
+                None => format!("up to date ({rev})").into(),
+            },
+            (false, true, Some(at)) => format!("up to date ({rev}), available at {at}").into(),
+            _ => format!("up to date ({rev}), not ready yet").into(),
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! The budgets of the rolling update: maxUnavailable for deletions, maxSurge and the
 //! slow-start limit for creations.
 
+use std::sync::Arc;
+
 use super::{
     WAIT,
     apply::{Applier, NodeDecision, decision, names},
@@ -18,7 +20,7 @@ impl<'a, 'b> Applier<'a, 'b, '_> {
             .map(|&i| self.inp.cluster.nodes[i].name)
             .collect();
         used.sort_unstable();
-        let mut wait_message: Option<String> = None;
+        let mut wait_message: Option<Arc<str>> = None;
         for (i, c) in classified.iter().enumerate() {
             if c.need != Need::Budgeted {
                 continue;
@@ -47,6 +49,7 @@ impl<'a, 'b> Applier<'a, 'b, '_> {
                         used.len(),
                         names(&used)
                     )
+                    .into()
                 });
                 let mut d = decision(WAIT, why.clone());
                 d.wave = Some(1 + self.budget_waits / max.max(1) as u32);
@@ -78,6 +81,14 @@ impl<'a, 'b> Applier<'a, 'b, '_> {
             .count() as i32;
         let mut surge_left = (self.limits.max_surge - surging).max(0);
         let (mut slow_waits, mut surge_waits) = (0u32, 0u32);
+        // One text for every node that waits for the same limit.
+        let surge_wait: Arc<str> =
+            format!("wait (maxSurge {0}/{0} in use)", self.limits.max_surge).into();
+        let slow_wait: Arc<str> = format!(
+            "wait (slow start: {} pods starting at once)",
+            self.limits.slow_start
+        )
+        .into();
         let surge = self.limits.max_surge > 0;
         for pass in [Need::Create, Need::SurgeFree, Need::Budgeted] {
             if pass == Need::Budgeted && !surge {
@@ -100,22 +111,13 @@ impl<'a, 'b> Applier<'a, 'b, '_> {
                 let mut d = if let Some(b) = blocked {
                     decision(WAIT, b)
                 } else if pass == Need::Budgeted && surge_left == 0 {
-                    let mut d = decision(
-                        WAIT,
-                        format!("wait (maxSurge {0}/{0} in use)", self.limits.max_surge),
-                    );
+                    let mut d = decision(WAIT, surge_wait.clone());
                     d.wave = Some(1 + surge_waits / self.limits.max_surge.max(1) as u32);
                     surge_waits += 1;
                     d
                 } else if !immediate && capacity == 0 {
                     self.deadlines.extend(self.limits.next_step);
-                    let mut d = decision(
-                        WAIT,
-                        format!(
-                            "wait (slow start: {} pods starting at once)",
-                            self.limits.slow_start
-                        ),
-                    );
+                    let mut d = decision(WAIT, slow_wait.clone());
                     d.wave = Some(1 + slow_waits / self.limits.slow_start.max(1) as u32);
                     slow_waits += 1;
                     d

@@ -6,7 +6,6 @@ use super::{NodeIntent, RollingInputs};
 use crate::plan::{
     cluster::{NodeView, PodView},
     placement::Eligibility,
-    pod::pod_matches,
     revision::pod_name,
 };
 
@@ -87,15 +86,7 @@ pub fn classify<'a, 'b>(inp: &RollingInputs<'a, 'b>, i: usize, surge: bool) -> C
     }
     let intent: &NodeIntent = &inp.intents[i];
     let desired = intent.desired;
-    let setting = node.setting.map(|s| {
-        (
-            inp.settings.candidates[s].name,
-            inp.settings.candidates[s].hash.as_str(),
-        )
-    });
-    let up_to_date = |p: &PodView<'_>| {
-        p.rev == Some(desired) && pod_matches(p.pod, setting, node.overrides().hash.as_deref())
-    };
+    let up_to_date = |p: &PodView<'_>| p.rev == Some(desired) && p.fits_node;
     // Duplicates: keep one pod per group (up to date, outdated). Upstream keeps the scheduled,
     // then the oldest, then the first by name (the order of `node.pods`); we keep an available
     // pod first, so removing a duplicate never costs availability.
