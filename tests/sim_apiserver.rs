@@ -189,6 +189,85 @@ async fn list_with_label_and_field_selectors_and_pages() {
 }
 
 #[tokio::test]
+async fn the_pages_of_one_list_are_one_snapshot() {
+    let c = Cluster::new().await;
+    let pods: Api<Pod> = c.api();
+    for i in 0..5 {
+        let p = pod(&format!("p{i}"), &[("gen", "1")]);
+        pods.create(&PostParams::default(), &p)
+            .await
+            .expect("create");
+    }
+    let page = |token: Option<String>| {
+        let pods = pods.clone();
+        async move {
+            let mut params = ListParams::default().limit(2);
+            if let Some(t) = &token {
+                params = params.continue_token(t);
+            }
+            pods.list(&params).await
+        }
+    };
+    let first = page(None).await.expect("page 1");
+    let token = first.metadata.continue_.clone().expect("continue token");
+    // Changes between the pages: one object edited, one deleted, one created in between.
+    let patch = json!({ "metadata": { "labels": { "gen": "2" } } });
+    pods.patch("p3", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("patch");
+    pods.delete("p2", &DeleteParams::default().grace_period(0))
+        .await
+        .expect("delete");
+    pods.create(&PostParams::default(), &pod("p2a", &[("gen", "2")]))
+        .await
+        .expect("create p2a");
+    let second = page(Some(token)).await.expect("page 2");
+    let token2 = second.metadata.continue_.clone().expect("second token");
+    let third = page(Some(token2.clone())).await.expect("page 3");
+    let seen: Vec<(String, String)> = [&first, &second, &third]
+        .iter()
+        .flat_map(|l| l.items.iter())
+        .map(|p| {
+            let labels = p.metadata.labels.clone().unwrap_or_default();
+            (
+                p.metadata.name.clone().unwrap_or_default(),
+                labels.get("gen").cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> =
+        (0..5).map(|i| (format!("p{i}"), "1".to_string())).collect();
+    assert_eq!(
+        seen, expected,
+        "every page shows the list as of the first one"
+    );
+    assert_eq!(
+        second.metadata.resource_version, first.metadata.resource_version,
+        "one resourceVersion for the whole list"
+    );
+    // A fresh list sees the changes.
+    let now = pods.list(&ListParams::default()).await.expect("list");
+    let names: Vec<String> = now
+        .items
+        .iter()
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
+    assert_eq!(names, ["p0", "p1", "p2a", "p3", "p4"]);
+    // A token older than the kept history is refused with 410 Expired, as a compacted etcd
+    // makes the real server do (only the simulator can compact on demand).
+    if let Some(sim) = &c.sim {
+        sim.compact_history();
+        let status = api_status(page(Some(token2)).await.expect_err("expired token"));
+        assert_eq!(
+            (status.code, status.reason.as_str()),
+            (410, "Expired"),
+            "{status:?}"
+        );
+    }
+    c.cleanup().await;
+}
+
+#[tokio::test]
 async fn status_subresource_and_generation() {
     let c = Cluster::new().await;
     let pods: Api<Pod> = c.api();
