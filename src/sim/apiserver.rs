@@ -1,12 +1,12 @@
 //! In-memory Kubernetes API server over HTTP on loopback.
 //!
 //! It speaks the real API's JSON protocol well enough for kube-rs and kubectl: discovery,
-//! get/list/watch (selectors, pagination, bookmarks, 410 Gone), create/update/delete with
-//! resourceVersion concurrency, merge/JSON/strategic patches, server-side apply with
-//! managedFields, status subresources, dry run, finalizers, pod graceful deletion,
-//! ownerReference garbage collection and CRDs with schema admission. Faults (errors,
-//! conflicts, latency, watch closes, forced 410) are switched at run time through
-//! [`Faults`].
+//! get/list/watch (selectors, pagination with one snapshot per list, bookmarks, 410 Gone),
+//! create/update/delete with resourceVersion concurrency, merge/JSON/strategic patches,
+//! server-side apply with managedFields, status subresources, dry run, finalizers, pod
+//! graceful deletion, ownerReference garbage collection and CRDs with schema admission.
+//! Faults (errors, conflicts, latency, watch closes, forced 410) are switched at run time
+//! through [`Faults`].
 //!
 //! Known differences from a real API server (none matters to kube-rs controllers or to the
 //! kubectl commands the tests drive):
@@ -16,7 +16,6 @@
 //! - CRD versions share one stored object (no conversion: `apiVersion` is rewritten);
 //! - list-map keys (for apply and strategic merge) come from the field name (`containers` by
 //!   `name`, `conditions` by `type`, ...), not from `x-kubernetes-list-map-keys`;
-//! - `continue` tokens are not snapshots: later pages see changes made in between;
 //! - a namespace has no `kubernetes` finalizer; its objects are deleted by the collector.
 //!
 //! ```no_run
