@@ -11,6 +11,7 @@ pub mod expectations;
 pub mod health;
 pub mod leader;
 pub mod metrics;
+pub mod orphans;
 pub mod reconcile;
 pub mod run;
 

@@ -148,6 +148,7 @@ pub mod reason {
     pub const ROLLOUT_DONE: &str = "RolloutDone";
     pub const INVALID_NODE_ANNOTATION: &str = "InvalidNodeResourcesAnnotation";
     pub const SETTING_CONFLICT: &str = "SettingConflict";
+    pub const SETTING_WITHOUT_EDS: &str = "ExtendedDaemonSetNotFound";
 
     /// Container waiting reasons that mean "this pod cannot start" (canary auto-pause).
     pub const CANNOT_START_WAITING_REASONS: &[&str] = &[

@@ -125,13 +125,32 @@ pub fn node_events(
 
 /// Waits until every store of a scope has its first full list.
 pub async fn wait_ready(stores: &ScopeStores) -> Result<(), reflector::store::WriterDropped> {
-    stores.eds.wait_until_ready().await?;
-    stores.ers.wait_until_ready().await?;
-    stores.pods.wait_until_ready().await?;
-    stores.settings.wait_until_ready().await?;
-    stores.daemonsets.wait_until_ready().await?;
+    until_ready(&stores.eds).await?;
+    until_ready(&stores.ers).await?;
+    until_ready(&stores.pods).await?;
+    until_ready(&stores.settings).await?;
+    until_ready(&stores.daemonsets).await?;
     Ok(())
 }
+
+/// `store.wait_until_ready()`, polled again every 200 ms. That future wakes only the task that
+/// polled it last (kube-runtime keeps one waker per store), and the kube Controller waits on
+/// the EDS store too: a second waiter could otherwise sleep forever, and `/readyz` with it.
+pub async fn until_ready<K>(store: &Store<K>) -> Result<(), reflector::store::WriterDropped>
+where
+    K: reflector::Lookup + Clone + 'static,
+    K::DynamicType: Eq + Hash + Clone,
+{
+    loop {
+        let wait = tokio::time::timeout(READY_POLL, store.wait_until_ready());
+        if let Ok(ready) = wait.await {
+            return ready;
+        }
+    }
+}
+
+/// How often [`until_ready`] polls.
+const READY_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Drains a stream, logging errors (the watcher retries with backoff on its own).
 pub async fn drain<S, T>(stream: S, what: &'static str)

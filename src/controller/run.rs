@@ -27,6 +27,7 @@ use super::{
     health::{self, Readiness},
     leader,
     metrics::Metrics,
+    orphans,
     reconcile::{Context, error_policy, reconcile},
 };
 use crate::api::{
@@ -110,6 +111,7 @@ pub async fn run(
             &metrics,
             &leader_rx,
             &shutdown_rx,
+            &readiness,
         ));
     }
 
@@ -158,7 +160,7 @@ pub async fn run(
         let all: Vec<ScopeStores> = scopes.iter().map(|s| s.stores.clone()).collect();
         let nodes = node_reader.clone();
         tasks.spawn(async move {
-            nodes.wait_until_ready().await?;
+            caches::until_ready(&nodes).await?;
             for s in &all {
                 caches::wait_ready(s).await?;
             }
@@ -224,6 +226,7 @@ fn start_scope(
     metrics: &Metrics,
     leader: &watch::Receiver<bool>,
     shutdown: &watch::Receiver<bool>,
+    readiness: &Readiness,
 ) -> Scope {
     let (eds_store, eds_stream) = caches::reflect(
         caches::scoped_api::<ExtendedDaemonSet>(client, namespace),
@@ -253,6 +256,11 @@ fn start_scope(
         daemonsets: ds_store,
     };
     let (node_tx, node_rx) = mpsc::unbounded();
+    let (setting_tx, setting_rx) = mpsc::unbounded();
+    let settings_stream = settings_stream.inspect(move |_| {
+        // The orphan loop only needs to know that something changed.
+        let _ = setting_tx.unbounded_send(());
+    });
 
     let ctx = Arc::new(Context {
         client: client.clone(),
@@ -267,6 +275,7 @@ fn start_scope(
         failures: Default::default(),
     });
 
+    let (orphan_ctx, orphan_stop, synced) = (ctx.clone(), shutdown.clone(), readiness.clone());
     let eds_for_ds = eds_store.clone();
     let mut stop = shutdown.clone();
     let controller = Controller::for_stream(eds_stream, eds_store)
@@ -312,10 +321,16 @@ fn start_scope(
     Scope {
         stores,
         node_tx,
-        futures: vec![Box::pin(async move {
-            controller.await;
-            Ok(())
-        })],
+        futures: vec![
+            Box::pin(async move {
+                controller.await;
+                Ok(())
+            }),
+            Box::pin(async move {
+                orphans::run(orphan_ctx, synced, setting_rx, orphan_stop).await;
+                Ok(())
+            }),
+        ],
     }
 }
 

@@ -16,7 +16,10 @@ use extendeddaemonset::{
         kubelet::{FakeNode, KubeletConfig, SimKubelet},
     },
 };
-use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::{
+    core::v1::{Namespace, Pod},
+    events::v1::Event,
+};
 use kube::{
     Api, Client, ResourceExt,
     api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
@@ -300,6 +303,24 @@ impl TestCluster {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Waits for a Warning event about the object `name` (with `reason`, when given).
+    pub async fn wait_warning(&self, name: &str, reason: Option<&str>) {
+        let api = Api::<Event>::namespaced(self.client.clone(), &self.namespace);
+        self.wait_for(&format!("a Warning event on {name}"), || async {
+            let events = api.list(&ListParams::default()).await.ok()?;
+            events
+                .items
+                .iter()
+                .any(|e| {
+                    e.type_.as_deref() == Some("Warning")
+                        && reason.is_none_or(|r| e.reason.as_deref() == Some(r))
+                        && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
+                })
+                .then_some(())
+        })
+        .await;
     }
 
     /// Waits until the EDS status satisfies `check`, returning the EDS.

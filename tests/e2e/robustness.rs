@@ -3,12 +3,18 @@
 use std::time::Duration;
 
 use extendeddaemonset::{
-    api::{ValidationMode, constants::condition_type},
+    api::{
+        ExtendedDaemonsetSetting, ValidationMode,
+        constants::{condition_type, reason},
+    },
     controller::leader::LeaseSettings,
     sim::{apiserver::WriteError, kubelet::FakeNode},
 };
 use k8s_openapi::api::events::v1::Event;
-use kube::{Api, api::ListParams};
+use kube::{
+    Api,
+    api::{ListParams, PostParams},
+};
 use serde_json::json;
 
 use super::harness::{TEST_NODE_LABEL, TestCluster, is_ready, pod_ers};
@@ -126,21 +132,53 @@ async fn invalid_spec_stalls_only_that_eds() {
         tc.pods_by_node("bad").await.is_empty(),
         "no pod for an invalid spec"
     );
-    tc.wait_for("a Warning event on bad", || async {
-        let events = Api::<Event>::namespaced(tc.client.clone(), &tc.namespace)
-            .list(&ListParams::default())
-            .await
-            .ok()?;
-        events
-            .items
-            .iter()
-            .any(|e| {
-                e.type_.as_deref() == Some("Warning")
-                    && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("bad")
-            })
-            .then_some(())
-    })
-    .await;
+    tc.wait_warning("bad", None).await;
+    tc.finish().await;
+}
+
+/// A Setting whose ExtendedDaemonSet does not exist (a typo, or not created yet) gets an
+/// `error` status naming it and a Warning event; once the EDS exists, its status is `valid`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_setting_for_a_missing_eds_reports_it() {
+    let tc = TestCluster::start("orphan-setting", 1).await;
+    let ns = tc.namespace.clone();
+    let settings = Api::<ExtendedDaemonsetSetting>::namespaced(tc.client.clone(), &ns);
+    let setting: ExtendedDaemonsetSetting = serde_json::from_value(json!({
+        "apiVersion": "datadoghq.com/v1alpha1", "kind": "ExtendedDaemonsetSetting",
+        "metadata": { "name": "later-big", "namespace": ns },
+        "spec": {
+            "reference": { "kind": "ExtendedDaemonset", "name": "later" },
+            "nodeSelector": { "matchLabels": { "node-type": "xxl" } },
+            "containers": [{ "name": "daemon", "resources": { "requests": { "cpu": "1" } } }]
+        }
+    }))
+    .unwrap();
+    settings
+        .create(&PostParams::default(), &setting)
+        .await
+        .unwrap();
+    let status = |want: &'static str| {
+        let settings = settings.clone();
+        move || {
+            let settings = settings.clone();
+            async move {
+                let s = settings.get("later-big").await.ok()?.status?;
+                (s.status == want).then_some(s)
+            }
+        }
+    };
+    let error = tc.wait_for("Setting status error", status("error")).await;
+    let message = error.error.unwrap_or_default();
+    assert!(
+        message.contains("spec.reference.name") && message.contains("\"later\""),
+        "the message names the field and the EDS: {message}"
+    );
+    tc.wait_warning("later-big", Some(reason::SETTING_WITHOUT_EDS))
+        .await;
+    tc.apply(&tc.eds("later", "registry.k8s.io/pause:3.0", json!({})))
+        .await;
+    let valid = tc.wait_for("Setting status valid", status("valid")).await;
+    assert_eq!(valid.error, None);
     tc.finish().await;
 }
 
