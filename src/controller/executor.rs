@@ -236,14 +236,7 @@ impl Executor<'_> {
                 continue;
             }
             self.ensure_leader()?;
-            let body = json!({
-                "apiVersion": ExtendedDaemonSetReplicaSet::api_version(&()),
-                "kind": ExtendedDaemonSetReplicaSet::kind(&()),
-                "metadata": { "name": name },
-                "status": status,
-            });
-            ers_api
-                .patch_status(name, &apply, &Patch::Apply(&body))
+            apply_status(&ers_api, name, status)
                 .await
                 .map_err(|source| ExecuteError::ApplyStatus {
                     kind: "ExtendedDaemonSetReplicaSet",
@@ -255,13 +248,7 @@ impl Executor<'_> {
         for (name, status) in &plan.setting_statuses {
             self.ensure_leader()?;
             let api: Api<ExtendedDaemonsetSetting> = Api::namespaced(self.client.clone(), &ns);
-            let body = json!({
-                "apiVersion": ExtendedDaemonsetSetting::api_version(&()),
-                "kind": ExtendedDaemonsetSetting::kind(&()),
-                "metadata": { "name": name },
-                "status": status,
-            });
-            api.patch_status(name, &apply, &Patch::Apply(&body))
+            apply_status(&api, name, status)
                 .await
                 .map_err(|source| ExecuteError::ApplyStatus {
                     kind: "ExtendedDaemonsetSetting",
@@ -301,14 +288,7 @@ impl Executor<'_> {
                         source,
                     })?;
             }
-            let body = json!({
-                "apiVersion": ExtendedDaemonSet::api_version(&()),
-                "kind": ExtendedDaemonSet::kind(&()),
-                "metadata": { "name": eds.name_any() },
-                "status": plan.eds_status,
-            });
-            eds_api
-                .patch_status(&eds.name_any(), &apply, &Patch::Apply(&body))
+            apply_status(&eds_api, &eds.name_any(), &plan.eds_status)
                 .await
                 .map_err(|source| ExecuteError::ApplyStatus {
                     kind: "ExtendedDaemonSet",
@@ -347,6 +327,25 @@ impl Executor<'_> {
         }
         Ok(outcome)
     }
+}
+
+/// Server-side apply of the status of object `name` (the controller's field manager).
+pub async fn apply_status<K>(
+    api: &Api<K>,
+    name: &str,
+    status: &impl serde::Serialize,
+) -> Result<K, kube::Error>
+where
+    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let body = json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "metadata": { "name": name },
+        "status": status,
+    });
+    let apply = PatchParams::apply(FIELD_MANAGER).force();
+    api.patch_status(name, &apply, &Patch::Apply(&body)).await
 }
 
 /// Delete options with the given preconditions.

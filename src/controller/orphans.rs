@@ -8,19 +8,17 @@ use std::{sync::Arc, time::Duration};
 use futures::{StreamExt, channel::mpsc};
 use kube::{
     Api, Resource, ResourceExt,
-    api::{Patch, PatchParams},
     runtime::{
         events::{Event, EventType},
         reflector::ObjectRef,
     },
 };
-use serde_json::json;
 use tokio::sync::watch;
 
-use super::{health::Readiness, reconcile::Context};
+use super::{executor::apply_status, health::Readiness, reconcile::Context};
 use crate::api::{
     ExtendedDaemonSet, ExtendedDaemonsetSetting, ExtendedDaemonsetSettingStatus,
-    constants::{FIELD_MANAGER, reason, setting_state},
+    constants::{reason, setting_state},
 };
 
 /// How often Settings are checked without a Setting change (an EDS deleted since).
@@ -81,15 +79,8 @@ async fn check(ctx: &Context) {
         }
         let api: Api<ExtendedDaemonsetSetting> = Api::namespaced(ctx.client.clone(), &ns);
         let name = setting.name_any();
-        let body = json!({
-            "apiVersion": ExtendedDaemonsetSetting::api_version(&()),
-            "kind": ExtendedDaemonsetSetting::kind(&()),
-            "metadata": { "name": name },
-            "status": status,
-        });
-        let apply = PatchParams::apply(FIELD_MANAGER).force();
         // Failures are retried at the next check; one Setting never stops the others.
-        if let Err(e) = api.patch_status(&name, &apply, &Patch::Apply(&body)).await {
+        if let Err(e) = apply_status(&api, &name, &status).await {
             tracing::warn!(error = %e, setting = %format!("{ns}/{name}"), "cannot write Setting status");
             continue;
         }

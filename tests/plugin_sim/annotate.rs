@@ -3,7 +3,7 @@
 
 use extendeddaemonset::{api::constants::keys, plugin::Error};
 
-use super::support::{self, annotations, canary, cluster, err, ok, running};
+use super::support::{self, annotations, canary, cluster, err, ok};
 
 #[tokio::test]
 async fn canary_verbs_write_the_annotations() {
@@ -62,14 +62,7 @@ async fn canary_verbs_write_the_annotations() {
 #[tokio::test]
 async fn canary_verbs_need_a_canary() {
     let c = cluster().await;
-    support::eds(
-        &c.client,
-        "default",
-        "foo",
-        "pause:3.0",
-        running("foo-8z7lr"),
-    )
-    .await;
+    support::running_foo(&c.client).await;
     for verb in ["validate", "pause", "unpause", "fail"] {
         let e = err(&c.client, &["canary", verb, "foo"]).await;
         assert!(matches!(e, Error::NoCanary { .. }), "{verb}: {e}");
@@ -87,14 +80,7 @@ async fn canary_verbs_need_a_canary() {
 #[tokio::test]
 async fn rolling_update_pause_and_freeze() {
     let c = cluster().await;
-    support::eds(
-        &c.client,
-        "default",
-        "foo",
-        "pause:3.0",
-        running("foo-8z7lr"),
-    )
-    .await;
+    support::running_foo(&c.client).await;
     let cl = &c.client;
 
     assert_eq!(

@@ -2,7 +2,7 @@
 
 use extendeddaemonset::plugin::Error;
 
-use super::support::{self, canary, cluster, crashing_pod, err, mask_age, ok, ready_pod, running};
+use super::support::{self, canary, cluster, crashing_pod, err, mask_age, ok, ready_pod};
 
 /// `foo` during a canary on node-0003 whose pod crash-loops, and an active pod not ready.
 async fn canary_with_pods() -> support::Cluster {
@@ -111,14 +111,7 @@ async fn not_ready_pods_of_this_eds_only() {
 #[tokio::test]
 async fn canary_pods_need_a_canary() {
     let c = cluster().await;
-    support::eds(
-        &c.client,
-        "default",
-        "foo",
-        "pause:3.0",
-        running("foo-8z7lr"),
-    )
-    .await;
+    support::running_foo(&c.client).await;
     let e = err(&c.client, &["canary", "pods", "foo"]).await;
     assert!(matches!(e, Error::NoCanary { .. }));
     assert_eq!(
@@ -149,14 +142,7 @@ async fn diff_of_active_and_canary_templates() {
          name: daemon
     ");
     let c = cluster().await;
-    support::eds(
-        &c.client,
-        "default",
-        "foo",
-        "pause:3.0",
-        running("foo-8z7lr"),
-    )
-    .await;
+    support::running_foo(&c.client).await;
     assert!(matches!(
         err(&c.client, &["diff", "foo"]).await,
         Error::NoCanary { .. }

@@ -23,14 +23,7 @@ async fn patch_status(client: &Client, status: Value) {
 #[tokio::test]
 async fn done_waiting_and_failed() {
     let c = cluster().await;
-    support::eds(
-        &c.client,
-        "default",
-        "foo",
-        "pause:3.0",
-        running("foo-8z7lr"),
-    )
-    .await;
+    support::running_foo(&c.client).await;
     assert_eq!(
         ok(&c.client, &["rollout", "status", "foo"]).await,
         "ExtendedDaemonSet default/foo: successfully rolled out (3 pods, ERS foo-8z7lr)\n"

@@ -94,6 +94,12 @@ pub async fn eds(
     set_status(&api, name, status).await
 }
 
+/// The `foo` ExtendedDaemonSet of the upstream README in `default`, running `foo-8z7lr`
+/// without a canary.
+pub async fn running_foo(client: &Client) -> ExtendedDaemonSet {
+    eds(client, "default", "foo", "pause:3.0", running("foo-8z7lr")).await
+}
+
 /// Status of a running ExtendedDaemonSet on 3 nodes whose active ERS is `active`.
 pub fn running(active: &str) -> Value {
     json!({
