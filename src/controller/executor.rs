@@ -157,20 +157,18 @@ impl Executor<'_> {
         for delete in &plan.pod_deletes {
             self.ensure_leader()?;
             let dp = guarded_delete(&delete.uid, &delete.resource_version);
-            match pod_api.delete(&delete.name, &dp).await {
-                Ok(_) => {
-                    self.metrics.pods_deleted.inc();
-                    outcome.deleted += 1;
-                    if let Some(uid) = &delete.uid {
-                        outcome.pending.deletes.insert(uid.clone());
-                    }
-                }
-                Err(kube::Error::Api(e)) if e.code == 404 => {}
-                Err(source) => {
-                    return Err(ExecuteError::DeletePod {
+            let deleted =
+                unless_gone(pod_api.delete(&delete.name, &dp).await).map_err(|source| {
+                    ExecuteError::DeletePod {
                         name: delete.name.clone(),
                         source,
-                    });
+                    }
+                })?;
+            if deleted.is_some() {
+                self.metrics.pods_deleted.inc();
+                outcome.deleted += 1;
+                if let Some(uid) = &delete.uid {
+                    outcome.pending.deletes.insert(uid.clone());
                 }
             }
         }
@@ -197,34 +195,24 @@ impl Executor<'_> {
             self.ensure_leader()?;
             // The uid in the patch makes it fail on a pod replaced since it was planned.
             let patch = json!({ "metadata": { "uid": update.uid, "labels": update.labels } });
-            match pod_api
+            let patched = pod_api
                 .patch(&update.name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-            {
-                Ok(_) => {}
-                Err(kube::Error::Api(e)) if e.code == 404 => {}
-                Err(source) => {
-                    return Err(ExecuteError::LabelPod {
-                        name: update.name.clone(),
-                        source,
-                    });
-                }
-            }
+                .await;
+            unless_gone(patched).map_err(|source| ExecuteError::LabelPod {
+                name: update.name.clone(),
+                source,
+            })?;
         }
 
         for old in &plan.ers_deletes {
             self.ensure_leader()?;
             let dp = guarded_delete(&old.uid, &old.resource_version);
-            match ers_api.delete(&old.name, &dp).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(e)) if e.code == 404 => {}
-                Err(source) => {
-                    return Err(ExecuteError::DeleteReplicaSet {
-                        name: old.name.clone(),
-                        source,
-                    });
+            unless_gone(ers_api.delete(&old.name, &dp).await).map_err(|source| {
+                ExecuteError::DeleteReplicaSet {
+                    name: old.name.clone(),
+                    source,
                 }
-            }
+            })?;
         }
 
         for (name, status) in &plan.ers_statuses {
@@ -326,6 +314,16 @@ impl Executor<'_> {
             }
         }
         Ok(outcome)
+    }
+}
+
+/// `None` for a 404: the object is already gone, which is all a delete (or a patch of a pod
+/// replaced since it was planned) needs.
+fn unless_gone<T>(result: Result<T, kube::Error>) -> Result<Option<T>, kube::Error> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
