@@ -1,5 +1,7 @@
 //! Objects a plan writes: pods, ERSs, statuses, events; and snapshots read from files.
 
+use std::sync::Arc;
+
 use extendeddaemonset::{
     api::{
         ExtendedDaemonSetReplicaSet,
@@ -162,7 +164,7 @@ fn ers_left_by_the_upstream_controller_are_adopted_without_rolling() {
         );
         ers.status = None;
     }
-    for pod in &mut sc.snapshot.pods {
+    for pod in sc.snapshot.pods.iter_mut().map(Arc::make_mut) {
         pod.labels_mut()
             .insert(keys::ERS_NAME_LABEL.into(), upstream.into());
         pod.annotations_mut().insert(
@@ -437,7 +439,7 @@ fn a_pod_is_of_the_revision_its_label_names_or_else_of_its_owner() {
     let target = sc.plan().target_revision;
     // Node 0: the ERS label removed; the owner reference still names the ERS.
     // Node 1: the owner reference removed; the label still names the ERS.
-    for (i, pod) in sc.snapshot.pods.iter_mut().enumerate() {
+    for (i, pod) in sc.snapshot.pods.iter_mut().map(Arc::make_mut).enumerate() {
         if i == 0 {
             pod.metadata
                 .labels
@@ -459,8 +461,9 @@ fn a_pod_is_of_the_revision_its_label_names_or_else_of_its_owner() {
         );
     }
     // Neither: the pod belongs to no revision and is replaced.
-    let pod = &mut sc.snapshot.pods[0];
-    pod.metadata.owner_references = None;
+    Arc::make_mut(&mut sc.snapshot.pods[0])
+        .metadata
+        .owner_references = None;
     let plan = sc.plan();
     assert_eq!(plan.pod_deletes.len(), 1, "{:#?}", plan.nodes);
 }

@@ -142,19 +142,15 @@ fn untolerated_no_schedule_keeps_existing_pods_and_no_execute_removes_them() {
     let mut sc = eds("foo").fast_start(10).nodes(3);
     sc.converge();
     let taint = |sc: &mut extendeddaemonset::plan::testing::Scenario, name: &str, effect: &str| {
-        let n = sc
-            .snapshot
-            .nodes
-            .iter_mut()
-            .find(|n| n.metadata.name.as_deref() == Some(name))
-            .unwrap();
-        n.spec.get_or_insert_with(Default::default).taints =
-            Some(vec![k8s_openapi::api::core::v1::Taint {
-                key: "dedicated".into(),
-                value: Some("db".into()),
-                effect: effect.into(),
-                time_added: None,
-            }]);
+        sc.node_mut(name)
+            .spec
+            .get_or_insert_with(Default::default)
+            .taints = Some(vec![k8s_openapi::api::core::v1::Taint {
+            key: "dedicated".into(),
+            value: Some("db".into()),
+            effect: effect.into(),
+            time_added: None,
+        }]);
     };
     taint(&mut sc, "node-1", taints::NO_SCHEDULE);
     taint(&mut sc, "node-2", taints::NO_EXECUTE);

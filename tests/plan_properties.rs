@@ -17,7 +17,10 @@
 //!     phase (1 min, 10 s tick) about eight, and the first plan creates the ERS. Measured over
 //!     300 random cases: at most `5 * nodes + 11`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+};
 
 use extendeddaemonset::{
     api::{
@@ -111,7 +114,7 @@ fn mid_rollout(p: &Params) -> Scenario {
     let mut sc = b.on(nodes);
     sc.converge();
     // Taint some nodes after the first rollout: their pods stay, no new pod goes there.
-    for (i, n) in sc.snapshot.nodes.iter_mut().enumerate() {
+    for (i, n) in sc.snapshot.nodes.iter_mut().map(Arc::make_mut).enumerate() {
         if p.tainted[i] {
             n.spec.get_or_insert_with(Default::default).taints =
                 Some(vec![k8s_openapi::api::core::v1::Taint {
@@ -142,7 +145,7 @@ fn mid_rollout(p: &Params) -> Scenario {
             dup.metadata.uid = Some(format!("uid-dup-{name}"));
             dup.metadata.creation_timestamp = Some(Time(sc.now));
             set_unready(&mut dup);
-            sc.snapshot.pods.push(dup);
+            sc.snapshot.pods.push(Arc::new(dup));
         }
     }
     sc
@@ -214,10 +217,14 @@ proptest! {
         let plan = plan(&sc.snapshot, now);
         let eligible = eligible(&plan);
         let canary = canary_nodes(&plan);
-        let before = pods_by_node(sc.snapshot.pods.iter());
+        let before = pods_by_node(sc.snapshot.pods.iter().map(|p| &**p));
         let deleted: BTreeSet<&str> = plan.pod_deletes.iter().map(|d| d.name.as_str()).collect();
         let after = pods_by_node(
-            sc.snapshot.pods.iter().filter(|p| !deleted.contains(p.metadata.name.as_deref().unwrap())),
+            sc.snapshot
+                .pods
+                .iter()
+                .map(|p| &**p)
+                .filter(|p| !deleted.contains(p.metadata.name.as_deref().unwrap())),
         );
         let min_ready = p.min_ready;
         let is_available = |pods: Option<&Vec<&Pod>>| {
@@ -269,7 +276,7 @@ proptest! {
         let sim = simulate(sc.snapshot.clone(), sc.now, &options);
         prop_assert!(sim.converged(), "{:?} after {} steps", sim.end, sim.steps);
         let last = sim.last_plan.unwrap();
-        let pods = pods_by_node(sim.snapshot.pods.iter());
+        let pods = pods_by_node(sim.snapshot.pods.iter().map(|p| &**p));
         for n in eligible(&last) {
             let on = pods.get(&n).cloned().unwrap_or_default();
             prop_assert_eq!(on.len(), 1, "node {}", n);

@@ -1,5 +1,7 @@
 //! Rolling-update rules of the planner, one scenario per rule.
 
+use std::sync::Arc;
+
 use extendeddaemonset::{
     api::constants::{condition_type, keys, reason, state},
     plan::{
@@ -291,8 +293,8 @@ fn duplicate_pods_keep_the_scheduled_then_oldest_then_first_by_name() {
     unscheduled.metadata.creation_timestamp =
         Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(t0()));
     unscheduled.spec.as_mut().unwrap().node_name = None;
-    sc.snapshot.pods.push(younger);
-    sc.snapshot.pods.push(unscheduled);
+    sc.snapshot.pods.push(Arc::new(younger));
+    sc.snapshot.pods.push(Arc::new(unscheduled));
     let mut names: Vec<String> = sc.plan().pod_deletes.into_iter().map(|d| d.name).collect();
     names.sort();
     assert_eq!(names, ["aa-unscheduled", "zz-younger"]);
@@ -341,7 +343,7 @@ fn old_daemonset_pods_are_migrated_within_the_budget() {
     for n in ["node-1", "node-2", "node-3"] {
         sc.snapshot
             .old_daemonset_pods
-            .push(daemonset_pod("legacy", n, t0()));
+            .push(Arc::new(daemonset_pod("legacy", n, t0())));
     }
     sc.step(); // creates the ERS
     let plan = sc.plan();

@@ -157,9 +157,9 @@ pub async fn reconcile(
     let snapshot = Snapshot {
         eds: (*eds).clone(),
         replica_sets: replica_sets.clone(),
-        pods: pods.iter().map(|p| (**p).clone()).collect(),
+        pods,
         old_daemonset_pods,
-        nodes: ctx.nodes.state().iter().map(|n| (**n).clone()).collect(),
+        nodes: ctx.nodes.state(),
         settings: ctx
             .stores
             .settings
@@ -284,7 +284,7 @@ fn owned_by(
 async fn old_daemonset_pods(
     eds: &ExtendedDaemonSet,
     ctx: &Context,
-) -> Result<Vec<Pod>, ReconcileError> {
+) -> Result<Vec<Arc<Pod>>, ReconcileError> {
     let Some(ds_name) = eds.annotations().get(OLD_DAEMONSET_ANNOTATION) else {
         return Ok(Vec::new());
     };
@@ -314,7 +314,7 @@ async fn old_daemonset_pods(
         .filter(|p| p.owner_references().iter().any(|o| o.uid == uid))
         .map(|mut p| {
             p.metadata.managed_fields = None;
-            p
+            Arc::new(p)
         })
         .collect())
 }

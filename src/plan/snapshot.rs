@@ -1,13 +1,15 @@
 //! The planner's input: everything one reconcile of one ExtendedDaemonSet looks at.
 //!
-//! A [`Snapshot`] is owned data read from watch caches (or a file for `eds plan --state`); the
-//! planner never reads anything else. State that must survive between reconciles but is not
+//! A [`Snapshot`] holds the objects read from watch caches (or a file for `eds plan --state`);
+//! the planner never reads anything else. Pods and nodes are shared with the watch caches
+//! (`Arc`): a reconcile at 10,000 nodes would otherwise deep-copy 20,000 objects, which costs
+//! far more than planning them. State that must survive between reconciles but is not
 //! stored in the API (the failed-pod backoff) travels in [`PlannerState`]: the controller keeps
 //! the value returned in `Plan::state` and passes it back in the next snapshot.
 
 mod objects;
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 use serde::{Deserialize, Serialize};
@@ -27,11 +29,11 @@ pub struct Snapshot {
     /// Its ExtendedDaemonSetReplicaSets, including ones left by the upstream controller.
     pub replica_sets: Vec<ExtendedDaemonSetReplicaSet>,
     /// Pods labelled `extendeddaemonset.datadoghq.com/name=<eds>`.
-    pub pods: Vec<Pod>,
+    pub pods: Vec<Arc<Pod>>,
     /// Pods of the DaemonSet named by the `old-daemonset` annotation (migration).
-    pub old_daemonset_pods: Vec<Pod>,
+    pub old_daemonset_pods: Vec<Arc<Pod>>,
     /// All candidate nodes (the planner applies selectors, affinity and taints itself).
-    pub nodes: Vec<Node>,
+    pub nodes: Vec<Arc<Node>>,
     /// The ExtendedDaemonsetSettings of the ExtendedDaemonSet's namespace.
     pub settings: Vec<ExtendedDaemonsetSetting>,
     /// Controller configuration that changes what the planner decides.

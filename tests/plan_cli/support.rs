@@ -146,7 +146,7 @@ pub fn generated() -> Vec<(&'static str, String)> {
         ("foo-v2.yaml", manifest(&v2)),
     ];
     let nodes_only = ClusterState {
-        nodes: sc.snapshot.nodes.clone(),
+        nodes: sc.snapshot.nodes.iter().map(|n| (**n).clone()).collect(),
         ..ClusterState::default()
     };
     files.push((

@@ -111,11 +111,10 @@ where
 impl From<&Snapshot> for ClusterState {
     /// The objects of a snapshot, e.g. to write a state file from a test scenario.
     fn from(s: &Snapshot) -> Self {
-        let mut pods = s.pods.clone();
-        pods.extend(s.old_daemonset_pods.iter().cloned());
+        let pods = s.pods.iter().chain(&s.old_daemonset_pods);
         Self {
-            nodes: s.nodes.clone(),
-            pods,
+            nodes: s.nodes.iter().map(|n| (**n).clone()).collect(),
+            pods: pods.map(|p| (**p).clone()).collect(),
             replica_sets: s.replica_sets.clone(),
             eds: Some(s.eds.clone()),
             settings: s.settings.clone(),

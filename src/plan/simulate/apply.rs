@@ -1,6 +1,6 @@
 //! Applying a plan to a snapshot in memory, as an ideal API server, scheduler and kubelet would.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use jiff::Timestamp;
 use k8s_openapi::{
@@ -28,7 +28,10 @@ pub fn apply(snapshot: &mut Snapshot, plan: &Plan, now: Timestamp) {
             .iter_mut()
             .find(|p| p.metadata.name.as_deref() == Some(update.name.as_str()));
         if let Some(pod) = pod {
-            let labels = pod.metadata.labels.get_or_insert_with(Default::default);
+            let labels = Arc::make_mut(pod)
+                .metadata
+                .labels
+                .get_or_insert_with(Default::default);
             for (key, value) in &update.labels {
                 match value {
                     Some(v) => labels.insert(key.clone(), v.clone()),
@@ -63,7 +66,7 @@ pub fn apply(snapshot: &mut Snapshot, plan: &Plan, now: Timestamp) {
             ]),
             ..PodStatus::default()
         });
-        snapshot.pods.push(pod);
+        snapshot.pods.push(Arc::new(pod));
     }
     for delete in &plan.ers_deletes {
         snapshot
@@ -143,6 +146,7 @@ pub fn is_ready(pod: &Pod) -> bool {
 /// scenario made fail (phase Failed, or a container waiting with a reason).
 pub fn mark_ready(snapshot: &mut Snapshot, now: Timestamp, ready_after: Duration) {
     for pod in &mut snapshot.pods {
+        let pod = Arc::make_mut(pod);
         let Some(created) = pod.metadata.creation_timestamp.as_ref().map(|t| t.0) else {
             continue;
         };

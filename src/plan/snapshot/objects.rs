@@ -1,5 +1,7 @@
 //! Building a [`Snapshot`] from a list of Kubernetes objects (`eds plan --state FILE`).
 
+use std::sync::Arc;
+
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Resource;
 
@@ -165,14 +167,14 @@ impl Snapshot {
             .collect();
         for pod in pods.into_iter().filter(|p| same_ns(&p.metadata.namespace)) {
             if label(pod.meta(), EDS_NAME_LABEL) == Some(name.as_str()) {
-                snapshot.pods.push(pod);
+                snapshot.pods.push(Arc::new(pod));
             } else if let Some(ds) = &old_ds
                 && owned_by(pod.meta(), "DaemonSet", ds)
             {
-                snapshot.old_daemonset_pods.push(pod);
+                snapshot.old_daemonset_pods.push(Arc::new(pod));
             }
         }
-        snapshot.nodes = nodes;
+        snapshot.nodes = nodes.into_iter().map(Arc::new).collect();
         snapshot.settings = settings
             .into_iter()
             .filter(|s| same_ns(&s.metadata.namespace))

@@ -1,6 +1,8 @@
 //! Large snapshots for benchmarks, built directly (simulating 10,000 nodes step by step
 //! would take longer than the benchmark itself).
 
+use std::sync::Arc;
+
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::{
     api::core::v1::Pod, apimachinery::pkg::apis::meta::v1::Time,
@@ -83,9 +85,9 @@ pub fn mid_rollout(n: usize) -> Snapshot {
     let mut snapshot = Snapshot::new(eds_obj);
     for i in 0..n {
         let name = format!("node-{i:05}");
-        snapshot
-            .nodes
-            .push(node(&name).label("zone", &format!("z{}", i % 3)).build());
+        snapshot.nodes.push(Arc::new(
+            node(&name).label("zone", &format!("z{}", i % 3)).build(),
+        ));
         let (ers, hash) = if i < n / 2 { &revs[1] } else { &revs[0] };
         let ers_name = ers.metadata.name.clone().unwrap_or_default();
         let mut pod: Pod = build_pod(&PodSpecInputs {
@@ -109,7 +111,7 @@ pub fn mid_rollout(n: usize) -> Snapshot {
         if i >= n / 2 || i % 100 != 0 {
             set_ready(&mut pod, long_ago);
         }
-        snapshot.pods.push(pod);
+        snapshot.pods.push(Arc::new(pod));
     }
     snapshot.replica_sets = revs.into_iter().map(|(e, _)| e).collect();
     snapshot

@@ -1,6 +1,6 @@
 //! A scenario: a snapshot and a simulated clock, driven step by step or to convergence.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -36,7 +36,7 @@ impl Scenario {
     /// A scenario of `eds` on `nodes`, at [`t0`].
     pub fn new(eds: ExtendedDaemonSet, nodes: Vec<Node>) -> Self {
         let mut snapshot = Snapshot::new(eds);
-        snapshot.nodes = nodes;
+        snapshot.nodes = nodes.into_iter().map(Arc::new).collect();
         Self {
             snapshot,
             now: t0(),
@@ -121,7 +121,7 @@ impl Scenario {
 
     /// Adds a node.
     pub fn add_node(&mut self, node: impl Into<Node>) {
-        self.snapshot.nodes.push(node.into());
+        self.snapshot.nodes.push(Arc::new(node.into()));
     }
 
     /// Adds a Setting.
@@ -136,6 +136,7 @@ impl Scenario {
             .pods
             .iter()
             .chain(&self.snapshot.old_daemonset_pods)
+            .map(|p| &**p)
             .filter(|p| pod_node(p) == Some(node))
             .collect();
         pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
@@ -149,6 +150,16 @@ impl Scenario {
         pods[0]
     }
 
+    /// The node named `name`, to change it; panics if there is none.
+    pub fn node_mut(&mut self, name: &str) -> &mut Node {
+        self.snapshot
+            .nodes
+            .iter_mut()
+            .find(|n| n.metadata.name.as_deref() == Some(name))
+            .map(Arc::make_mut)
+            .unwrap_or_else(|| panic!("no node {name}"))
+    }
+
     /// The first pod (by name) on `node`, to change its state.
     pub fn pod_mut(&mut self, node: &str) -> &mut Pod {
         self.snapshot
@@ -156,6 +167,7 @@ impl Scenario {
             .iter_mut()
             .filter(|p| pod_node(p) == Some(node))
             .min_by(|a, b| a.metadata.name.cmp(&b.metadata.name))
+            .map(Arc::make_mut)
             .unwrap_or_else(|| panic!("no pod on {node}"))
     }
 
