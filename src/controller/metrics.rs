@@ -63,6 +63,14 @@ struct ErsGauges {
 }
 
 impl Metrics {
+    /// The registry the controller serves on `/metrics`, with every metric registered under
+    /// its own name (no prefix).
+    pub fn with_registry() -> (Self, Registry) {
+        let mut registry = Registry::default();
+        let metrics = Self::register(&mut registry);
+        (metrics, registry)
+    }
+
     /// Creates the metrics and registers them in `registry`.
     pub fn register(registry: &mut Registry) -> Self {
         let metrics = Self {
@@ -323,10 +331,17 @@ impl Metrics {
 mod tests {
     use super::*;
 
+    /// The metric names of a text exposition, from its sample lines.
+    fn names(text: &str) -> Vec<&str> {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .filter_map(|l| l.split(['{', ' ']).next())
+            .collect()
+    }
+
     #[test]
     fn exports_upstream_names() {
-        let mut registry = Registry::default();
-        let metrics = Metrics::register(&mut registry);
+        let (metrics, registry) = Metrics::with_registry();
         let status = ExtendedDaemonSetStatus {
             desired: 3,
             current: 2,
@@ -350,6 +365,17 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("eds_controller_leader 1"), "{text}");
+        // Whole names, not suffixes: a registry prefix would turn `eds_status_desired` into
+        // `<prefix>_eds_status_desired`, which dashboards written for upstream do not find.
+        let names = names(&text);
+        assert!(names.contains(&"eds_status_desired"), "{names:?}");
+        assert!(names.contains(&"eds_controller_leader"), "{names:?}");
+        assert!(
+            names
+                .iter()
+                .all(|n| n.starts_with("eds_") || n.starts_with("ers_")),
+            "{names:?}"
+        );
         metrics.forget_eds("ns", "foo");
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();

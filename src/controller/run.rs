@@ -18,7 +18,6 @@ use kube::{
         watcher,
     },
 };
-use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
 use super::{
@@ -52,8 +51,7 @@ pub async fn run(
     rt: Runtime,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let mut registry = Registry::with_prefix("");
-    let metrics = Metrics::register(&mut registry);
+    let (metrics, registry) = Metrics::with_registry();
     let registry = Arc::new(registry);
     let readiness = Readiness::default();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
