@@ -241,8 +241,6 @@ impl Scrape {
                 continue;
             };
             let value: f64 = value.parse().unwrap_or(0.0);
-            // The controller's registry has an empty prefix, which prints as a leading `_`.
-            let key = key.strip_prefix('_').unwrap_or(key);
             if key == "eds_reconcile_duration_seconds_sum" {
                 s.sum = value;
             } else if key == "eds_reconcile_duration_seconds_count" {
