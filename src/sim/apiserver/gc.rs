@@ -63,34 +63,42 @@ impl Core {
     }
 
     /// One pass of the collector; returns whether it changed anything.
+    ///
+    /// Works from the uids removed since the last pass and the objects waiting for the
+    /// collector, with the store's dependents index, so its cost does not grow with the
+    /// number of stored objects.
     pub fn collect(&mut self) -> bool {
         let deleted = std::mem::take(&mut self.deleted);
-        // Most passes have nothing to do: skip the dependents index unless an owner went
-        // away or waits for the collector.
-        if deleted.is_empty() && !self.store.iter_all().any(|(r, _, o)| waits_for_gc(r, o)) {
+        if deleted.is_empty() && !self.store.any_waiting() {
             return false;
         }
-        let mut dependents: HashMap<&str, Vec<(&ResKey, &Arc<Value>)>> = HashMap::new();
-        let mut work = Vec::new();
-        for (res, _, obj) in self.store.iter_all() {
-            for uid in obj
-                .pointer("/metadata/ownerReferences")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|r| r.get("uid")?.as_str())
-            {
-                dependents.entry(uid).or_default().push((res, obj));
+        // Dependents as they are at the start of the pass, for the owners this pass looks at.
+        let mut dependents: HashMap<String, Vec<(ResKey, Arc<Value>)>> = HashMap::new();
+        let mut snapshot = |store: &super::store::Store, uid: &str| {
+            if !dependents.contains_key(uid) {
+                let deps: Vec<(ResKey, Arc<Value>)> = store
+                    .dependents(uid)
+                    .map(|(r, o)| (r.clone(), o.clone()))
+                    .collect();
+                dependents.insert(uid.to_string(), deps);
             }
-        }
-        for (res, _, obj) in self
+        };
+        let waiting: Vec<(ResKey, Arc<Value>)> = self
             .store
-            .iter_all()
-            .filter(|(_, _, o)| meta::is_deleting(o))
-        {
-            let uid = meta::uid(obj);
+            .waiting()
+            .map(|(r, o)| (r.clone(), o.clone()))
+            .collect();
+        for (_, obj) in &waiting {
+            snapshot(&self.store, meta::uid(obj));
+        }
+        for uid in &deleted {
+            snapshot(&self.store, uid);
+        }
+        let mut work = Vec::new();
+        for (res, obj) in waiting {
+            let uid = meta::uid(&obj);
             let deps = dependents.get(uid).map(Vec::len).unwrap_or(0);
-            let finalizers = meta::finalizers(obj);
+            let finalizers = meta::finalizers(&obj);
             if finalizers.iter().any(|f| f == FOREGROUND) {
                 if deps > 0 {
                     work.push(Work::DeleteDependents(uid.to_string()));
@@ -101,11 +109,8 @@ impl Core {
                 work.push(Work::Orphan(res.clone(), obj.clone()));
             }
             if res.group.is_empty() && res.plural == "namespaces" {
-                let name = meta::name(obj);
-                let empty = self
-                    .store
-                    .iter_all()
-                    .all(|(r, k, _)| k.namespace != name || !is_namespaced(self, r));
+                let name = meta::name(&obj);
+                let empty = self.namespaced_objects(name).next().is_none();
                 work.push(if empty {
                     Work::RemoveNamespace(obj.clone())
                 } else {
@@ -118,22 +123,26 @@ impl Core {
                 let owners = meta::owner_uids(dep);
                 if !meta::is_deleting(dep) && owners.iter().all(|o| self.store.by_uid(o).is_none())
                 {
-                    work.push(Work::Delete((*res).clone(), (*dep).clone()));
+                    work.push(Work::Delete(res.clone(), dep.clone()));
                 }
             }
         }
-        let dependents: HashMap<String, Vec<(ResKey, Arc<Value>)>> = dependents
-            .into_iter()
-            .map(|(k, v)| {
-                let v = v.into_iter().map(|(r, o)| (r.clone(), o.clone())).collect();
-                (k.to_string(), v)
-            })
-            .collect();
         let changed = !work.is_empty();
         for w in work {
             self.perform(w, &dependents);
         }
         changed
+    }
+
+    /// Objects of namespaced resources in namespace `ns`, sorted by resource and name.
+    fn namespaced_objects<'a>(
+        &'a self,
+        ns: &'a str,
+    ) -> impl Iterator<Item = (&'a ResKey, &'a Arc<Value>)> + 'a {
+        self.store
+            .resources()
+            .filter(move |r| is_namespaced(self, r))
+            .flat_map(move |r| self.store.iter(r, Some(ns)).map(move |(_, o)| (r, o)))
     }
 
     fn perform(&mut self, w: Work, dependents: &HashMap<String, Vec<(ResKey, Arc<Value>)>>) {
@@ -174,12 +183,9 @@ impl Core {
             Work::DropFinalizer(res, obj, f) => self.drop_finalizer(&res, &obj, f, &opts),
             Work::EmptyNamespace(ns) => {
                 let victims: Vec<(ResKey, Arc<Value>)> = self
-                    .store
-                    .iter_all()
-                    .filter(|(r, k, o)| {
-                        k.namespace == ns && is_namespaced(self, r) && !meta::is_deleting(o)
-                    })
-                    .map(|(r, _, o)| (r.clone(), o.clone()))
+                    .namespaced_objects(&ns)
+                    .filter(|(_, o)| !meta::is_deleting(o))
+                    .map(|(r, o)| (r.clone(), o.clone()))
                     .collect();
                 for (res, obj) in victims {
                     self.delete_object(&res, &obj);
@@ -225,16 +231,217 @@ impl Core {
     }
 }
 
-/// Whether `obj` is being deleted and needs the collector to finish (propagation finalizers,
-/// terminating namespace).
-fn waits_for_gc(res: &ResKey, obj: &Value) -> bool {
-    meta::is_deleting(obj)
-        && ((res.group.is_empty() && res.plural == "namespaces")
-            || meta::finalizers(obj)
-                .iter()
-                .any(|f| f == FOREGROUND || f == ORPHAN))
-}
-
 fn is_namespaced(core: &Core, res: &ResKey) -> bool {
     core.store.registry.get(res).is_some_and(|i| i.namespaced)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const NS: &str = "ns";
+
+    fn opts() -> WriteOpts {
+        WriteOpts {
+            dry_run: false,
+            manager: "test".into(),
+        }
+    }
+
+    fn core() -> Core {
+        let mut core = Core::new(100, 7);
+        let t = core.target(&ResKey::new("", "namespaces"), "").unwrap();
+        core.create(
+            &t,
+            json!({ "metadata": { "name": NS } }),
+            Ownership::Update,
+            &opts(),
+        )
+        .unwrap();
+        core
+    }
+
+    fn cms(core: &Core) -> Target {
+        core.target(&ResKey::new("", "configmaps"), NS).unwrap()
+    }
+
+    /// Creates a ConfigMap owned by the objects with uids `owners`; returns its uid.
+    fn cm(core: &mut Core, name: &str, owners: &[&str]) -> String {
+        let refs: Vec<Value> = owners
+            .iter()
+            .map(|u| json!({ "apiVersion": "v1", "kind": "ConfigMap", "name": "o", "uid": u }))
+            .collect();
+        let t = cms(core);
+        let obj = json!({ "metadata": { "name": name, "ownerReferences": refs } });
+        let stored = core.create(&t, obj, Ownership::Update, &opts()).unwrap();
+        meta::uid(&stored).to_string()
+    }
+
+    fn set_owners(core: &mut Core, name: &str, owners: &[&str]) {
+        let t = cms(core);
+        let old = core.store.get(&t.info.key(), NS, name).unwrap().clone();
+        let mut new = (*old).clone();
+        let refs: Vec<Value> = owners
+            .iter()
+            .map(|u| json!({ "apiVersion": "v1", "kind": "ConfigMap", "name": "o", "uid": u }))
+            .collect();
+        meta::set_meta(&mut new, "ownerReferences", json!(refs));
+        core.commit(&t, &old, new, Ownership::Update, &opts())
+            .unwrap();
+    }
+
+    fn delete(core: &mut Core, name: &str, policy: &str) {
+        let t = cms(core);
+        let opts = DeleteOptions {
+            propagation_policy: Some(policy.into()),
+            ..Default::default()
+        };
+        core.delete(&t, name, &opts, false).ok().unwrap();
+    }
+
+    fn settle(core: &mut Core) {
+        for _ in 0..64 {
+            core.store.check_indexes();
+            if !core.collect() {
+                core.store.check_indexes();
+                return;
+            }
+        }
+        panic!("the collector does not settle");
+    }
+
+    fn exists(core: &Core, name: &str) -> bool {
+        core.store
+            .get(&ResKey::new("", "configmaps"), NS, name)
+            .is_some()
+    }
+
+    fn owner_uids(core: &Core, name: &str) -> Vec<String> {
+        meta::owner_uids(
+            core.store
+                .get(&ResKey::new("", "configmaps"), NS, name)
+                .unwrap(),
+        )
+    }
+
+    #[test]
+    fn background_deletes_dependents_once_every_owner_is_gone() {
+        let mut core = core();
+        let a = cm(&mut core, "a", &[]);
+        let b = cm(&mut core, "b", &[]);
+        let child = cm(&mut core, "child", &[&a, &b]);
+        cm(&mut core, "grandchild", &[&child]);
+        delete(&mut core, "a", "Background");
+        settle(&mut core);
+        assert!(exists(&core, "child"), "b still owns it");
+        delete(&mut core, "b", "Background");
+        settle(&mut core);
+        assert!(!exists(&core, "child"));
+        assert!(!exists(&core, "grandchild"));
+        assert!(!core.store.any_waiting());
+    }
+
+    #[test]
+    fn a_dependent_created_after_its_owner_went_is_collected_by_the_next_pass() {
+        let mut core = core();
+        let a = cm(&mut core, "a", &[]);
+        delete(&mut core, "a", "Background");
+        cm(&mut core, "late", &[&a]);
+        settle(&mut core);
+        assert!(!exists(&core, "late"));
+        // Once the owner's removal was processed, a new reference to it is left alone.
+        cm(&mut core, "later", &[&a]);
+        settle(&mut core);
+        assert!(exists(&core, "later"));
+    }
+
+    #[test]
+    fn an_update_moves_a_dependent_to_its_new_owner() {
+        let mut core = core();
+        let a = cm(&mut core, "a", &[]);
+        let b = cm(&mut core, "b", &[]);
+        cm(&mut core, "child", &[&a]);
+        set_owners(&mut core, "child", &[&b]);
+        delete(&mut core, "a", "Background");
+        settle(&mut core);
+        assert!(exists(&core, "child"), "no longer a dependent of a");
+        delete(&mut core, "b", "Background");
+        settle(&mut core);
+        assert!(!exists(&core, "child"));
+    }
+
+    #[test]
+    fn a_removed_owner_reference_is_forgotten() {
+        let mut core = core();
+        let a = cm(&mut core, "a", &[]);
+        cm(&mut core, "child", &[&a]);
+        set_owners(&mut core, "child", &[]);
+        delete(&mut core, "a", "Background");
+        settle(&mut core);
+        assert!(exists(&core, "child"));
+        assert_eq!(core.store.dependents(&a).count(), 0);
+    }
+
+    #[test]
+    fn a_repeated_owner_reference_is_counted() {
+        let mut core = core();
+        let a = cm(&mut core, "a", &[]);
+        cm(&mut core, "twice", &[&a, &a]);
+        assert_eq!(core.store.dependents(&a).count(), 2);
+        set_owners(&mut core, "twice", &[&a]);
+        assert_eq!(core.store.dependents(&a).count(), 1);
+        core.store.check_indexes();
+        delete(&mut core, "a", "Background");
+        settle(&mut core);
+        assert!(!exists(&core, "twice"));
+    }
+
+    #[test]
+    fn foreground_deletes_dependents_first() {
+        let mut core = core();
+        let a = cm(&mut core, "a", &[]);
+        cm(&mut core, "child", &[&a]);
+        delete(&mut core, "a", "Foreground");
+        assert!(core.store.any_waiting());
+        assert!(core.collect());
+        assert!(!exists(&core, "child"));
+        assert!(exists(&core, "a"), "the owner waits for its dependents");
+        settle(&mut core);
+        assert!(!exists(&core, "a"));
+        assert!(!core.store.any_waiting());
+    }
+
+    #[test]
+    fn orphan_removes_owner_references() {
+        let mut core = core();
+        let a = cm(&mut core, "a", &[]);
+        let b = cm(&mut core, "b", &[]);
+        cm(&mut core, "child", &[&a, &b]);
+        delete(&mut core, "a", "Orphan");
+        settle(&mut core);
+        assert!(!exists(&core, "a"));
+        assert_eq!(owner_uids(&core, "child"), vec![b.clone()]);
+        assert_eq!(core.store.dependents(&a).count(), 0);
+        assert_eq!(core.store.dependents(&b).count(), 1);
+        assert!(!core.store.any_waiting());
+    }
+
+    #[test]
+    fn a_terminating_namespace_is_emptied_then_removed() {
+        let mut core = core();
+        cm(&mut core, "a", &[]);
+        cm(&mut core, "b", &[]);
+        let t = core.target(&ResKey::new("", "namespaces"), "").unwrap();
+        core.delete(&t, NS, &DeleteOptions::default(), false)
+            .ok()
+            .unwrap();
+        assert!(core.store.any_waiting());
+        settle(&mut core);
+        assert!(!exists(&core, "a") && !exists(&core, "b"));
+        let ns = ResKey::new("", "namespaces");
+        assert!(core.store.get(&ns, "", NS).is_none());
+        assert!(!core.store.any_waiting());
+    }
 }

@@ -3,9 +3,12 @@
 //!
 //! Objects are held as `Arc<serde_json::Value>`, so lists and watch events share them
 //! instead of copying; a write replaces the `Arc`.
+//!
+//! Two indexes for the garbage collector are kept up to date by every write: the objects
+//! referencing each owner uid, and the objects being deleted that wait for the collector.
 
 use std::{
-    collections::{BTreeMap, HashMap, VecDeque},
+    collections::{BTreeMap, BTreeSet, HashMap, VecDeque},
     sync::Arc,
 };
 
@@ -13,6 +16,7 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 
 use super::{
+    delete::{FOREGROUND, ORPHAN},
     meta,
     resources::{Registry, ResKey},
 };
@@ -69,6 +73,11 @@ pub struct Store {
     rv: u64,
     objects: BTreeMap<ResKey, BTreeMap<ObjKey, Arc<Value>>>,
     uids: HashMap<String, (ResKey, ObjKey)>,
+    /// For each owner uid, the objects whose ownerReferences name it, with the number of
+    /// references to it (an object may repeat one).
+    dependents: HashMap<String, BTreeMap<(ResKey, ObjKey), usize>>,
+    /// Objects for which [`waits_for_gc`] holds.
+    waiting: BTreeSet<(ResKey, ObjKey)>,
     history: VecDeque<Arc<Change>>,
     history_limit: usize,
     /// Every change with a resourceVersion above this one is still in `history`.
@@ -85,6 +94,8 @@ impl Store {
             rv: 1,
             objects: BTreeMap::new(),
             uids: HashMap::new(),
+            dependents: HashMap::new(),
+            waiting: BTreeSet::new(),
             history: VecDeque::new(),
             history_limit: history_limit.max(1),
             floor: 1,
@@ -131,11 +142,95 @@ impl Store {
         }
     }
 
-    /// Every object of every resource (garbage collection scans).
-    pub fn iter_all(&self) -> impl Iterator<Item = (&ResKey, &ObjKey, &Arc<Value>)> {
-        self.objects
+    /// Resources that have (or had) objects in the store, in order.
+    pub fn resources(&self) -> impl Iterator<Item = &ResKey> {
+        self.objects.keys()
+    }
+
+    /// Objects whose ownerReferences name `owner`, sorted by resource, namespace and name;
+    /// an object is repeated as many times as it references `owner`.
+    pub fn dependents(&self, owner: &str) -> impl Iterator<Item = (&ResKey, &Arc<Value>)> {
+        self.dependents
+            .get(owner)
+            .into_iter()
+            .flatten()
+            .flat_map(move |((res, key), n)| {
+                let obj = self.objects.get(res).and_then(|m| m.get(key));
+                obj.into_iter()
+                    .flat_map(move |o| std::iter::repeat_n((res, o), *n))
+            })
+    }
+
+    /// Objects being deleted that wait for the garbage collector ([`waits_for_gc`]), sorted
+    /// by resource, namespace and name.
+    pub fn waiting(&self) -> impl Iterator<Item = (&ResKey, &Arc<Value>)> {
+        self.waiting
             .iter()
-            .flat_map(|(r, m)| m.iter().map(move |(k, v)| (r, k, v)))
+            .filter_map(|(res, key)| Some((res, self.objects.get(res)?.get(key)?)))
+    }
+
+    /// Whether some object waits for the garbage collector.
+    pub fn any_waiting(&self) -> bool {
+        !self.waiting.is_empty()
+    }
+
+    /// Panics unless the collector's indexes match the stored objects.
+    #[cfg(test)]
+    pub fn check_indexes(&self) {
+        let mut dependents: HashMap<String, BTreeMap<(ResKey, ObjKey), usize>> = HashMap::new();
+        let mut waiting = BTreeSet::new();
+        for (res, map) in &self.objects {
+            for (key, obj) in map {
+                for uid in meta::owner_uids(obj) {
+                    *dependents
+                        .entry(uid)
+                        .or_default()
+                        .entry((res.clone(), key.clone()))
+                        .or_default() += 1;
+                }
+                if waits_for_gc(res, obj) {
+                    waiting.insert((res.clone(), key.clone()));
+                }
+            }
+        }
+        assert_eq!(dependents, self.dependents, "dependents index");
+        assert_eq!(waiting, self.waiting, "waiting index");
+    }
+
+    /// Updates the collector's indexes for the object at `res`/`key` changing from `old` to
+    /// `new` (`None`: absent).
+    fn reindex(&mut self, res: &ResKey, key: &ObjKey, old: Option<&Value>, new: Option<&Value>) {
+        let before = old.map(meta::owner_uids).unwrap_or_default();
+        let after = new.map(meta::owner_uids).unwrap_or_default();
+        if before != after {
+            let entry = (res.clone(), key.clone());
+            for uid in before {
+                if let Some(deps) = self.dependents.get_mut(&uid) {
+                    if let Some(n) = deps.get_mut(&entry) {
+                        *n -= 1;
+                        if *n == 0 {
+                            deps.remove(&entry);
+                        }
+                    }
+                    if deps.is_empty() {
+                        self.dependents.remove(&uid);
+                    }
+                }
+            }
+            for uid in after {
+                *self
+                    .dependents
+                    .entry(uid)
+                    .or_default()
+                    .entry(entry.clone())
+                    .or_default() += 1;
+            }
+        }
+        if new.is_some_and(|o| waits_for_gc(res, o)) {
+            self.waiting.insert((res.clone(), key.clone()));
+        } else if old.is_some_and(|o| waits_for_gc(res, o)) {
+            self.waiting.remove(&(res.clone(), key.clone()));
+        }
     }
 
     /// Stores `obj` with a new resourceVersion and records the change.
@@ -152,8 +247,9 @@ impl Store {
             .or_default()
             .insert(key.clone(), obj.clone());
         if !uid.is_empty() {
-            self.uids.insert(uid, (res.clone(), key));
+            self.uids.insert(uid, (res.clone(), key.clone()));
         }
+        self.reindex(res, &key, old.as_deref(), Some(&obj));
         let kind = if old.is_some() {
             ChangeType::Modified
         } else {
@@ -177,6 +273,7 @@ impl Store {
         meta::set_meta(&mut last, "resourceVersion", Value::String(rv.to_string()));
         let key = ObjKey::new(meta::namespace(&last), meta::name(&last));
         let old = self.objects.get_mut(res).and_then(|m| m.remove(&key));
+        self.reindex(res, &key, old.as_deref(), None);
         self.uids.remove(meta::uid(&last));
         let last = Arc::new(last);
         self.record(res, ChangeType::Deleted, last.clone(), old);
@@ -187,8 +284,9 @@ impl Store {
     /// deletions of the objects are recorded by the caller first).
     pub fn drop_resource(&mut self, res: &ResKey) {
         if let Some(map) = self.objects.remove(res) {
-            for obj in map.values() {
+            for (key, obj) in &map {
                 self.uids.remove(meta::uid(obj));
+                self.reindex(res, key, Some(obj), None);
             }
         }
         self.registry.remove(res);
@@ -237,4 +335,14 @@ impl Store {
         self.history.clear();
         self.floor = self.rv;
     }
+}
+
+/// Whether `obj` is being deleted and needs the collector to finish (propagation finalizers,
+/// terminating namespace).
+pub fn waits_for_gc(res: &ResKey, obj: &Value) -> bool {
+    meta::is_deleting(obj)
+        && ((res.group.is_empty() && res.plural == "namespaces")
+            || meta::finalizers(obj)
+                .iter()
+                .any(|f| f == FOREGROUND || f == ORPHAN))
 }
