@@ -26,6 +26,8 @@
 //!
 //! `cargo run --release --example controller_scale [-- NODES]`
 
+mod common;
+
 use std::{
     net::SocketAddr,
     sync::{Arc, Mutex},
@@ -51,6 +53,8 @@ use kube::{
     api::{ListParams, Patch, PatchParams},
 };
 use serde_json::json;
+
+use common::{Cpu, rss_mib};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tracing::span;
 use tracing_subscriber::{
@@ -62,63 +66,6 @@ const NAME: &str = "foo";
 const START_DELAY: Duration = Duration::from_secs(1);
 /// How long one phase may take before the program gives up.
 const PHASE_TIMEOUT: Duration = Duration::from_secs(600);
-
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
-
-/// CPU time of the process so far, user and system, in seconds.
-#[derive(Clone, Copy, Default)]
-struct Cpu {
-    user: f64,
-    sys: f64,
-}
-
-impl Cpu {
-    fn now() -> Self {
-        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-        // Fields after the command name (which may contain spaces) start after the last ')'.
-        let fields: Vec<&str> = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or_default()
-            .split_whitespace()
-            .collect();
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        // utime and stime are fields 14 and 15 of /proc/<pid>/stat (11 and 12 after the ')').
-        Self {
-            user: ticks(11) / 100.0,
-            sys: ticks(12) / 100.0,
-        }
-    }
-
-    fn since(self, earlier: Self) -> Self {
-        Self {
-            user: self.user - earlier.user,
-            sys: self.sys - earlier.sys,
-        }
-    }
-
-    fn summary(self) -> String {
-        format!(
-            "{:.2} s (user {:.2} s + sys {:.2} s)",
-            self.user + self.sys,
-            self.user,
-            self.sys
-        )
-    }
-}
 
 /// Timing of the reconcile function's spans, collected by [`ReconcileTimer`].
 #[derive(Clone, Copy, Default)]

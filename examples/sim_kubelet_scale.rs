@@ -8,6 +8,8 @@
 //!
 //! `cargo run --example sim_kubelet_scale [-- NODES]`
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use extendeddaemonset::sim::{
@@ -23,36 +25,7 @@ use kube::{
 };
 use serde_json::json;
 
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
-
-/// CPU time (user + system) of the process so far: on a shared, loaded machine it is a
-/// steadier figure than wall time.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of /proc/<pid>/stat (11 and 12 after the ')').
-    (ticks(11) + ticks(12)) / 100.0
-}
+use common::{Cpu, rss_mib};
 
 fn ready(pod: &Pod) -> bool {
     let conditions = pod.status.as_ref().and_then(|s| s.conditions.as_ref());
@@ -78,7 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "registered {nodes} nodes in {:.2} s (process CPU so far {:.2} s)",
         t.elapsed().as_secs_f64(),
-        cpu_seconds()
+        Cpu::now().total()
     );
 
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
@@ -138,7 +111,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "all pods Ready {:.2} s after the first create (start delay 0.5-0.6 s; process CPU so far {:.2} s)",
         t.elapsed().as_secs_f64(),
-        cpu_seconds()
+        Cpu::now().total()
     );
     println!("rss: {:.0} MiB", rss_mib());
     kubelet.stop().await?;

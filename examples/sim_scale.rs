@@ -7,6 +7,8 @@
 //!
 //! `cargo run --example sim_scale [-- NODES PODS]`
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use extendeddaemonset::sim::apiserver::{Config, SimApiServer};
@@ -19,15 +21,7 @@ use kube::{
 };
 use serde_json::json;
 
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
+use common::rss_mib;
 
 fn summary(mut samples: Vec<Duration>) -> String {
     samples.sort();
