@@ -9,7 +9,7 @@ WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --bin eds \
+    cargo build --release --locked -p eds --bin eds \
     && cp target/release/eds /eds \
     && ! ldd /eds 2>/dev/null | grep -q '=>'
 

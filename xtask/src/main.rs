@@ -17,10 +17,10 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
-use extendeddaemonset::deploy::{self, krew, kustomize, values::IMAGE_REPOSITORY};
+use eds_deploy::{self as deploy, krew, kustomize, values::IMAGE_REPOSITORY};
 
 // The tests build the same venv when run without `cargo xtask ci`; one file serves both.
-#[path = "../../tests/gen_support/venv.rs"]
+#[path = "../../crates/eds-deploy/tests/gen_support/venv.rs"]
 #[allow(dead_code)]
 mod venv;
 

@@ -1,0 +1,191 @@
+//! Watch caches (kube-rs reflectors) and what is stripped from them to keep memory flat.
+
+use std::{
+    collections::hash_map::DefaultHasher,
+    hash::{Hash, Hasher},
+};
+
+use futures::{Stream, StreamExt, TryStreamExt};
+use k8s_openapi::api::{
+    apps::v1::DaemonSet,
+    core::v1::{Node, Pod},
+};
+use kube::{
+    Api, Client, Resource, ResourceExt,
+    runtime::{
+        WatchStreamExt,
+        reflector::{self, Store},
+        watcher,
+    },
+};
+use serde::de::DeserializeOwned;
+
+use eds_api::{
+    ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonsetSetting,
+    constants::keys::{EDS_NAME_LABEL, NODE_RESOURCES_ANNOTATION_PREFIX},
+};
+
+/// The caches of one watch scope (all namespaces, or one namespace).
+#[derive(Clone)]
+pub struct ScopeStores {
+    pub eds: Store<ExtendedDaemonSet>,
+    pub ers: Store<ExtendedDaemonSetReplicaSet>,
+    pub pods: Store<Pod>,
+    pub settings: Store<ExtendedDaemonsetSetting>,
+    pub daemonsets: Store<DaemonSet>,
+}
+
+/// Api for `K` in `namespace`, or in all namespaces.
+pub fn scoped_api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// A reflector stream of `api` with managedFields stripped, applied objects only.
+pub fn reflect<K>(
+    api: Api<K>,
+    config: watcher::Config,
+) -> (
+    Store<K>,
+    impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+)
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api, config)
+        .default_backoff()
+        .modify(|obj: &mut K| obj.managed_fields_mut().clear())
+        .reflect(writer)
+        .applied_objects();
+    (reader, stream)
+}
+
+/// Watcher configuration for the pods of ExtendedDaemonSets (those carrying the EDS label).
+pub fn pod_watch_config() -> watcher::Config {
+    watcher::Config::default().labels(EDS_NAME_LABEL)
+}
+
+/// Removes from a node what the planner never reads and that dominates its size.
+pub fn strip_node(node: &mut Node) {
+    node.managed_fields_mut().clear();
+    if let Some(status) = node.status.as_mut() {
+        status.images = None;
+    }
+}
+
+/// Hash of the node fields that decide which pods it runs: labels, taints, unschedulable,
+/// readiness and resource-override annotations. Heartbeats change none of them, so they do not
+/// re-queue anything.
+pub fn node_fingerprint(node: &Node) -> u64 {
+    let mut h = DefaultHasher::new();
+    node.labels().hash(&mut h);
+    node.annotations()
+        .iter()
+        .filter(|(k, _)| k.starts_with(NODE_RESOURCES_ANNOTATION_PREFIX))
+        .for_each(|kv| kv.hash(&mut h));
+    if let Some(spec) = &node.spec {
+        spec.unschedulable.hash(&mut h);
+        if let Some(taints) = &spec.taints {
+            for t in taints {
+                (&t.key, &t.value, &t.effect).hash(&mut h);
+            }
+        }
+    }
+    if let Some(conditions) = node.status.as_ref().and_then(|s| s.conditions.as_ref()) {
+        for c in conditions.iter().filter(|c| c.type_ == "Ready") {
+            c.status.hash(&mut h);
+        }
+    }
+    node.metadata.deletion_timestamp.is_some().hash(&mut h);
+    h.finish()
+}
+
+/// A raw node watch (stripped), feeding `writer`, yielding every event.
+pub fn node_events(
+    client: &Client,
+    writer: reflector::store::Writer<Node>,
+) -> impl Stream<Item = Result<watcher::Event<Node>, watcher::Error>> + Send + 'static {
+    watcher(Api::<Node>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .modify(strip_node)
+        .reflect(writer)
+}
+
+/// Waits until every store of a scope has its first full list.
+pub async fn wait_ready(stores: &ScopeStores) -> Result<(), reflector::store::WriterDropped> {
+    until_ready(&stores.eds).await?;
+    until_ready(&stores.ers).await?;
+    until_ready(&stores.pods).await?;
+    until_ready(&stores.settings).await?;
+    until_ready(&stores.daemonsets).await?;
+    Ok(())
+}
+
+/// `store.wait_until_ready()`, polled again every 200 ms. That future wakes only the task that
+/// polled it last (kube-runtime keeps one waker per store), and the kube Controller waits on
+/// the EDS store too: a second waiter could otherwise sleep forever, and `/readyz` with it.
+pub async fn until_ready<K>(store: &Store<K>) -> Result<(), reflector::store::WriterDropped>
+where
+    K: reflector::Lookup + Clone + 'static,
+    K::DynamicType: Eq + Hash + Clone,
+{
+    loop {
+        let wait = tokio::time::timeout(READY_POLL, store.wait_until_ready());
+        if let Ok(ready) = wait.await {
+            return ready;
+        }
+    }
+}
+
+/// How often [`until_ready`] polls.
+const READY_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Drains a stream, logging errors (the watcher retries with backoff on its own).
+pub async fn drain<S, T>(stream: S, what: &'static str)
+where
+    S: Stream<Item = Result<T, watcher::Error>>,
+{
+    stream
+        .inspect_err(|e| tracing::warn!(error = %e, watch = what, "watch error; retrying"))
+        .for_each(|_| futures::future::ready(()))
+        .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{NodeCondition, NodeStatus};
+
+    #[test]
+    fn heartbeats_do_not_change_the_fingerprint() {
+        let mut node = Node::default();
+        node.metadata.name = Some("n1".into());
+        node.status = Some(NodeStatus {
+            conditions: Some(vec![NodeCondition {
+                type_: "Ready".into(),
+                status: "True".into(),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        });
+        let before = node_fingerprint(&node);
+        node.status.as_mut().unwrap().conditions.as_mut().unwrap()[0].last_heartbeat_time = Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now()),
+        );
+        assert_eq!(before, node_fingerprint(&node));
+        node.labels_mut().insert("zone".into(), "a".into());
+        assert_ne!(before, node_fingerprint(&node));
+    }
+}

@@ -1,0 +1,154 @@
+//! Controller configuration: command-line flags and the upstream environment variables.
+
+use std::{net::SocketAddr, str::FromStr, time::Duration};
+
+use clap::{Args, ValueEnum};
+
+use eds_api::{ValidationMode, constants::env};
+
+/// Flags of `eds controller`.
+#[derive(Args, Clone, Debug)]
+pub struct ControllerArgs {
+    /// Kubeconfig file; in-cluster configuration or $KUBECONFIG when absent.
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// Kubeconfig context to use.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Namespaces to watch: empty for all namespaces, `a` or `a,b`.
+    #[arg(long, env = env::WATCH_NAMESPACE, default_value = "")]
+    pub watch_namespace: String,
+    /// Default canary validation mode for ExtendedDaemonSets that do not set one: auto or manual.
+    #[arg(long, env = env::VALIDATION_MODE, default_value = "auto", value_parser = parse_validation_mode)]
+    pub validation_mode: ValidationMode,
+    /// Address of the Prometheus metrics endpoint (`/metrics`).
+    #[arg(long, default_value = ":8080", value_parser = parse_addr)]
+    pub metrics_addr: SocketAddr,
+    /// Address of the health endpoints (`/healthz`, `/readyz`).
+    #[arg(long, default_value = ":8081", value_parser = parse_addr)]
+    pub health_addr: SocketAddr,
+    /// Elect a leader through a Lease so that only one replica writes.
+    #[arg(long, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub leader_elect: bool,
+    /// Name of the Lease used for leader election.
+    #[arg(long, default_value = "extendeddaemonset-controller")]
+    pub leader_elect_lease: String,
+    /// Namespace of the Lease; defaults to the pod's namespace (POD_NAMESPACE) or `default`.
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub leader_elect_namespace: Option<String>,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log level or filter directives (tracing EnvFilter syntax, e.g. `info,extendeddaemonset=debug`).
+    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    pub log_level: String,
+    /// ExtendedDaemonSets reconciled concurrently.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: u16,
+}
+
+/// Log output format.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+/// Which namespaces the controller serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WatchScope {
+    /// Every namespace (`WATCH_NAMESPACE` unset or empty).
+    All,
+    /// The listed namespaces.
+    Namespaces(Vec<String>),
+}
+
+impl WatchScope {
+    /// Parses `WATCH_NAMESPACE`: empty = all, else a comma-separated list.
+    pub fn parse(value: &str) -> Self {
+        let namespaces: Vec<String> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+        if namespaces.is_empty() {
+            Self::All
+        } else {
+            Self::Namespaces(namespaces)
+        }
+    }
+
+    /// The namespaces to watch, `None` meaning all.
+    pub fn namespaces(&self) -> Vec<Option<String>> {
+        match self {
+            Self::All => vec![None],
+            Self::Namespaces(list) => list.iter().cloned().map(Some).collect(),
+        }
+    }
+}
+
+/// Settings the running controller needs, resolved from the flags.
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    pub scope: WatchScope,
+    pub validation_mode: ValidationMode,
+    pub concurrency: u16,
+    /// Identity written into the Lease and into events.
+    pub identity: String,
+    /// How long to wait for the caches to show our own writes before acting again anyway.
+    pub expectations_timeout: Duration,
+}
+
+fn parse_validation_mode(value: &str) -> Result<ValidationMode, String> {
+    ValidationMode::from_str(value).map_err(|e| format!("{} {e}", env::VALIDATION_MODE))
+}
+
+/// Parses `:8080` (all interfaces) or `127.0.0.1:8080`.
+pub fn parse_addr(value: &str) -> Result<SocketAddr, String> {
+    let full = if value.starts_with(':') {
+        format!("0.0.0.0{value}")
+    } else {
+        value.to_string()
+    };
+    full.parse()
+        .map_err(|e| format!("invalid address {value:?}: {e}; expected :PORT or HOST:PORT"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watch_namespace_forms() {
+        assert_eq!(WatchScope::parse(""), WatchScope::All);
+        assert_eq!(WatchScope::parse(" "), WatchScope::All);
+        assert_eq!(
+            WatchScope::parse("a"),
+            WatchScope::Namespaces(vec!["a".into()])
+        );
+        assert_eq!(
+            WatchScope::parse("a, b"),
+            WatchScope::Namespaces(vec!["a".into(), "b".into()])
+        );
+    }
+
+    #[test]
+    fn validation_mode_is_checked() {
+        assert_eq!(parse_validation_mode("manual"), Ok(ValidationMode::Manual));
+        let err = parse_validation_mode("sometimes").unwrap_err();
+        assert!(
+            err.contains("EDS_VALIDATION_MODE") && err.contains("auto or manual"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(parse_addr(":8080").unwrap().port(), 8080);
+        assert!(parse_addr("127.0.0.1:9").is_ok());
+        assert!(parse_addr("nope").is_err());
+    }
+}

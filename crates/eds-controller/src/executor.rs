@@ -1,0 +1,385 @@
+//! Executes a [`Plan`]: the only place the controller writes to the API server for an
+//! ExtendedDaemonSet.
+//!
+//! - ERS objects and every status: server-side apply with one field manager, forced (the
+//!   controller owns these fields).
+//! - Pod creates: plain creates; names are deterministic, so `AlreadyExists` means an earlier
+//!   attempt (or another replica) already did it and counts as success.
+//! - Pod and ERS deletes: with uid + resourceVersion preconditions, so a pod that changed since
+//!   it was planned (e.g. replaced by someone else) is never deleted by mistake. Pod deletes go
+//!   before pod creates: a plan that retires a surge pod on one node and starts one on another
+//!   never shows more surging nodes than maxSurge, even for a moment.
+//!
+//! Every write first checks that this replica still leads: losing the lease stops writing at
+//! once, even in the middle of a plan.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::{
+    Api, Client, Resource, ResourceExt,
+    api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions},
+    runtime::events::{Event as KubeEvent, EventType, Recorder},
+};
+use serde_json::json;
+use tokio::sync::watch;
+
+use super::{expectations::Pending, metrics::Metrics};
+use eds_api::{
+    ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonsetSetting,
+    constants::FIELD_MANAGER,
+};
+use eds_plan::{EventObject, EventType as PlanEventType, Plan};
+
+/// Why executing a plan stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    /// This replica lost the leader lease; nothing more is written.
+    #[error("lost leadership; stopped writing")]
+    NotLeader,
+    /// Server-side apply of an ERS failed.
+    #[error("applying ExtendedDaemonSetReplicaSet {name}: {source}")]
+    ApplyReplicaSet { name: String, source: kube::Error },
+    /// Creating a pod failed.
+    #[error("creating pod {name}: {source}")]
+    CreatePod { name: String, source: kube::Error },
+    /// Deleting a pod failed.
+    #[error("deleting pod {name}: {source}")]
+    DeletePod { name: String, source: kube::Error },
+    /// Updating the labels of a pod failed.
+    #[error("updating labels of pod {name}: {source}")]
+    LabelPod { name: String, source: kube::Error },
+    /// Deleting an old ERS failed.
+    #[error("deleting ExtendedDaemonSetReplicaSet {name}: {source}")]
+    DeleteReplicaSet { name: String, source: kube::Error },
+    /// Writing a status failed.
+    #[error("updating status of {kind} {name}: {source}")]
+    ApplyStatus {
+        kind: &'static str,
+        name: String,
+        source: kube::Error,
+    },
+}
+
+impl ExecuteError {
+    /// Short label for the reconcile error metric.
+    pub fn metric_reason(&self) -> &'static str {
+        match self {
+            Self::NotLeader => "not_leader",
+            Self::ApplyReplicaSet { .. } => "apply_ers",
+            Self::CreatePod { .. } => "create_pod",
+            Self::DeletePod { .. } => "delete_pod",
+            Self::LabelPod { .. } => "label_pod",
+            Self::DeleteReplicaSet { .. } => "delete_ers",
+            Self::ApplyStatus { .. } => "apply_status",
+        }
+    }
+
+    /// The API error behind this one, if any.
+    pub fn api_error(&self) -> Option<&kube::Error> {
+        match self {
+            Self::NotLeader => None,
+            Self::ApplyReplicaSet { source, .. }
+            | Self::CreatePod { source, .. }
+            | Self::DeletePod { source, .. }
+            | Self::LabelPod { source, .. }
+            | Self::DeleteReplicaSet { source, .. }
+            | Self::ApplyStatus { source, .. } => Some(source),
+        }
+    }
+}
+
+/// Everything the executor needs besides the plan.
+pub struct Executor<'a> {
+    pub client: &'a Client,
+    pub recorder: &'a Recorder,
+    pub metrics: &'a Metrics,
+    pub leader: &'a watch::Receiver<bool>,
+}
+
+/// What one execution did, for expectations and logs.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub pending: Pending,
+    pub created: usize,
+    pub deleted: usize,
+}
+
+impl Executor<'_> {
+    fn ensure_leader(&self) -> Result<(), ExecuteError> {
+        if *self.leader.borrow() {
+            Ok(())
+        } else {
+            Err(ExecuteError::NotLeader)
+        }
+    }
+
+    /// Applies `plan` for `eds`; `live_ers` are the ERSs in the cache (for status comparison
+    /// and owner uids).
+    pub async fn execute(
+        &self,
+        eds: &ExtendedDaemonSet,
+        live_ers: &[ExtendedDaemonSetReplicaSet],
+        plan: &Plan,
+    ) -> Result<Outcome, ExecuteError> {
+        let ns = eds.namespace().unwrap_or_default();
+        let ers_api: Api<ExtendedDaemonSetReplicaSet> = Api::namespaced(self.client.clone(), &ns);
+        let pod_api: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
+        let apply = PatchParams::apply(FIELD_MANAGER).force();
+        let mut outcome = Outcome::default();
+        let mut ers_uids: BTreeMap<String, String> = live_ers
+            .iter()
+            .filter_map(|e| Some((e.name_any(), e.uid()?)))
+            .collect();
+
+        for ers in &plan.ers_applies {
+            self.ensure_leader()?;
+            let name = ers.name_any();
+            let mut body = serde_json::to_value(ers).expect("ERS serializes");
+            strip_for_apply(&mut body);
+            let applied = ers_api
+                .patch(&name, &apply, &Patch::Apply(&body))
+                .await
+                .map_err(|source| ExecuteError::ApplyReplicaSet {
+                    name: name.clone(),
+                    source,
+                })?;
+            if let Some(uid) = applied.uid() {
+                ers_uids.insert(name.clone(), uid);
+            }
+            if let Some(rv) = applied.resource_version() {
+                outcome.pending.ers_versions.insert(name, rv);
+            }
+        }
+
+        for delete in &plan.pod_deletes {
+            self.ensure_leader()?;
+            let dp = guarded_delete(&delete.uid, &delete.resource_version);
+            let deleted =
+                unless_gone(pod_api.delete(&delete.name, &dp).await).map_err(|source| {
+                    ExecuteError::DeletePod {
+                        name: delete.name.clone(),
+                        source,
+                    }
+                })?;
+            if deleted.is_some() {
+                self.metrics.pods_deleted.inc();
+                outcome.deleted += 1;
+                if let Some(uid) = &delete.uid {
+                    outcome.pending.deletes.insert(uid.clone());
+                }
+            }
+        }
+
+        for pod in &plan.pod_creates {
+            self.ensure_leader()?;
+            let mut pod = pod.clone();
+            fill_owner_uids(&mut pod, &ers_uids);
+            let name = pod.name_any();
+            match pod_api.create(&PostParams::default(), &pod).await {
+                Ok(_) => {
+                    self.metrics.pods_created.inc();
+                    outcome.created += 1;
+                    outcome.pending.creates.insert(name);
+                }
+                Err(kube::Error::Api(e)) if e.code == 409 => {
+                    tracing::debug!(pod = %name, "pod already exists");
+                }
+                Err(source) => return Err(ExecuteError::CreatePod { name, source }),
+            }
+        }
+
+        for update in &plan.pod_label_updates {
+            self.ensure_leader()?;
+            // The uid in the patch makes it fail on a pod replaced since it was planned.
+            let patch = json!({ "metadata": { "uid": update.uid, "labels": update.labels } });
+            let patched = pod_api
+                .patch(&update.name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await;
+            unless_gone(patched).map_err(|source| ExecuteError::LabelPod {
+                name: update.name.clone(),
+                source,
+            })?;
+        }
+
+        for old in &plan.ers_deletes {
+            self.ensure_leader()?;
+            let dp = guarded_delete(&old.uid, &old.resource_version);
+            unless_gone(ers_api.delete(&old.name, &dp).await).map_err(|source| {
+                ExecuteError::DeleteReplicaSet {
+                    name: old.name.clone(),
+                    source,
+                }
+            })?;
+        }
+
+        for (name, status) in &plan.ers_statuses {
+            let live = live_ers.iter().find(|e| &e.name_any() == name);
+            if live.and_then(|e| e.status.as_ref()) == Some(status) {
+                continue;
+            }
+            if live.is_none() && !plan.ers_applies.iter().any(|e| &e.name_any() == name) {
+                continue;
+            }
+            self.ensure_leader()?;
+            apply_status(&ers_api, name, status)
+                .await
+                .map_err(|source| ExecuteError::ApplyStatus {
+                    kind: "ExtendedDaemonSetReplicaSet",
+                    name: name.to_string(),
+                    source,
+                })?;
+        }
+
+        for (name, status) in &plan.setting_statuses {
+            self.ensure_leader()?;
+            let api: Api<ExtendedDaemonsetSetting> = Api::namespaced(self.client.clone(), &ns);
+            apply_status(&api, name, status)
+                .await
+                .map_err(|source| ExecuteError::ApplyStatus {
+                    kind: "ExtendedDaemonsetSetting",
+                    name: name.clone(),
+                    source,
+                })?;
+        }
+
+        if plan.eds_status_changed && eds.status.as_ref() != Some(&plan.eds_status) {
+            self.ensure_leader()?;
+            let eds_api: Api<ExtendedDaemonSet> = Api::namespaced(self.client.clone(), &ns);
+            // An apply that omits a struct it set before leaves `{}` behind (structured-merge-diff
+            // keeps the emptied parent), which reads back as an empty canary or an invalid
+            // rejectedRevision. Fields the plan clears are removed explicitly first.
+            let live = eds.status.as_ref();
+            let mut cleared = serde_json::Map::new();
+            if live.is_some_and(|s| s.canary.is_some()) && plan.eds_status.canary.is_none() {
+                cleared.insert("canary".into(), serde_json::Value::Null);
+            }
+            if live.is_some_and(|s| s.rejected_revision.is_some())
+                && plan.eds_status.rejected_revision.is_none()
+            {
+                cleared.insert("rejectedRevision".into(), serde_json::Value::Null);
+            }
+            if !cleared.is_empty() {
+                let patch = json!({ "status": cleared });
+                eds_api
+                    .patch_status(
+                        &eds.name_any(),
+                        &PatchParams::default(),
+                        &Patch::Merge(&patch),
+                    )
+                    .await
+                    .map_err(|source| ExecuteError::ApplyStatus {
+                        kind: "ExtendedDaemonSet",
+                        name: eds.name_any(),
+                        source,
+                    })?;
+            }
+            apply_status(&eds_api, &eds.name_any(), &plan.eds_status)
+                .await
+                .map_err(|source| ExecuteError::ApplyStatus {
+                    kind: "ExtendedDaemonSet",
+                    name: eds.name_any(),
+                    source,
+                })?;
+        }
+
+        for event in &plan.events {
+            let reference = match &event.on {
+                EventObject::ExtendedDaemonSet => eds.object_ref(&()),
+                EventObject::ReplicaSet(name) => {
+                    let mut r = eds.object_ref(&());
+                    r.api_version = Some(ExtendedDaemonSetReplicaSet::api_version(&()).into());
+                    r.kind = Some(ExtendedDaemonSetReplicaSet::kind(&()).into());
+                    r.name = Some(name.clone());
+                    r.uid = ers_uids.get(name).cloned();
+                    r.resource_version = None;
+                    r
+                }
+            };
+            let ev = KubeEvent {
+                type_: match event.type_ {
+                    PlanEventType::Normal => EventType::Normal,
+                    PlanEventType::Warning => EventType::Warning,
+                },
+                reason: event.reason.clone(),
+                note: Some(event.message.clone()),
+                action: event.reason.clone(),
+                secondary: None,
+            };
+            // Events are best effort: a failure is logged, never fails the reconcile.
+            if let Err(e) = self.recorder.publish(&ev, &reference).await {
+                tracing::warn!(error = %e, reason = %event.reason, "cannot publish event");
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+/// `None` for a 404: the object is already gone, which is all a delete (or a patch of a pod
+/// replaced since it was planned) needs.
+fn unless_gone<T>(result: Result<T, kube::Error>) -> Result<Option<T>, kube::Error> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Server-side apply of the status of object `name` (the controller's field manager).
+pub async fn apply_status<K>(
+    api: &Api<K>,
+    name: &str,
+    status: &impl serde::Serialize,
+) -> Result<K, kube::Error>
+where
+    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let body = json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "metadata": { "name": name },
+        "status": status,
+    });
+    let apply = PatchParams::apply(FIELD_MANAGER).force();
+    api.patch_status(name, &apply, &Patch::Apply(&body)).await
+}
+
+/// Delete options with the given preconditions.
+fn guarded_delete(uid: &Option<String>, resource_version: &Option<String>) -> DeleteParams {
+    DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: uid.clone(),
+            resource_version: resource_version.clone(),
+        }),
+        ..DeleteParams::default()
+    }
+}
+
+/// Removes the fields an apply request must not carry (server-populated metadata, status).
+fn strip_for_apply(body: &mut serde_json::Value) {
+    if let Some(meta) = body.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+        for key in [
+            "resourceVersion",
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "managedFields",
+        ] {
+            meta.remove(key);
+        }
+    }
+    if let Some(obj) = body.as_object_mut() {
+        obj.remove("status");
+    }
+}
+
+/// Fills the uid of owner references to ERSs created in this same execution.
+fn fill_owner_uids(pod: &mut Pod, ers_uids: &BTreeMap<String, String>) {
+    if let Some(owners) = pod.metadata.owner_references.as_mut() {
+        for owner in owners.iter_mut().filter(|o| o.uid.is_empty()) {
+            if let Some(uid) = ers_uids.get(&owner.name) {
+                owner.uid = uid.clone();
+            }
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Controller runtime: watches, reconcile, server-side-apply executor, status, events, metrics,
+//! leader election and health endpoints.
+//!
+//! The rules are in [`eds_plan`]; this module gathers the inputs from watch caches, runs the
+//! planner and applies its plan.
+
+pub mod caches;
+pub mod config;
+pub mod executor;
+pub mod expectations;
+pub mod health;
+pub mod leader;
+pub mod metrics;
+pub mod orphans;
+pub mod reconcile;
+pub mod run;
+
+pub use config::{ControllerArgs, LogFormat, RuntimeConfig, WatchScope};
+pub use run::{Runtime, run};

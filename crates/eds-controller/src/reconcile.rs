@@ -1,0 +1,331 @@
+//! One reconcile of one ExtendedDaemonSet: caches -> Snapshot -> plan() -> executor.
+//!
+//! All the rollout rules live in [`eds_plan`]; this function only gathers inputs, checks
+//! that it may act (leader, caches caught up), executes, and decides when to look again.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::{
+    Api, Client, ResourceExt,
+    api::ListParams,
+    runtime::{controller::Action, events::Recorder, reflector::Store},
+};
+use tokio::sync::watch;
+
+use super::{
+    caches::ScopeStores,
+    config::RuntimeConfig,
+    executor::{ExecuteError, Executor},
+    expectations::{CacheView, Expectations},
+    metrics::Metrics,
+};
+use eds_api::{
+    ExtendedDaemonSet,
+    constants::keys::{
+        OLD_DAEMONSET_ANNOTATION, ROLLING_UPDATE_PAUSED_ANNOTATION, ROLLOUT_FROZEN_ANNOTATION,
+    },
+};
+use eds_plan::{self as plan, Snapshot};
+
+/// Shared state of the reconcilers of one scope.
+pub struct Context {
+    pub client: Client,
+    pub recorder: Recorder,
+    pub metrics: Metrics,
+    pub config: RuntimeConfig,
+    pub stores: ScopeStores,
+    pub nodes: Store<k8s_openapi::api::core::v1::Node>,
+    pub leader: watch::Receiver<bool>,
+    pub expectations: Expectations,
+    /// Planner state kept between reconciles (e.g. failed-pod backoff), per EDS key.
+    pub state: Mutex<BTreeMap<String, plan::PlannerState>>,
+    /// Consecutive failures per EDS key, for the error backoff.
+    pub failures: Mutex<BTreeMap<String, u32>>,
+}
+
+/// Why a reconcile failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// Executing the plan failed.
+    #[error(transparent)]
+    Execute(#[from] ExecuteError),
+    /// Listing the pods of the DaemonSet being migrated failed.
+    #[error("listing pods of DaemonSet {name} to migrate: {source}")]
+    ListOldDaemonSetPods { name: String, source: kube::Error },
+}
+
+impl ReconcileError {
+    fn metric_reason(&self) -> &'static str {
+        match self {
+            Self::Execute(e) => e.metric_reason(),
+            Self::ListOldDaemonSetPods { .. } => "list_old_daemonset_pods",
+        }
+    }
+}
+
+fn key(eds: &ExtendedDaemonSet) -> String {
+    format!("{}/{}", eds.namespace().unwrap_or_default(), eds.name_any())
+}
+
+struct StoreView<'a> {
+    pods: &'a [Arc<Pod>],
+    ers: &'a Store<eds_api::ExtendedDaemonSetReplicaSet>,
+    namespace: &'a str,
+}
+
+impl CacheView for StoreView<'_> {
+    fn has_pod(&self, name: &str) -> bool {
+        self.pods
+            .iter()
+            .any(|p| p.metadata.name.as_deref() == Some(name))
+    }
+    fn has_live_pod_uid(&self, uid: &str) -> bool {
+        self.pods.iter().any(|p| {
+            p.metadata.uid.as_deref() == Some(uid) && p.metadata.deletion_timestamp.is_none()
+        })
+    }
+    fn ers_version(&self, name: &str) -> Option<String> {
+        let r = kube::runtime::reflector::ObjectRef::new(name).within(self.namespace);
+        self.ers.get(&r).and_then(|e| e.resource_version())
+    }
+}
+
+/// Reconciles one ExtendedDaemonSet.
+#[tracing::instrument(skip_all, fields(eds = %key(&eds)))]
+pub async fn reconcile(
+    eds: Arc<ExtendedDaemonSet>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    let started = Instant::now();
+    let key = key(&eds);
+    let ns = eds.namespace().unwrap_or_default();
+    let name = eds.name_any();
+    if eds.metadata.deletion_timestamp.is_some() {
+        // Owner references make the garbage collector delete the ERSs and their pods.
+        ctx.metrics.forget_eds(&ns, &name);
+        ctx.expectations.forget(&key);
+        return Ok(Action::await_change());
+    }
+    if !*ctx.leader.borrow() {
+        return Ok(Action::requeue(Duration::from_secs(5)));
+    }
+    let pods: Vec<Arc<Pod>> = ctx
+        .stores
+        .pods
+        .state()
+        .into_iter()
+        .filter(|p| {
+            p.metadata.namespace.as_deref() == Some(&ns)
+                && p.labels().get(eds_api::constants::keys::EDS_NAME_LABEL) == Some(&name)
+        })
+        .collect();
+    let view = StoreView {
+        pods: &pods,
+        ers: &ctx.stores.ers,
+        namespace: &ns,
+    };
+    if !ctx
+        .expectations
+        .satisfied(&key, &view, Instant::now(), ctx.config.expectations_timeout)
+    {
+        return Ok(Action::requeue(Duration::from_millis(500)));
+    }
+
+    let replica_sets: Vec<_> = ctx
+        .stores
+        .ers
+        .state()
+        .into_iter()
+        .filter(|e| e.namespace().as_deref() == Some(&ns) && owned_by(e.owner_references(), &eds))
+        .map(|e| (*e).clone())
+        .collect();
+    let old_daemonset_pods = old_daemonset_pods(&eds, &ctx).await?;
+    let state = ctx
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key)
+        .cloned()
+        .unwrap_or_default();
+    let snapshot = Snapshot {
+        eds: (*eds).clone(),
+        replica_sets: replica_sets.clone(),
+        pods,
+        old_daemonset_pods,
+        nodes: ctx.nodes.state(),
+        settings: ctx
+            .stores
+            .settings
+            .state()
+            .into_iter()
+            .filter(|s| s.namespace().as_deref() == Some(&ns))
+            .map(|s| (*s).clone())
+            .collect(),
+        config: plan::PlannerConfig {
+            default_validation_mode: ctx.config.validation_mode,
+            ..Default::default()
+        },
+        state,
+    };
+    let plan = plan::plan(&snapshot, jiff::Timestamp::now());
+    ctx.state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key.clone(), plan.state.clone());
+
+    let executor = Executor {
+        client: &ctx.client,
+        recorder: &ctx.recorder,
+        metrics: &ctx.metrics,
+        leader: &ctx.leader,
+    };
+    let outcome = executor.execute(&eds, &replica_sets, &plan).await?;
+    ctx.expectations
+        .record(&key, outcome.pending, Instant::now());
+    ctx.failures
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&key);
+
+    let annotations = eds.annotations();
+    ctx.metrics.observe_eds(
+        &ns,
+        &name,
+        &plan.eds_status,
+        annotations
+            .get(ROLLING_UPDATE_PAUSED_ANNOTATION)
+            .is_some_and(|v| v == "true"),
+        annotations
+            .get(ROLLOUT_FROZEN_ANNOTATION)
+            .is_some_and(|v| v == "true"),
+    );
+    for (ers, status) in &plan.ers_statuses {
+        ctx.metrics.observe_ers(&ns, ers, status);
+    }
+    for gone in &plan.ers_deletes {
+        ctx.metrics.forget_ers(&ns, &gone.name);
+    }
+    ctx.metrics
+        .reconcile_duration
+        .observe(started.elapsed().as_secs_f64());
+    if outcome.created + outcome.deleted > 0 {
+        tracing::info!(
+            created = outcome.created,
+            deleted = outcome.deleted,
+            "rollout step"
+        );
+    }
+
+    let resync = eds
+        .spec
+        .resolve(ctx.config.validation_mode)
+        .reconcile_frequency
+        .as_std();
+    let next = plan
+        .requeue_after
+        .map_or(resync, |d| d.min(resync))
+        .max(Duration::from_millis(100));
+    Ok(Action::requeue(next))
+}
+
+/// Requeue policy after a failed reconcile: exponential backoff per object, so one bad object
+/// never hot-loops; a conflict retries soon (the next reconcile re-reads the caches).
+pub fn error_policy(
+    eds: Arc<ExtendedDaemonSet>,
+    error: &ReconcileError,
+    ctx: Arc<Context>,
+) -> Action {
+    ctx.metrics.reconcile_failed(error.metric_reason());
+    if matches!(error, ReconcileError::Execute(ExecuteError::NotLeader)) {
+        return Action::requeue(Duration::from_secs(5));
+    }
+    let key = key(&eds);
+    let conflict = matches!(
+        error,
+        ReconcileError::Execute(e) if e.api_error().is_some_and(|e| matches!(e, kube::Error::Api(s) if s.code == 409))
+    );
+    let mut failures = ctx.failures.lock().unwrap_or_else(|e| e.into_inner());
+    let n = failures.entry(key.clone()).or_insert(0);
+    *n = n.saturating_add(1);
+    let delay = if conflict {
+        Duration::from_millis(200)
+    } else {
+        backoff_delay(*n)
+    };
+    tracing::warn!(eds = %key, error = %error, failures = *n, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// 500 ms doubling per consecutive failure, at most 5 minutes.
+pub fn backoff_delay(failures: u32) -> Duration {
+    let exp = failures.saturating_sub(1).min(10);
+    Duration::from_millis(500u64.saturating_mul(1 << exp)).min(Duration::from_secs(300))
+}
+
+fn owned_by(
+    owners: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference],
+    eds: &ExtendedDaemonSet,
+) -> bool {
+    let uid = eds.metadata.uid.as_deref().unwrap_or_default();
+    owners
+        .iter()
+        .any(|o| o.uid == uid && o.kind == "ExtendedDaemonSet")
+}
+
+/// Pods of the DaemonSet named by the `old-daemonset` annotation (migration), listed through
+/// the API because the pod cache only holds pods labelled with an EDS name.
+async fn old_daemonset_pods(
+    eds: &ExtendedDaemonSet,
+    ctx: &Context,
+) -> Result<Vec<Arc<Pod>>, ReconcileError> {
+    let Some(ds_name) = eds.annotations().get(OLD_DAEMONSET_ANNOTATION) else {
+        return Ok(Vec::new());
+    };
+    let ns = eds.namespace().unwrap_or_default();
+    let r = kube::runtime::reflector::ObjectRef::new(ds_name).within(&ns);
+    let Some(ds) = ctx.stores.daemonsets.get(&r) else {
+        return Ok(Vec::new());
+    };
+    let Some(selector) = ds.spec.as_ref().map(|s| s.selector.clone()) else {
+        return Ok(Vec::new());
+    };
+    let Ok(selector) = kube::core::Selector::try_from(selector) else {
+        return Ok(Vec::new());
+    };
+    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
+    let uid = ds.metadata.uid.clone().unwrap_or_default();
+    let pods = api
+        .list(&ListParams::default().labels_from(&selector))
+        .await
+        .map_err(|source| ReconcileError::ListOldDaemonSetPods {
+            name: ds_name.clone(),
+            source,
+        })?;
+    Ok(pods
+        .items
+        .into_iter()
+        .filter(|p| p.owner_references().iter().any(|o| o.uid == uid))
+        .map(|mut p| {
+            p.metadata.managed_fields = None;
+            Arc::new(p)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(backoff_delay(1), Duration::from_millis(500));
+        assert_eq!(backoff_delay(2), Duration::from_secs(1));
+        assert_eq!(backoff_delay(4), Duration::from_secs(4));
+        assert_eq!(backoff_delay(50), Duration::from_secs(300));
+    }
+}

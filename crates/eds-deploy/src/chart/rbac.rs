@@ -1,0 +1,112 @@
+//! The chart's RBAC template, the same objects as kustomize's: a ClusterRole for nodes; the
+//! rules of the watched namespaces in a ClusterRole when `clusterScope` is set, otherwise in a
+//! Role in each watched namespace; a Role for leader election in the release namespace. Rules
+//! come from [`rbac::rules`].
+
+use super::{CLUSTER_NAME, FULLNAME, LABELS, NAMESPACE};
+use crate::{
+    Error,
+    helm::{Insert, template},
+    rbac::{self, Rules},
+    yaml,
+};
+
+/// Inserts naming an object and its role reference, and binding it to the release's
+/// ServiceAccount.
+fn inserts(name: &str, namespace: Option<&str>, binding: bool) -> Vec<Insert> {
+    let mut inserts = vec![
+        Insert::expr("/metadata/name", name),
+        Insert::text("/metadata/labels", LABELS),
+    ];
+    if let Some(namespace) = namespace {
+        inserts.push(Insert::expr("/metadata/namespace", namespace));
+    }
+    if binding {
+        inserts.extend([
+            Insert::expr("/roleRef/name", name),
+            Insert::expr("/subjects/0/name", FULLNAME),
+            Insert::expr("/subjects/0/namespace", NAMESPACE),
+        ]);
+    }
+    inserts
+}
+
+/// A ClusterRole and its binding, named by the Helm expression `name`.
+fn cluster(
+    name: &str,
+    rules: Vec<k8s_openapi::api::rbac::v1::PolicyRule>,
+) -> Result<Vec<String>, Error> {
+    Ok(vec![
+        template(&rbac::cluster_role("x", rules), &inserts(name, None, false))?,
+        template(
+            &rbac::cluster_role_binding("x", "x", Some("x")),
+            &inserts(name, None, true),
+        )?,
+    ])
+}
+
+/// A Role and its binding in `namespace` (a Helm expression).
+fn namespaced(
+    name: &str,
+    namespace: &str,
+    rules: Vec<k8s_openapi::api::rbac::v1::PolicyRule>,
+) -> Result<Vec<String>, Error> {
+    Ok(vec![
+        template(
+            &rbac::role("x", Some("x"), rules),
+            &inserts(name, Some(namespace), false),
+        )?,
+        template(
+            &rbac::role_binding("x", Some("x"), "x", Some("x")),
+            &inserts(name, Some(namespace), true),
+        )?,
+    ])
+}
+
+fn documents(out: &mut String, documents: Vec<String>) {
+    for document in documents {
+        out.push_str("---\n");
+        out.push_str(&document);
+    }
+}
+
+/// `templates/rbac.yaml`.
+pub fn file() -> Result<String, Error> {
+    let Rules {
+        cluster: cluster_rules,
+        watched,
+        leader_election,
+    } = rbac::rules();
+    let mut out = format!("{}\n", yaml::HEADER);
+    documents(
+        &mut out,
+        cluster(&rbac::nodes_role_name(CLUSTER_NAME), cluster_rules)?,
+    );
+    out.push_str("{{- if $.Values.clusterScope }}\n");
+    documents(
+        &mut out,
+        cluster(&rbac::watched_role_name(CLUSTER_NAME), watched.clone())?,
+    );
+    out.push_str("{{- else }}\n");
+    out.push_str(
+        "{{- range $namespace := ($.Values.watchNamespaces | default (list $.Release.Namespace)) }}\n",
+    );
+    documents(
+        &mut out,
+        namespaced(
+            &rbac::watched_role_name(FULLNAME),
+            "{{ $namespace }}",
+            watched,
+        )?,
+    );
+    out.push_str("{{- end }}\n{{- end }}\n");
+    documents(
+        &mut out,
+        namespaced(
+            &rbac::leader_election_role_name(FULLNAME),
+            NAMESPACE,
+            leader_election,
+        )?,
+    );
+    Ok(out)
+}

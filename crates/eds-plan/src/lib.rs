@@ -1,0 +1,46 @@
+//! The pure rollout planner: `plan(&Snapshot, now) -> Plan`.
+//!
+//! One call looks at one ExtendedDaemonSet (its ERSs, pods, nodes, Settings and old DaemonSet
+//! pods) and decides every change of one reconcile: ERS objects, pods to create and delete,
+//! statuses, events, when to look again, and a per-node explanation. It does no I/O, reads no
+//! clock and draws no random number; every choice is made in a fixed order (by node name), so
+//! the same snapshot always gives the same plan, whatever the order of its lists.
+//!
+//! Modules, in the order a plan uses them: [`snapshot`] (input), `revision` (hashes and names),
+//! `history` (ERSs), `placement` (which nodes), `settings` (resources per node), `cluster`
+//! (the per-node view), `canary`, `rolling`, `pod` (pod construction), `status`, `events`,
+//! `output` ([`Plan`]); [`simulate`] runs plans on a simulated clock; `testing` (feature `testing`) has the
+//! scenario builders used by tests and benches.
+
+mod canary;
+mod cluster;
+mod engine;
+mod events;
+mod history;
+mod observe;
+mod output;
+mod placement;
+mod pod;
+pub mod revision;
+mod rolling;
+mod settings;
+pub mod simulate;
+pub mod snapshot;
+mod status;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use eds_api::Condition;
+pub use output::{
+    Budget, EventObject, EventType, NodeAction, NodeExplanation, ObjectRef, Plan, PlannedEvent,
+    PodDelete, PodLabelUpdate,
+};
+pub use snapshot::{Backoff, PlannerConfig, PlannerState, Snapshot, SnapshotError, StateObject};
+
+/// Plans one reconcile of `snapshot.eds` at time `now`.
+///
+/// Pure: the result depends only on the arguments (not on the order of the snapshot's lists),
+/// and planning the same snapshot twice gives equal plans.
+pub fn plan(snapshot: &Snapshot, now: jiff::Timestamp) -> Plan {
+    engine::run(snapshot, now)
+}

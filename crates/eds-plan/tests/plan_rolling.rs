@@ -1,0 +1,356 @@
+//! Rolling-update rules of the planner, one scenario per rule.
+
+use std::sync::Arc;
+
+use eds_api::constants::{condition_type, keys, reason, state};
+use eds_plan::{
+    NodeAction, Plan,
+    testing::{Scenario, crash, daemonset_pod, eds, fail, node, set_unready, t0},
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+/// Converges `sc` on v1, then changes the image and runs the plan that creates the new ERS.
+fn new_revision(sc: &mut Scenario) {
+    sc.converge();
+    sc.set_image("app:v2");
+    let plan = sc.step();
+    assert_eq!(plan.ers_applies.len(), 1, "first plan creates the new ERS");
+    assert!(plan.pod_deletes.is_empty() && plan.pod_creates.is_empty());
+}
+
+fn action(plan: &Plan, node: &str) -> (NodeAction, String) {
+    let n = plan
+        .nodes
+        .iter()
+        .find(|n| n.node == node)
+        .expect("node explained");
+    (n.action, n.reason.to_string())
+}
+
+fn deleted_nodes(plan: &Plan) -> Vec<String> {
+    plan.pod_deletes
+        .iter()
+        .filter_map(|d| d.node.clone())
+        .collect()
+}
+
+#[test]
+fn max_unavailable_limits_deletions_in_node_order() {
+    let mut sc = eds("foo").max_unavailable(2).nodes(5);
+    new_revision(&mut sc);
+    let plan = sc.plan();
+    assert_eq!(deleted_nodes(&plan), ["node-1", "node-2"]);
+    assert_eq!(plan.budget.max_unavailable, 2);
+    let (act, why) = action(&plan, "node-3");
+    assert_eq!(act, NodeAction::Wait);
+    assert_eq!(why, "wait (maxUnavailable 2/2 used by node-1, node-2)");
+}
+
+#[test]
+fn percentage_max_unavailable_rounds_up() {
+    let mut sc = eds("foo")
+        .rolling(|r| r.max_unavailable = Some(IntOrString::String("40%".into())))
+        .nodes(4);
+    new_revision(&mut sc);
+    assert_eq!(
+        sc.plan().budget.max_unavailable,
+        2,
+        "40% of 4 = 1.6, rounded up"
+    );
+}
+
+#[test]
+fn an_unready_old_pod_uses_the_budget_and_is_replaced_for_free() {
+    // k/k#123232: the DaemonSet controller ignores old unready pods in the budget and takes
+    // another node down; the strict budget counts them.
+    let mut sc = eds("foo").max_unavailable(1).nodes(4);
+    new_revision(&mut sc);
+    set_unready(sc.pod_mut("node-3"));
+    let plan = sc.plan();
+    assert_eq!(
+        deleted_nodes(&plan),
+        ["node-3"],
+        "only the unavailable pod goes"
+    );
+    assert_eq!(action(&plan, "node-3").0, NodeAction::Replace);
+    assert_eq!(
+        action(&plan, "node-1"),
+        (
+            NodeAction::Wait,
+            "wait (maxUnavailable 1/1 used by node-3)".to_string()
+        )
+    );
+}
+
+#[test]
+fn a_rollout_is_not_blocked_by_pods_already_failing() {
+    // Upstream e2e scenario 6.
+    let mut sc = eds("foo").max_unavailable(1).nodes(3);
+    new_revision(&mut sc);
+    for n in ["node-2", "node-3"] {
+        crash(sc.pod_mut(n), 7, "Error", t0());
+        set_unready(sc.pod_mut(n));
+    }
+    let plan = sc.plan();
+    assert_eq!(deleted_nodes(&plan), ["node-2", "node-3"]);
+    sc.converge();
+    for n in ["node-1", "node-2", "node-3"] {
+        assert_eq!(
+            sc.revision_on(n).as_deref(),
+            Some(plan.target_revision.as_str())
+        );
+    }
+}
+
+#[test]
+fn surge_creates_the_new_pod_first_and_removes_the_old_once_available() {
+    let mut sc = eds("foo").max_surge(1).max_unavailable(0).nodes(3);
+    new_revision(&mut sc);
+    let plan = sc.step();
+    assert!(
+        plan.pod_deletes.is_empty(),
+        "nothing is deleted before the new pod is up"
+    );
+    assert_eq!(plan.pod_creates.len(), 1);
+    assert_eq!(action(&plan, "node-2").1, "wait (maxSurge 1/1 in use)");
+    assert_eq!(sc.pods_on("node-1").len(), 2, "old and new side by side");
+    // Not available yet: the old pod stays.
+    assert!(sc.step().pod_deletes.is_empty());
+    sc.advance(10);
+    sc.settle_pods();
+    let plan = sc.plan();
+    assert_eq!(deleted_nodes(&plan), ["node-1"]);
+    assert!(
+        plan.pod_deletes[0]
+            .reason
+            .contains("replaced by available pod")
+    );
+}
+
+#[test]
+fn min_ready_seconds_delays_the_next_replacement() {
+    let mut sc = eds("foo").max_unavailable(1).min_ready_seconds(30).nodes(2);
+    new_revision(&mut sc);
+    sc.step(); // delete the pod on node-1
+    sc.step(); // create the new one
+    sc.advance(10);
+    sc.settle_pods(); // ready now, available in 30 s
+    let plan = sc.plan();
+    assert!(plan.pod_deletes.is_empty(), "node-1 is not available yet");
+    let requeue = plan.requeue_after.expect("requeue").as_secs();
+    assert!(requeue <= 30, "requeue {requeue}s");
+    sc.advance(31);
+    assert_eq!(deleted_nodes(&sc.plan()), ["node-2"]);
+}
+
+#[test]
+fn slow_start_grows_the_number_of_pods_started_at_once() {
+    let mut sc = eds("foo").nodes(10);
+    assert_eq!(sc.step().pod_creates.len(), 0, "first plan creates the ERS");
+    assert_eq!(sc.step().pod_creates.len(), 1, "1 pod in the first minute");
+    assert_eq!(sc.step().pod_creates.len(), 0, "it is still starting");
+    sc.advance(10);
+    sc.settle_pods();
+    assert_eq!(sc.step().pod_creates.len(), 1);
+    sc.advance(60);
+    sc.settle_pods();
+    let plan = sc.step();
+    assert_eq!(
+        plan.pod_creates.len(),
+        2,
+        "2 pods per step after one interval"
+    );
+    assert!(
+        plan.nodes
+            .iter()
+            .any(|n| &*n.reason == "wait (slow start: 2 pods starting at once)")
+    );
+}
+
+#[test]
+fn max_parallel_pod_creation_caps_creations() {
+    let mut sc = eds("foo")
+        .rolling(|r| {
+            r.slow_start_additive_increase = Some(IntOrString::Int(100));
+            r.max_parallel_pod_creation = Some(3);
+        })
+        .nodes(10);
+    sc.step();
+    let plan = sc.plan();
+    assert_eq!(plan.pod_creates.len(), 3);
+    assert_eq!(plan.budget.max_creation, 3);
+}
+
+#[test]
+fn rolling_update_paused_creates_but_never_deletes() {
+    let mut sc = eds("foo").fast_start(10).nodes(3);
+    sc.converge();
+    sc.annotate(keys::ROLLING_UPDATE_PAUSED_ANNOTATION, Some("true"));
+    sc.set_image("app:v2");
+    sc.add_node(node("node-4"));
+    sc.step();
+    let plan = sc.plan();
+    assert!(plan.pod_deletes.is_empty());
+    assert_eq!(plan.pod_creates.len(), 1, "the new node still gets its pod");
+    assert_eq!(
+        plan.eds_status.state.as_deref(),
+        Some(state::ROLLING_UPDATE_PAUSED)
+    );
+    let stalled = plan
+        .eds_status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == condition_type::STALLED)
+        .unwrap();
+    assert_eq!(
+        stalled.reason.as_deref(),
+        Some(reason::ROLLING_UPDATE_PAUSED)
+    );
+    sc.annotate(keys::ROLLING_UPDATE_PAUSED_ANNOTATION, None);
+    sc.converge();
+}
+
+#[test]
+fn rollout_frozen_does_nothing() {
+    let mut sc = eds("foo").nodes(2);
+    sc.converge();
+    sc.annotate(keys::ROLLOUT_FROZEN_ANNOTATION, Some("true"));
+    sc.set_image("app:v2");
+    sc.add_node(node("node-3"));
+    sc.step();
+    let plan = sc.plan();
+    assert!(plan.pod_deletes.is_empty() && plan.pod_creates.is_empty());
+    assert_eq!(
+        plan.eds_status.state.as_deref(),
+        Some(state::ROLLOUT_FROZEN)
+    );
+    assert_eq!(
+        action(&plan, "node-3"),
+        (
+            NodeAction::Wait,
+            "rollout frozen (rollout-frozen annotation)".to_string()
+        )
+    );
+    // Unfreezing resumes the rollout (upstream envtest scenario).
+    sc.annotate(keys::ROLLOUT_FROZEN_ANNOTATION, None);
+    sc.converge();
+    assert_eq!(sc.snapshot.pods.len(), 3);
+    assert_eq!(sc.state().as_deref(), Some(state::RUNNING));
+}
+
+#[test]
+fn on_delete_replaces_a_pod_only_after_it_is_deleted() {
+    let mut sc = eds("foo").on_delete().nodes(2);
+    new_revision(&mut sc);
+    let plan = sc.plan();
+    assert!(plan.pod_deletes.is_empty());
+    // The user deletes the pod on node-1.
+    sc.snapshot
+        .pods
+        .retain(|p| eds_plan::testing::node_of(p).as_deref() != Some("node-1"));
+    let plan = sc.plan();
+    assert_eq!(plan.pod_creates.len(), 1);
+    assert_eq!(action(&plan, "node-1").0, NodeAction::Create);
+    assert_eq!(action(&plan, "node-2").0, NodeAction::Wait);
+}
+
+#[test]
+fn failed_pods_are_deleted_with_a_doubling_backoff() {
+    let mut sc = eds("foo").nodes(1);
+    sc.converge();
+    fail(sc.pod_mut("node-1"));
+    let plan = sc.step();
+    assert_eq!(deleted_nodes(&plan), ["node-1"]);
+    assert_eq!(plan.state.failed_pod_backoff["node-1"].delay.as_secs(), 10);
+    assert_eq!(
+        sc.step().pod_creates.len(),
+        1,
+        "replaced after the deletion"
+    );
+    fail(sc.pod_mut("node-1"));
+    let plan = sc.plan();
+    assert!(plan.pod_deletes.is_empty(), "held back by the backoff");
+    assert!(plan.requeue_after.unwrap().as_secs() <= 8);
+    sc.advance(10);
+    let plan = sc.plan();
+    assert_eq!(deleted_nodes(&plan), ["node-1"]);
+    assert_eq!(plan.state.failed_pod_backoff["node-1"].delay.as_secs(), 20);
+}
+
+#[test]
+fn duplicate_pods_keep_the_scheduled_then_oldest_then_first_by_name() {
+    let mut sc = eds("foo").nodes(1);
+    sc.converge();
+    let original = sc.pod_on("node-1").clone();
+    let mut younger = original.clone();
+    younger.metadata.name = Some("zz-younger".into());
+    younger.metadata.creation_timestamp =
+        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(sc.now));
+    let mut unscheduled = original.clone();
+    unscheduled.metadata.name = Some("aa-unscheduled".into());
+    unscheduled.metadata.creation_timestamp =
+        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(t0()));
+    unscheduled.spec.as_mut().unwrap().node_name = None;
+    sc.snapshot.pods.push(Arc::new(younger));
+    sc.snapshot.pods.push(Arc::new(unscheduled));
+    let mut names: Vec<String> = sc.plan().pod_deletes.into_iter().map(|d| d.name).collect();
+    names.sort();
+    assert_eq!(names, ["aa-unscheduled", "zz-younger"]);
+}
+
+#[test]
+fn unresponsive_nodes_block_the_budget_unless_max_pod_scheduler_failure_allows() {
+    let build = |tolerated: i32| {
+        let mut sc = eds("foo")
+            .max_unavailable(1)
+            .rolling(|r| r.max_pod_scheduler_failure = Some(IntOrString::Int(tolerated)))
+            .nodes(3);
+        new_revision(&mut sc);
+        // A new pod on node-3 stays unscheduled for 11 minutes.
+        sc.snapshot
+            .pods
+            .retain(|p| eds_plan::testing::node_of(p).as_deref() != Some("node-3"));
+        let plan = sc.step();
+        assert_eq!(plan.pod_creates.len(), 1);
+        let pod = sc.pod_mut("node-3");
+        pod.spec.as_mut().unwrap().node_name = None;
+        sc.advance(660);
+        sc
+    };
+    let plan = build(0).plan();
+    assert!(plan.pod_deletes.is_empty(), "node-3 holds the whole budget");
+    let stalled = plan
+        .eds_status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == condition_type::STALLED)
+        .unwrap();
+    assert!(stalled.is_true());
+    assert_eq!(stalled.reason.as_deref(), Some(reason::ROLLOUT_BLOCKED));
+    let plan = build(1).plan();
+    assert_eq!(deleted_nodes(&plan), ["node-1"]);
+    assert_eq!(plan.eds_status.ignored_unresponsive_nodes, 1);
+}
+
+#[test]
+fn old_daemonset_pods_are_migrated_within_the_budget() {
+    let mut sc = eds("foo")
+        .annotate(keys::OLD_DAEMONSET_ANNOTATION, "legacy")
+        .max_unavailable(1)
+        .nodes(3);
+    for n in ["node-1", "node-2", "node-3"] {
+        sc.snapshot
+            .old_daemonset_pods
+            .push(Arc::new(daemonset_pod("legacy", n, t0())));
+    }
+    sc.step(); // creates the ERS
+    let plan = sc.plan();
+    assert_eq!(deleted_nodes(&plan), ["node-1"]);
+    assert_eq!(
+        plan.nodes[0].current_revision.as_deref(),
+        Some("daemonset/legacy")
+    );
+    sc.converge();
+    assert!(sc.snapshot.old_daemonset_pods.is_empty());
+    assert_eq!(sc.snapshot.pods.len(), 3);
+}

@@ -1,0 +1,522 @@
+//! Scale figures of the whole controller on the embedded simulated cluster: NODES fake nodes,
+//! one ExtendedDaemonSet without a canary (rolling update `maxUnavailable: 10%`, at most 10%
+//! of the nodes starting a pod at once: `maxParallelPodCreation` 10% of the nodes, slow start
+//! +10% a second; pod start delay 1 s, grace period 1 s), the controller running in-process
+//! with `/metrics` served on a local port.
+//!
+//! Prints the time from the first apply until every node runs a Ready pod, the time of the
+//! rolling update to a new image until every node runs a Ready pod of the new revision and no
+//! old pod is left (both read from the EDS status: `observedGeneration`, the `Ready`
+//! condition and the counts), and for each phase and in total:
+//!
+//! - the reconciles of the `eds_reconcile_duration_seconds` histogram (those that planned and
+//!   executed): count, mean and the bucket counts;
+//! - every call of the reconcile function, timed on its tracing span (including the calls that
+//!   return early because the caches have not caught up with the controller's own writes):
+//!   count, mean and max of the wall time (span creation to close, API calls included) and of
+//!   the busy time (time spent polling the future: snapshot, planning and executor CPU);
+//! - the CPU time of the process (API server, kubelet simulator and controller together).
+//!
+//! And the resident memory at the end. Wall times and process CPU include the simulated API
+//! server's work, and the API calls of a reconcile wait for it; the busy time is the
+//! controller's own. The node lease heartbeats of the kubelet simulator are off: nothing in the
+//! embedded cluster reads them, and at thousands of nodes they would add hundreds of requests
+//! a second to the CPU figures. Controller warnings go to stderr (`RUST_LOG` overrides the
+//! `warn` filter).
+//!
+//! `cargo run --release -p eds --example controller_scale [-- NODES]`
+
+#[path = "../../kube-sim/examples/common/mod.rs"]
+mod common;
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use eds_api::{
+    ExtendedDaemonSet, ExtendedDaemonSetStatus, ValidationMode,
+    condition::find,
+    constants::{condition_type, keys},
+};
+use eds_controller::{self as controller, RuntimeConfig, WatchScope};
+use k8s_openapi::api::core::v1::Pod;
+use kube::{
+    Api, ResourceExt,
+    api::{ListParams, Patch, PatchParams},
+};
+use kube_sim::{
+    apiserver::{Config, SimApiServer},
+    cluster::install_crds,
+    kubelet::{FakeNode, KubeletConfig, SimKubelet},
+};
+use serde_json::json;
+
+use common::{Cpu, rss_mib};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tracing::span;
+use tracing_subscriber::{
+    EnvFilter, Layer, layer::SubscriberExt, registry::LookupSpan, util::SubscriberInitExt,
+};
+
+const NAMESPACE: &str = "default";
+const NAME: &str = "foo";
+const START_DELAY: Duration = Duration::from_secs(1);
+/// How long one phase may take before the program gives up.
+const PHASE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Timing of the reconcile function's spans, collected by [`ReconcileTimer`].
+#[derive(Clone, Copy, Default)]
+struct SpanStats {
+    calls: u64,
+    wall: Duration,
+    busy: Duration,
+    max_wall: Duration,
+    max_busy: Duration,
+}
+
+impl SpanStats {
+    fn summary(&self) -> String {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let mean = |d: Duration| ms(d) / self.calls.max(1) as f64;
+        format!(
+            "{} calls; wall mean {:.1} ms, max {:.1} ms; busy mean {:.1} ms, max {:.1} ms",
+            self.calls,
+            mean(self.wall),
+            ms(self.max_wall),
+            mean(self.busy),
+            ms(self.max_busy)
+        )
+    }
+}
+
+/// Per-span state: when the span was created, when it was last entered, time spent entered.
+struct SpanTiming {
+    created: Instant,
+    entered: Option<Instant>,
+    busy: Duration,
+}
+
+/// A tracing layer timing the `reconcile` span of the controller (one span per call).
+#[derive(Clone, Default)]
+struct ReconcileTimer(Arc<Mutex<SpanStats>>);
+
+impl ReconcileTimer {
+    /// The figures since the last call, and starts counting afresh.
+    fn take(&self) -> SpanStats {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl<S> Layer<S> for ReconcileTimer
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &span::Attributes<'_>,
+        id: &span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let meta = attrs.metadata();
+        if meta.name() != "reconcile" || meta.target() != "eds_controller::reconcile" {
+            return;
+        }
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(SpanTiming {
+                created: Instant::now(),
+                entered: None,
+                busy: Duration::ZERO,
+            });
+        }
+    }
+
+    fn on_enter(&self, id: &span::Id, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        if let Some(span) = ctx.span(id)
+            && let Some(t) = span.extensions_mut().get_mut::<SpanTiming>()
+        {
+            t.entered = Some(Instant::now());
+        }
+    }
+
+    fn on_exit(&self, id: &span::Id, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        if let Some(span) = ctx.span(id)
+            && let Some(t) = span.extensions_mut().get_mut::<SpanTiming>()
+            && let Some(entered) = t.entered.take()
+        {
+            t.busy += entered.elapsed();
+        }
+    }
+
+    fn on_close(&self, id: span::Id, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else {
+            return;
+        };
+        let Some(t) = span.extensions_mut().remove::<SpanTiming>() else {
+            return;
+        };
+        let wall = t.created.elapsed();
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        s.calls += 1;
+        s.wall += wall;
+        s.busy += t.busy;
+        s.max_wall = s.max_wall.max(wall);
+        s.max_busy = s.max_busy.max(t.busy);
+    }
+}
+
+/// The reconcile-duration histogram and the counters of one `/metrics` scrape.
+#[derive(Clone, Default)]
+struct Scrape {
+    count: u64,
+    sum: f64,
+    /// Cumulative bucket counts by upper bound, in the exposition order.
+    buckets: Vec<(String, u64)>,
+    errors: u64,
+    created: u64,
+    deleted: u64,
+}
+
+impl Scrape {
+    fn parse(text: &str) -> Self {
+        let mut s = Self::default();
+        for line in text.lines() {
+            let Some((key, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let value: f64 = value.parse().unwrap_or(0.0);
+            if key == "eds_reconcile_duration_seconds_sum" {
+                s.sum = value;
+            } else if key == "eds_reconcile_duration_seconds_count" {
+                s.count = value as u64;
+            } else if let Some(le) = key
+                .strip_prefix("eds_reconcile_duration_seconds_bucket{le=\"")
+                .and_then(|r| r.strip_suffix("\"}"))
+            {
+                s.buckets.push((le.to_string(), value as u64));
+            } else if key.starts_with("eds_reconcile_errors_total") {
+                s.errors += value as u64;
+            } else if key == "eds_pods_created_total" {
+                s.created = value as u64;
+            } else if key == "eds_pods_deleted_total" {
+                s.deleted = value as u64;
+            }
+        }
+        s
+    }
+
+    /// What was counted between `earlier` and this scrape.
+    fn since(&self, earlier: &Self) -> Self {
+        let before = |le: &str| {
+            earlier
+                .buckets
+                .iter()
+                .find(|(l, _)| l == le)
+                .map_or(0, |(_, n)| *n)
+        };
+        Self {
+            count: self.count - earlier.count,
+            sum: self.sum - earlier.sum,
+            buckets: self
+                .buckets
+                .iter()
+                .map(|(le, n)| (le.clone(), n - before(le)))
+                .collect(),
+            errors: self.errors - earlier.errors,
+            created: self.created - earlier.created,
+            deleted: self.deleted - earlier.deleted,
+        }
+    }
+
+    fn summary(&self) -> String {
+        let mean_ms = self.sum / self.count.max(1) as f64 * 1000.0;
+        // Per-bucket counts (the exposition's are cumulative), empty buckets left out.
+        let mut previous = 0;
+        let mut buckets = Vec::new();
+        let mut lower = "0".to_string();
+        for (le, n) in &self.buckets {
+            if *n > previous {
+                buckets.push(format!("{lower}-{le} s: {}", n - previous));
+            }
+            previous = *n;
+            lower.clone_from(le);
+        }
+        format!(
+            "{} reconciles, mean {mean_ms:.1} ms ({}); {} errors; {} pods created, {} deleted",
+            self.count,
+            buckets.join(", "),
+            self.errors,
+            self.created,
+            self.deleted
+        )
+    }
+}
+
+/// A plain HTTP/1.1 GET on a local listener: the status code and the body.
+async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Ok((code, body.to_string()))
+}
+
+async fn scrape(addr: SocketAddr) -> Result<Scrape, Box<dyn std::error::Error>> {
+    let (code, body) = http_get(addr, "/metrics").await?;
+    if code != 200 {
+        return Err(format!("/metrics answered {code}: {body}").into());
+    }
+    Ok(Scrape::parse(&body))
+}
+
+/// The ExtendedDaemonSet: `foo` of the examples without a canary, with a 10% rolling update.
+fn eds(image: &str, nodes: usize) -> ExtendedDaemonSet {
+    serde_json::from_value(json!({
+        "apiVersion": "datadoghq.com/v1alpha1",
+        "kind": "ExtendedDaemonSet",
+        "metadata": {"name": NAME, "namespace": NAMESPACE},
+        "spec": {
+            "strategy": {"rollingUpdate": {
+                "maxUnavailable": "10%",
+                "slowStartIntervalDuration": "1s",
+                "slowStartAdditiveIncrease": "10%",
+                // The default (250) would cap the creations below 10% past 2,500 nodes.
+                "maxParallelPodCreation": nodes.div_ceil(10).max(1),
+            }},
+            "template": {"spec": {
+                "containers": [{"name": "daemon", "image": image}],
+                "tolerations": [{"operator": "Exists"}],
+                "terminationGracePeriodSeconds": 1,
+            }},
+        },
+    }))
+    .expect("ExtendedDaemonSet")
+}
+
+/// Whether the status says the rollout of `generation` is complete on `nodes` nodes.
+fn complete(status: &ExtendedDaemonSetStatus, generation: i64, nodes: i32) -> bool {
+    let ready = find(&status.conditions, condition_type::READY).is_some_and(|c| c.is_true());
+    status.observed_generation == Some(generation)
+        && ready
+        && status.desired == nodes
+        && status.ready == nodes
+        && status.up_to_date == nodes
+}
+
+/// Polls the EDS status until the rollout of `generation` is complete, printing its counts
+/// every 10 s; returns the final status.
+async fn wait_complete(
+    api: &Api<ExtendedDaemonSet>,
+    generation: i64,
+    nodes: i32,
+    started: Instant,
+) -> Result<ExtendedDaemonSetStatus, Box<dyn std::error::Error>> {
+    let mut next_report = Duration::from_secs(10);
+    loop {
+        let status = api.get(NAME).await?.status.unwrap_or_default();
+        if complete(&status, generation, nodes) {
+            return Ok(status);
+        }
+        let elapsed = started.elapsed();
+        if elapsed >= next_report {
+            println!(
+                "  {:5.1} s: desired {}, current {}, ready {}, up-to-date {}, state {}",
+                elapsed.as_secs_f64(),
+                status.desired,
+                status.current,
+                status.ready,
+                status.up_to_date,
+                status.state.as_deref().unwrap_or("-")
+            );
+            next_report += Duration::from_secs(10);
+        }
+        if elapsed > PHASE_TIMEOUT {
+            return Err(format!("rollout not complete after {PHASE_TIMEOUT:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Applies `eds` as `kubectl apply --server-side` would; returns its new generation.
+async fn apply(
+    api: &Api<ExtendedDaemonSet>,
+    eds: &ExtendedDaemonSet,
+) -> Result<i64, Box<dyn std::error::Error>> {
+    let applied = api
+        .patch(
+            NAME,
+            &PatchParams::apply("kubectl").force(),
+            &Patch::Apply(eds),
+        )
+        .await?;
+    Ok(applied.metadata.generation.unwrap_or_default())
+}
+
+/// Runs one rollout phase: applies `image` and waits until it runs everywhere, then prints
+/// the figures of the phase.
+async fn phase(
+    what: &str,
+    api: &Api<ExtendedDaemonSet>,
+    image: &str,
+    nodes: usize,
+    metrics: SocketAddr,
+    timer: &ReconcileTimer,
+) -> Result<ExtendedDaemonSetStatus, Box<dyn std::error::Error>> {
+    let (before, cpu) = (scrape(metrics).await?, Cpu::now());
+    timer.take();
+    let t = Instant::now();
+    let generation = apply(api, &eds(image, nodes)).await?;
+    let status = wait_complete(api, generation, nodes as i32, t).await?;
+    let elapsed = t.elapsed();
+    let (after, spans) = (scrape(metrics).await?, timer.take());
+    println!(
+        "{what}: {nodes}/{nodes} nodes run a Ready pod of {} in {:.2} s",
+        status.active_replica_set,
+        elapsed.as_secs_f64()
+    );
+    println!("  histogram: {}", after.since(&before).summary());
+    println!("  reconcile spans: {}", spans.summary());
+    println!("  process CPU: {}", Cpu::now().since(cpu).summary());
+    Ok(status)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let nodes: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000);
+    let timer = ReconcileTimer::default();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::registry()
+        .with(timer.clone())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
+        .init();
+    let (cpu_start, started) = (Cpu::now(), Instant::now());
+
+    // The simulated cluster, as `SimCluster::start` assembles it, without lease heartbeats.
+    let server = SimApiServer::start(Config::default()).await?;
+    let client = server.client()?;
+    install_crds(&client, &eds_api::crds()).await?;
+    let width = nodes.to_string().len();
+    let config = KubeletConfig {
+        nodes: (1..=nodes)
+            .map(|i| FakeNode::new(format!("node-{i:0width$}")))
+            .collect(),
+        heartbeat_interval: Duration::ZERO,
+        delete_nodes_on_stop: false,
+        ..KubeletConfig::default().start_delay(START_DELAY)
+    };
+    let jitter = config.jitter;
+    let kubelet = SimKubelet::start(client.clone(), config).await?;
+    println!(
+        "nodes: {nodes} (pod start delay {:.1} s + up to {:.0}%); cluster up in {:.2} s",
+        START_DELAY.as_secs_f64(),
+        jitter * 100.0,
+        started.elapsed().as_secs_f64()
+    );
+
+    let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let health_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let (metrics, health) = (
+        metrics_listener.local_addr()?,
+        health_listener.local_addr()?,
+    );
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let t = Instant::now();
+    let controller = tokio::spawn(controller::run(
+        controller::Runtime {
+            client: client.clone(),
+            config: RuntimeConfig {
+                scope: WatchScope::All,
+                validation_mode: ValidationMode::Auto,
+                concurrency: 4,
+                identity: "eds-scale".into(),
+                expectations_timeout: Duration::from_secs(10),
+            },
+            metrics_listener: Some(metrics_listener),
+            health_listener: Some(health_listener),
+            leader_election: None,
+        },
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    while !matches!(http_get(health, "/readyz").await, Ok((200, _))) {
+        if controller.is_finished() {
+            return Err("the controller stopped before its caches synced".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "controller caches synced in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let api: Api<ExtendedDaemonSet> = Api::namespaced(client.clone(), NAMESPACE);
+    let first = phase(
+        "first deployment",
+        &api,
+        "registry.k8s.io/pause:3.0",
+        nodes,
+        metrics,
+        &timer,
+    )
+    .await?;
+    let update = phase(
+        "rolling update",
+        &api,
+        "registry.k8s.io/pause:3.1",
+        nodes,
+        metrics,
+        &timer,
+    )
+    .await?;
+
+    // Cross-check the status against the pods themselves.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
+    let list = pods
+        .list(&ListParams::default().labels(&format!("{}={NAME}", keys::EDS_NAME_LABEL)))
+        .await?;
+    let of_new = list
+        .items
+        .iter()
+        .filter(|p| p.labels().get(keys::ERS_NAME_LABEL) == Some(&update.active_replica_set))
+        .count();
+    println!(
+        "pods at the end: {} ({of_new} of {}, revision before: {})",
+        list.items.len(),
+        update.active_replica_set,
+        first.active_replica_set
+    );
+
+    let total = scrape(metrics).await?;
+    println!("total histogram: {}", total.summary());
+    println!(
+        "total process CPU: {}",
+        Cpu::now().since(cpu_start).summary()
+    );
+    println!("rss at end: {:.0} MiB", rss_mib());
+
+    let _ = stop_tx.send(());
+    match controller.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => println!("the controller stopped with an error: {e:#}"),
+        Err(e) => println!("the controller task failed: {e}"),
+    }
+    kubelet.stop().await?;
+    server.stop().await;
+    Ok(())
+}

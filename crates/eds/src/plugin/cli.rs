@@ -1,0 +1,225 @@
+//! Command line of `kubectl-eds`: verbs as subcommands, the client flags shared by all of them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use eds_api::Duration;
+
+/// Text printed after the top-level help: the exit codes scripts can rely on.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  `rollout status`: the rollout failed (canary failed, Stalled condition) or timed out
+  2  usage error, object not found, or an API server error";
+
+/// Control ExtendedDaemonSets: list them, watch and steer their canaries and rollouts.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "kubectl-eds",
+    bin_name = "kubectl-eds",
+    version,
+    about = "Control ExtendedDaemonSets (datadoghq.com/v1alpha1): list them, steer canaries and rollouts",
+    after_help = EXIT_CODES,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Connection flags, accepted before or after the verb.
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// The verb to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Help heading of the connection flags, so they stand apart from each verb's own options.
+const CONNECTION: &str = "Connection options";
+
+/// Flags that choose the cluster and the namespace, shared by every verb.
+#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).
+    #[arg(long, global = true, value_name = "FILE", help_heading = CONNECTION)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Name of the kubeconfig context to use (default: the current context).
+    #[arg(long, global = true, value_name = "NAME", help_heading = CONNECTION)]
+    pub context: Option<String>,
+    /// Namespace of the objects (default: the context's namespace, else `default`).
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE", help_heading = CONNECTION)]
+    pub namespace: Option<String>,
+}
+
+/// The verbs.
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Show ExtendedDaemonSets: all of the namespace, or the one named.
+    Get(GetArgs),
+    /// Show ExtendedDaemonSetReplicaSets: all of the namespace, or the one named.
+    GetErs(GetArgs),
+    /// List the pods of an ExtendedDaemonSet: its canary pods or its pods that are not ready.
+    Pods(PodsArgs),
+    /// Show a unified diff of the active and the canary pod templates.
+    Diff(EdsArgs),
+    /// Control the canary deployment of an ExtendedDaemonSet.
+    #[command(subcommand)]
+    Canary(CanaryCommand),
+    /// Pause the rolling update: no more pod deletions; new nodes still get pods.
+    PauseRollingUpdate(EdsArgs),
+    /// Resume a paused rolling update.
+    UnpauseRollingUpdate(EdsArgs),
+    /// Freeze the rollout: no pod is created or deleted, not even on new nodes.
+    FreezeRollout(EdsArgs),
+    /// Unfreeze a frozen rollout.
+    UnfreezeRollout(EdsArgs),
+    /// Inspect and undo rollouts: revision history, rollback, progress.
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
+    /// Print a shell completion script.
+    Completion(CompletionArgs),
+    #[command(about = crate::cli::plan::ABOUT, long_about = crate::cli::plan::LONG_ABOUT)]
+    Plan(Box<crate::cli::PlanArgs>),
+}
+
+/// Arguments of `get` and `get-ers`.
+#[derive(Args, Debug, Clone)]
+pub struct GetArgs {
+    /// Name of the object to show (default: all of the namespace).
+    pub name: Option<String>,
+    /// List the objects of every namespace.
+    #[arg(short = 'A', long, conflicts_with = "name")]
+    pub all_namespaces: bool,
+    /// Output format (default: a table).
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
+}
+
+/// Output formats of the listing verbs.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// A table with more columns.
+    Wide,
+    /// The objects as YAML (managedFields hidden).
+    Yaml,
+    /// The objects as JSON (managedFields hidden).
+    Json,
+}
+
+/// Arguments of verbs that act on one ExtendedDaemonSet.
+#[derive(Args, Debug, Clone)]
+pub struct EdsArgs {
+    /// Name of the ExtendedDaemonSet.
+    pub name: String,
+}
+
+/// Arguments of `pods`.
+#[derive(Args, Debug, Clone)]
+pub struct PodsArgs {
+    /// Name of the ExtendedDaemonSet.
+    pub name: String,
+    /// Which pods to list.
+    #[arg(long, value_enum)]
+    pub select: PodSelection,
+    /// Output format (default: a table).
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
+}
+
+/// Pod sets `pods --select` can list.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodSelection {
+    /// The pods of the canary ExtendedDaemonSetReplicaSet.
+    Canary,
+    /// The pods that are not running or not ready.
+    NotReady,
+}
+
+/// `canary` verbs.
+#[derive(Subcommand, Debug, Clone)]
+pub enum CanaryCommand {
+    /// Validate the canary now: promote its template to every node.
+    Validate(EdsArgs),
+    /// Pause the canary: nothing is promoted or rolled out until it is unpaused.
+    Pause(CanaryPauseArgs),
+    /// Unpause the canary, also when it was paused automatically.
+    Unpause(EdsArgs),
+    /// Fail the canary: its template is rejected and the canary nodes go back to the active one.
+    Fail(EdsArgs),
+    /// List the canary pods with their status and restart counts.
+    Pods(CanaryPodsArgs),
+}
+
+/// Arguments of `canary pause`.
+#[derive(Args, Debug, Clone)]
+pub struct CanaryPauseArgs {
+    /// Name of the ExtendedDaemonSet.
+    pub name: String,
+    /// Why the canary is paused, recorded on the ExtendedDaemonSet.
+    #[arg(long, default_value = eds_api::constants::reason::MANUAL)]
+    pub reason: String,
+}
+
+/// Arguments of `canary pods`.
+#[derive(Args, Debug, Clone)]
+pub struct CanaryPodsArgs {
+    /// Name of the ExtendedDaemonSet.
+    pub name: String,
+    /// Output format (default: a table).
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
+}
+
+/// `rollout` verbs.
+#[derive(Subcommand, Debug, Clone)]
+pub enum RolloutCommand {
+    /// List the revisions (ExtendedDaemonSetReplicaSets) of an ExtendedDaemonSet.
+    History(HistoryArgs),
+    /// Roll back: write a revision's pod template into the ExtendedDaemonSet.
+    Undo(UndoArgs),
+    /// Show the rollout's progress; with --watch, wait until it is done.
+    Status(StatusArgs),
+}
+
+/// Arguments of `rollout history`.
+#[derive(Args, Debug, Clone)]
+pub struct HistoryArgs {
+    /// Name of the ExtendedDaemonSet.
+    pub name: String,
+    /// Print the pod template of this revision as YAML.
+    #[arg(long, value_name = "N")]
+    pub revision: Option<u64>,
+}
+
+/// Arguments of `rollout undo`.
+#[derive(Args, Debug, Clone)]
+pub struct UndoArgs {
+    /// Name of the ExtendedDaemonSet.
+    pub name: String,
+    /// Revision to roll back to (default: the one before the current revision).
+    #[arg(long, value_name = "N")]
+    pub to_revision: Option<u64>,
+}
+
+/// Arguments of `rollout status`.
+#[derive(Args, Debug, Clone)]
+#[command(
+    after_help = "Exits 0 when the rollout is done (or, without --watch, still in progress), \
+1 when it failed (canary failed, Stalled condition) or --timeout ran out, 2 on errors."
+)]
+pub struct StatusArgs {
+    /// Name of the ExtendedDaemonSet.
+    pub name: String,
+    /// Wait until the rollout is done or failed, showing its progress.
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+    /// Give up waiting after this long (e.g. 30s, 5m; default: wait forever).
+    #[arg(long, value_name = "DURATION", requires = "watch")]
+    pub timeout: Option<Duration>,
+}
+
+/// Arguments of `completion`.
+#[derive(Args, Debug, Clone)]
+pub struct CompletionArgs {
+    /// Shell to print the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,380 @@
+//! Invariant checker: watches every pod and ExtendedDaemonSet of the test namespace for the
+//! whole test, and afterwards replays what it saw to check the two promises of a rollout:
+//!
+//! 1. One pod per node: never two live (non-terminating) pods of one ExtendedDaemonSet on a
+//!    node, except on at most `maxSurge` nodes.
+//! 2. maxUnavailable: at any moment, the nodes whose available pod was taken away by a
+//!    deletion (not by a crash) and not yet replaced by an available one are at most
+//!    `maxUnavailable`. Canary nodes are exempt (upstream replaces old pods on canary nodes at
+//!    once, and so do we).
+//!
+//! Replaying after the fact (instead of checking on each event) lets the checker look ahead:
+//! whether a node lost its pod for a canary is only known when the next pod lands there.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::{Arc, Mutex},
+};
+
+use eds_api::{ExtendedDaemonSet, ValidationMode, constants::keys, defaults::scaled_value};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Pod;
+use kube::{
+    Api, Client, ResourceExt,
+    runtime::{WatchStreamExt, watcher},
+};
+use tokio::task::JoinHandle;
+
+use super::harness::{is_canary, is_ready};
+
+#[derive(Clone, Debug)]
+enum Record {
+    Pod {
+        uid: String,
+        state: Option<PodState>,
+    },
+    Eds {
+        name: String,
+        limits: Option<Limits>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct PodState {
+    name: String,
+    eds: String,
+    node: String,
+    ready: bool,
+    live: bool,
+    canary: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    max_unavailable: usize,
+    max_surge: usize,
+}
+
+/// A running checker.
+pub struct Invariants {
+    log: Arc<Mutex<Vec<Record>>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Invariants {
+    /// Starts watching the namespace.
+    pub async fn start(client: Client, namespace: &str) -> Self {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+        let eds: Api<ExtendedDaemonSet> = Api::namespaced(client, namespace);
+        let pod_log = log.clone();
+        let pod_task = tokio::spawn(async move {
+            let stream = watcher(
+                pods,
+                watcher::Config::default().labels(keys::EDS_NAME_LABEL),
+            )
+            .default_backoff();
+            futures::pin_mut!(stream);
+            while let Some(event) = stream.next().await {
+                let records: Vec<Record> = match event {
+                    Ok(watcher::Event::Apply(p)) | Ok(watcher::Event::InitApply(p)) => {
+                        vec![Record::Pod {
+                            uid: p.uid().unwrap_or_default(),
+                            state: Some(pod_state(&p)),
+                        }]
+                    }
+                    Ok(watcher::Event::Delete(p)) => vec![Record::Pod {
+                        uid: p.uid().unwrap_or_default(),
+                        state: None,
+                    }],
+                    _ => continue,
+                };
+                pod_log.lock().unwrap().extend(records);
+            }
+        });
+        let eds_log = log.clone();
+        let eds_task = tokio::spawn(async move {
+            let stream = watcher(eds, watcher::Config::default()).default_backoff();
+            futures::pin_mut!(stream);
+            while let Some(event) = stream.next().await {
+                let record = match event {
+                    Ok(watcher::Event::Apply(e)) | Ok(watcher::Event::InitApply(e)) => {
+                        // A deleted EDS takes its pods with it: nothing left to check.
+                        let live = e.metadata.deletion_timestamp.is_none();
+                        Record::Eds {
+                            name: e.name_any(),
+                            limits: live.then(|| limits(&e)),
+                        }
+                    }
+                    Ok(watcher::Event::Delete(e)) => Record::Eds {
+                        name: e.name_any(),
+                        limits: None,
+                    },
+                    _ => continue,
+                };
+                eds_log.lock().unwrap().push(record);
+            }
+        });
+        Invariants {
+            log,
+            tasks: vec![pod_task, eds_task],
+        }
+    }
+
+    /// Stops checking `eds` from now on (the test deletes it on purpose, pods and all).
+    pub fn forget(&self, eds: &str) {
+        self.log.lock().unwrap().push(Record::Eds {
+            name: eds.to_string(),
+            limits: None,
+        });
+    }
+
+    /// Stops watching and returns every violation found.
+    pub async fn stop(&mut self) -> Vec<String> {
+        // Let the last events arrive.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+        let log = self.log.lock().unwrap().clone();
+        replay(&log)
+    }
+}
+
+fn pod_state(pod: &Pod) -> PodState {
+    PodState {
+        name: pod.name_any(),
+        eds: pod
+            .labels()
+            .get(keys::EDS_NAME_LABEL)
+            .cloned()
+            .unwrap_or_default(),
+        node: pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .unwrap_or_default(),
+        ready: is_ready(pod),
+        live: pod.metadata.deletion_timestamp.is_none(),
+        canary: is_canary(pod),
+    }
+}
+
+fn limits(eds: &ExtendedDaemonSet) -> Limits {
+    let resolved = eds.spec.resolve(ValidationMode::Auto);
+    let desired = eds.status.as_ref().map_or(0, |s| s.desired);
+    Limits {
+        max_unavailable: scaled_value(&resolved.max_unavailable, desired, true)
+            .unwrap_or(1)
+            .max(0) as usize,
+        max_surge: scaled_value(&resolved.max_surge, desired, true)
+            .unwrap_or(0)
+            .max(0) as usize,
+    }
+}
+
+fn replay(log: &[Record]) -> Vec<String> {
+    let mut violations = Vec::new();
+    let mut pods: BTreeMap<String, PodState> = BTreeMap::new();
+    let mut eds_limits: BTreeMap<String, Limits> = BTreeMap::new();
+    // (eds, node) -> whether the node had an available pod after the previous event.
+    let mut available: BTreeMap<(String, String), bool> = BTreeMap::new();
+    // (eds, node) -> index of the event at which a deletion took its available pod away.
+    let mut lost: BTreeMap<(String, String), (usize, bool)> = BTreeMap::new();
+    for (i, record) in log.iter().enumerate() {
+        let mut deleted_ready: BTreeSet<(String, String)> = BTreeSet::new();
+        match record {
+            Record::Eds {
+                name,
+                limits: Some(l),
+            } => {
+                eds_limits.insert(name.clone(), *l);
+                continue;
+            }
+            Record::Eds { name, limits: None } => {
+                eds_limits.remove(name);
+                continue;
+            }
+            Record::Pod { uid, state } => {
+                let before = pods.get(uid).cloned();
+                match state {
+                    Some(s) => {
+                        pods.insert(uid.clone(), s.clone());
+                    }
+                    None => {
+                        pods.remove(uid);
+                    }
+                }
+                if let Some(b) = before
+                    && b.live
+                    && b.ready
+                    && state.as_ref().is_none_or(|s| !s.live)
+                {
+                    deleted_ready.insert((b.eds.clone(), b.node.clone()));
+                    if b.canary {
+                        // A canary pod taken away (failed canary): its node is a canary node.
+                        lost.insert((b.eds.clone(), b.node.clone()), (i, true));
+                    }
+                }
+            }
+        }
+        for (eds, limits) in &eds_limits {
+            let mut live_by_node: BTreeMap<&str, Vec<&PodState>> = BTreeMap::new();
+            for p in pods
+                .values()
+                .filter(|p| &p.eds == eds && p.live && !p.node.is_empty())
+            {
+                live_by_node.entry(&p.node).or_default().push(p);
+            }
+            let surging: Vec<&str> = live_by_node
+                .iter()
+                .filter(|(_, v)| v.len() > 1)
+                .map(|(n, _)| *n)
+                .collect();
+            if surging.len() > limits.max_surge {
+                violations.push(format!(
+                    "event {i}: EDS {eds} runs more than one pod on {surging:?} (maxSurge {})",
+                    limits.max_surge
+                ));
+            }
+            let nodes: BTreeSet<String> = pods
+                .values()
+                .filter(|p| &p.eds == eds)
+                .map(|p| p.node.clone())
+                .chain(
+                    available
+                        .keys()
+                        .filter(|(e, _)| e == eds)
+                        .map(|(_, n)| n.clone()),
+                )
+                .collect();
+            for node in nodes {
+                let key = (eds.clone(), node.clone());
+                let now = live_by_node
+                    .get(node.as_str())
+                    .is_some_and(|v| v.iter().any(|p| p.ready));
+                let was = available.get(&key).copied().unwrap_or(false);
+                if was && !now && deleted_ready.contains(&key) {
+                    lost.entry(key.clone())
+                        .or_insert((i, next_pod_is_canary(log, i, eds, &node)));
+                }
+                if now {
+                    lost.remove(&key);
+                }
+                available.insert(key, now);
+            }
+            let counted: Vec<&str> = lost
+                .iter()
+                .filter(|((e, _), (_, exempt))| e == eds && !exempt)
+                .map(|((_, n), _)| n.as_str())
+                .collect();
+            if counted.len() > limits.max_unavailable {
+                violations.push(format!(
+                    "event {i}: EDS {eds} has {} nodes made unavailable by deletions {counted:?} (maxUnavailable {})",
+                    counted.len(),
+                    limits.max_unavailable
+                ));
+            }
+        }
+    }
+    violations.dedup();
+    violations
+}
+
+/// Whether the next pod of `eds` that appears on `node` after event `i` is a canary pod.
+fn next_pod_is_canary(log: &[Record], i: usize, eds: &str, node: &str) -> bool {
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for record in &log[..=i] {
+        if let Record::Pod { uid, .. } = record {
+            seen.insert(uid);
+        }
+    }
+    log[i + 1..]
+        .iter()
+        .find_map(|r| match r {
+            Record::Pod {
+                uid,
+                state: Some(s),
+            } if s.eds == eds && s.node == node && s.live && !seen.contains(uid.as_str()) => {
+                Some(s.canary)
+            }
+            _ => None,
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(uid: &str, node: &str, ready: bool, live: bool, canary: bool) -> Record {
+        Record::Pod {
+            uid: uid.into(),
+            state: Some(PodState {
+                name: uid.into(),
+                eds: "foo".into(),
+                node: node.into(),
+                ready,
+                live,
+                canary,
+            }),
+        }
+    }
+
+    fn eds(max_unavailable: usize) -> Record {
+        Record::Eds {
+            name: "foo".into(),
+            limits: Some(Limits {
+                max_unavailable,
+                max_surge: 0,
+            }),
+        }
+    }
+
+    #[test]
+    fn detects_two_nodes_down_with_budget_one() {
+        let log = vec![
+            eds(1),
+            pod("a", "n1", true, true, false),
+            pod("b", "n2", true, true, false),
+            pod("a", "n1", true, false, false),
+            pod("b", "n2", true, false, false),
+        ];
+        assert_eq!(replay(&log).len(), 1, "{:?}", replay(&log));
+    }
+
+    #[test]
+    fn one_at_a_time_is_fine_and_crashes_do_not_count() {
+        let log = vec![
+            eds(1),
+            pod("a", "n1", true, true, false),
+            pod("b", "n2", true, true, false),
+            pod("a", "n1", true, false, false),
+            Record::Pod {
+                uid: "a".into(),
+                state: None,
+            },
+            pod("c", "n1", true, true, false),
+            pod("b", "n2", false, true, false),
+            pod("b", "n2", false, false, false),
+        ];
+        assert!(replay(&log).is_empty(), "{:?}", replay(&log));
+    }
+
+    #[test]
+    fn canary_replacement_is_exempt_and_duplicates_are_caught() {
+        let log = vec![
+            eds(1),
+            pod("a", "n1", true, true, false),
+            pod("b", "n2", true, true, false),
+            pod("a", "n1", true, false, false),
+            pod("b", "n2", true, false, false),
+            pod("c", "n1", false, true, true),
+            pod("d", "n2", false, true, false),
+            pod("e", "n2", false, true, false),
+        ];
+        let v = replay(&log);
+        assert!(v.iter().all(|m| !m.contains("unavailable")), "{v:?}");
+        assert!(v.iter().any(|m| m.contains("more than one pod")), "{v:?}");
+    }
+}
