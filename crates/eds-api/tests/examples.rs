@@ -181,7 +181,11 @@ fn kind_cluster_has_one_control_plane_and_two_workers() {
 }
 
 fn snippet(name: &str) -> String {
-    read(&root().join("tests/data/upstream-readme").join(name))
+    read(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/upstream-readme")
+            .join(name),
+    )
 }
 
 #[test]

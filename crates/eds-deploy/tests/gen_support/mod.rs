@@ -185,7 +185,7 @@ pub fn helm(release: &str, namespace: &str, cases: &BTreeMap<&str, Value>) -> He
         "cases": cases,
     });
     let mut child = Command::new(&python)
-        .arg(root.join("tests/gen_support/helm.py"))
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gen_support/helm.py"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
