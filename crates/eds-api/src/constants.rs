@@ -137,7 +137,10 @@ pub mod reason {
     pub const INVALID_SPEC: &str = "InvalidSpec";
     pub const ROLLING_UPDATE_PAUSED: &str = "RollingUpdatePaused";
     pub const ROLLOUT_FROZEN: &str = "RolloutFrozen";
+    /// The canary was auto-paused (its pods cannot start or keep restarting): `Stalled`.
     pub const CANARY_PAUSED: &str = "CanaryPaused";
+    /// A user paused the canary (`canary-paused`): `Reconciling`, not a failure.
+    pub const CANARY_PAUSED_BY_USER: &str = "CanaryPausedByUser";
     pub const CANARY_FAILED: &str = "CanaryFailed";
     pub const ROLLOUT_BLOCKED: &str = "RolloutBlocked";
 
@@ -146,6 +149,12 @@ pub mod reason {
     pub const CANARY_STARTED: &str = "CanaryStarted";
     pub const CANARY_PROMOTED: &str = "CanaryPromoted";
     pub const ROLLOUT_DONE: &str = "RolloutDone";
+    /// The canary runs again after a pause.
+    pub const CANARY_UNPAUSED: &str = "CanaryUnpaused";
+    /// `rolling-update-paused` was removed: deletions resume.
+    pub const ROLLING_UPDATE_RESUMED: &str = "RollingUpdateResumed";
+    /// `rollout-frozen` was removed: creations and deletions resume.
+    pub const ROLLOUT_UNFROZEN: &str = "RolloutUnfrozen";
     pub const INVALID_NODE_ANNOTATION: &str = "InvalidNodeResourcesAnnotation";
     pub const SETTING_CONFLICT: &str = "SettingConflict";
     pub const SETTING_WITHOUT_EDS: &str = "ExtendedDaemonSetNotFound";

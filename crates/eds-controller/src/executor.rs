@@ -283,18 +283,19 @@ impl Executor<'_> {
                 })?;
         }
 
+        let ers_ref = |name: &String| {
+            let mut r = eds.object_ref(&());
+            r.api_version = Some(ExtendedDaemonSetReplicaSet::api_version(&()).into());
+            r.kind = Some(ExtendedDaemonSetReplicaSet::kind(&()).into());
+            r.name = Some(name.clone());
+            r.uid = ers_uids.get(name).cloned();
+            r.resource_version = None;
+            r
+        };
         for event in &plan.events {
             let reference = match &event.on {
                 EventObject::ExtendedDaemonSet => eds.object_ref(&()),
-                EventObject::ReplicaSet(name) => {
-                    let mut r = eds.object_ref(&());
-                    r.api_version = Some(ExtendedDaemonSetReplicaSet::api_version(&()).into());
-                    r.kind = Some(ExtendedDaemonSetReplicaSet::kind(&()).into());
-                    r.name = Some(name.clone());
-                    r.uid = ers_uids.get(name).cloned();
-                    r.resource_version = None;
-                    r
-                }
+                EventObject::ReplicaSet(name) => ers_ref(name),
             };
             let ev = KubeEvent {
                 type_: match event.type_ {
@@ -304,7 +305,9 @@ impl Executor<'_> {
                 reason: event.reason.clone(),
                 note: Some(event.message.clone()),
                 action: event.reason.clone(),
-                secondary: None,
+                // The revision as related object keeps events of different revisions apart
+                // (the recorder merges events by object, related object and reason).
+                secondary: event.revision.as_ref().map(ers_ref),
             };
             // Events are best effort: a failure is logged, never fails the reconcile.
             if let Err(e) = self.recorder.publish(&ev, &reference).await {

@@ -6,7 +6,7 @@ mod intents;
 mod invalid;
 mod objects;
 
-use intents::{node_intents, slow_start_since, stall};
+use intents::{node_intents, slow_start_since};
 
 use std::collections::BTreeMap;
 
@@ -177,13 +177,14 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
             .decisions
             .iter()
             .all(|d| matches!(d.action, NodeAction::Keep | NodeAction::Skip));
-    let stall = stall(
+    let stall = status::blocker(&status::BlockerInputs {
         phase,
-        &revisions.revs[target].name,
+        target: &revisions.revs[target].name,
+        annotations: &ctx.annotations,
         frozen,
         paused,
-        rolling.blocked.clone(),
-    );
+        blocked: rolling.blocked.clone(),
+    });
     let eds_status = status::eds_status(&EdsStatusInputs {
         prev,
         generation: eds.metadata.generation,
@@ -217,13 +218,26 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
         &objects.ers_deletes,
     );
     if !target_exists {
-        events.push(
+        events.about(
+            &revisions.revs[target].name,
             crate::EventType::Normal,
             reason::CREATE_ERS,
             format!("{}/{}", ctx.ns, revisions.revs[target].name),
         );
     }
-    events.transitions(prev, &eds_status, phase, &revisions.revs[target].name);
+    events.transitions(
+        prev,
+        &eds_status,
+        phase,
+        &revisions.revs[target].name,
+        &ctx.annotations,
+    );
+    events.steering(
+        revisions.revs.iter().filter_map(|r| r.ers),
+        &revisions.revs[active_after].name,
+        paused,
+        frozen,
+    );
     let setting_statuses = objects::setting_statuses(&ctx, &settings, &mut events);
     let mut deadlines = rolling.deadlines;
     deadlines.extend(outcome.iter().flat_map(|o| o.deadlines.iter().copied()));

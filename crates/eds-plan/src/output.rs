@@ -150,6 +150,10 @@ pub struct PlannedEvent {
     pub message: String,
     /// Object the event is recorded on.
     pub on: EventObject,
+    /// The revision (ERS name) the event is about, recorded as the event's related object so
+    /// that events of different revisions never merge into one series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
 }
 
 /// What happens on one node.

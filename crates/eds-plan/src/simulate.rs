@@ -17,7 +17,10 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::{NodeAction, Plan, Snapshot, observe::after, plan};
-use eds_api::{condition::find, constants::condition_type};
+use eds_api::{
+    condition::find,
+    constants::{condition_type, reason},
+};
 
 pub use apply::{apply, mark_ready};
 
@@ -66,12 +69,20 @@ pub struct Wave {
     pub actions: Vec<(NodeAction, usize)>,
 }
 
+/// `Reconciling` reasons of the pauses users ask for: the rollout waits on them.
+const SUSPENDED: [&str; 3] = [
+    reason::ROLLOUT_FROZEN,
+    reason::ROLLING_UPDATE_PAUSED,
+    reason::CANARY_PAUSED_BY_USER,
+];
+
 /// How a simulation ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum End {
     /// Every node runs the current revision, available.
     Converged,
-    /// The rollout cannot progress; the `Stalled` reason.
+    /// The rollout cannot progress; the `Stalled` reason, or the `Reconciling` reason of a
+    /// pause a user asked for (`RolloutFrozen`, `RollingUpdatePaused`, `CanaryPausedByUser`).
     Stalled(String),
     /// `max_steps` plans ran first.
     StepLimit,
@@ -129,7 +140,14 @@ pub fn simulate(
         if !changed && starting.is_none() {
             let status = &plan.eds_status.conditions;
             let ready = find(status, condition_type::READY).is_some_and(|c| c.is_true());
-            let stalled = find(status, condition_type::STALLED).filter(|c| c.is_true());
+            // A pause a user asked for is not a failure (`Reconciling`, not `Stalled`), but
+            // the simulated rollout stops there all the same.
+            let held = find(status, condition_type::RECONCILING).filter(|c| {
+                c.is_true() && c.reason.as_deref().is_some_and(|r| SUSPENDED.contains(&r))
+            });
+            let stalled = find(status, condition_type::STALLED)
+                .filter(|c| c.is_true())
+                .or(held);
             if ready || stalled.is_some() {
                 end = match stalled {
                     Some(c) if !ready => End::Stalled(c.reason.clone().unwrap_or_default()),

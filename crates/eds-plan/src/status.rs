@@ -3,13 +3,15 @@
 //! Kept from upstream: every field, the `state` strings (`Running`, `Canary`, `Canary Paused`,
 //! `Canary Failed`, `RollingUpdate Paused`, `Rollout frozen`), the pause/failure `reason`, the
 //! `Canary-Paused`/`Canary-Failed` conditions and the ERS conditions. We add
-//! `observedGeneration` and the kstatus conditions: `Reconciling` while a rollout progresses,
-//! `Stalled` (with the reason) when it cannot, `Ready` when every node runs the current revision
-//! available. Counts are per node (a node with two pods during a surge counts once).
+//! `observedGeneration` and the kstatus conditions: `Reconciling` while a rollout progresses or
+//! waits on a user's pause, `Stalled` (with the reason) when it failed and a human must fix it,
+//! `Ready` when every node runs the current revision available (the contract is in
+//! `docs/status.md` and [`contract`]). Counts are per node (a node with two pods during a surge counts once).
 //!
 //! Condition times come from [`set_condition`] with the plan's time, so a status with nothing
 //! new equals the stored one and the controller can skip the write.
 
+mod contract;
 mod ers;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -21,6 +23,7 @@ use eds_api::{
     constants::{condition_type, reason, state},
 };
 
+pub use contract::{BlockerInputs, Stall, blocker, paused_by_user};
 pub use ers::{ErsStatusInputs, ers_status, rev_counts};
 
 /// Node counts of the ExtendedDaemonSet.
@@ -58,15 +61,6 @@ pub fn counts(cluster: &Cluster<'_>, target: usize) -> Counts {
     c
 }
 
-/// Why the rollout cannot progress (kstatus `Stalled`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Stall {
-    /// Condition reason.
-    pub reason: &'static str,
-    /// Condition message.
-    pub message: String,
-}
-
 /// Inputs of [`eds_status`].
 pub struct EdsStatusInputs<'a> {
     /// Stored status.
@@ -95,7 +89,7 @@ pub struct EdsStatusInputs<'a> {
     pub paused: bool,
     /// Every node runs the target revision, available, and nothing else is left to do.
     pub done: bool,
-    /// Why the rollout cannot progress.
+    /// What holds the rollout back: a failure (`Stalled`) or a user's pause (`Reconciling`).
     pub stall: Option<Stall>,
     /// Plan time (whole seconds).
     pub stamp: &'a Time,
@@ -182,23 +176,23 @@ pub fn eds_status(inp: &EdsStatusInputs<'_>) -> ExtendedDaemonSetStatus {
         ready_message.clone(),
         g,
     ));
-    let reconciling = !inp.done && inp.stall.is_none();
+    let failed = inp.stall.as_ref().filter(|s| !s.suspended && !inp.done);
     set(cond(
         condition_type::RECONCILING,
-        reconciling,
+        !inp.done && failed.is_none(),
         ready_reason,
         ready_message,
         g,
     ));
-    set(match &inp.stall {
-        Some(s) if !inp.done => cond(
+    set(match failed {
+        Some(s) => cond(
             condition_type::STALLED,
             true,
             s.reason,
             s.message.clone(),
             g,
         ),
-        _ => {
+        None => {
             let why = match (inp.done, canary_running) {
                 (true, _) => reason::ROLLOUT_COMPLETE,
                 (false, true) => reason::CANARY_IN_PROGRESS,

@@ -12,6 +12,7 @@
 //!
 //! Everything is deterministic: fixed names, uids and times (the clock starts at [`t0`]).
 
+pub mod contract;
 mod nodes;
 mod pods;
 mod scale;

@@ -524,3 +524,45 @@ fn a_canary_whose_pods_are_not_available_is_not_promoted_by_time() {
     let plan = sc.plan();
     assert_eq!(plan.eds_status.active_replica_set, first.target_revision);
 }
+
+#[test]
+fn a_user_pause_is_suspended_not_stalled_and_unpause_is_an_event() {
+    let mut sc = eds("foo").canary(1).nodes(3);
+    let first = start_canary(&mut sc);
+    let target = first.target_revision.clone();
+    sc.annotate(keys::CANARY_PAUSED_ANNOTATION, Some("true"));
+    sc.annotate(keys::CANARY_PAUSED_REASON_ANNOTATION, Some("Investigating"));
+    let plan = sc.step();
+    assert_eq!(plan.eds_status.state.as_deref(), Some(state::CANARY_PAUSED));
+    assert_eq!(plan.eds_status.reason.as_deref(), Some("Investigating"));
+    assert!(!condition(&plan, condition_type::STALLED).is_true());
+    let reconciling = condition(&plan, condition_type::RECONCILING);
+    assert!(reconciling.is_true());
+    assert_eq!(
+        reconciling.reason.as_deref(),
+        Some(reason::CANARY_PAUSED_BY_USER)
+    );
+    assert!(has_event(
+        &plan,
+        EventType::Normal,
+        reason::CANARY_PAUSED_BY_USER
+    ));
+    assert!(!has_event(&plan, EventType::Warning, reason::CANARY_PAUSED));
+    assert!(
+        plan.events
+            .iter()
+            .all(|e| e.revision.as_deref() == Some(&target))
+    );
+    // The pause holds across plans without repeating its event.
+    sc.advance(3600);
+    let plan = sc.step();
+    assert_eq!(plan.eds_status.state.as_deref(), Some(state::CANARY_PAUSED));
+    assert!(plan.events.is_empty(), "{:?}", plan.events);
+    // `canary unpause` writes canary-unpaused and drops the pause.
+    sc.annotate(keys::CANARY_PAUSED_ANNOTATION, None);
+    sc.annotate(keys::CANARY_PAUSED_REASON_ANNOTATION, None);
+    sc.annotate(keys::CANARY_UNPAUSED_ANNOTATION, Some("true"));
+    let plan = sc.step();
+    assert_ne!(plan.eds_status.state.as_deref(), Some(state::CANARY_PAUSED));
+    assert!(has_event(&plan, EventType::Normal, reason::CANARY_UNPAUSED));
+}

@@ -196,18 +196,103 @@ fn rolling_update_paused_creates_but_never_deletes() {
         plan.eds_status.state.as_deref(),
         Some(state::ROLLING_UPDATE_PAUSED)
     );
-    let stalled = plan
-        .eds_status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == condition_type::STALLED)
-        .unwrap();
+    // A pause a user asked for is not a failure: Reconciling (kstatus InProgress), not Stalled.
+    let find = |plan: &Plan, t: &str| {
+        plan.eds_status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == t)
+            .cloned()
+            .unwrap()
+    };
+    assert!(!find(&plan, condition_type::STALLED).is_true());
+    let reconciling = find(&plan, condition_type::RECONCILING);
+    assert!(reconciling.is_true());
     assert_eq!(
-        stalled.reason.as_deref(),
+        reconciling.reason.as_deref(),
         Some(reason::ROLLING_UPDATE_PAUSED)
     );
     sc.annotate(keys::ROLLING_UPDATE_PAUSED_ANNOTATION, None);
+    let resumed = sc.step();
+    let normal = |plan: &Plan| -> Vec<String> {
+        plan.events
+            .iter()
+            .filter(|e| e.type_ == eds_plan::EventType::Normal)
+            .map(|e| e.reason.clone())
+            .collect()
+    };
+    assert_eq!(normal(&resumed), [reason::ROLLING_UPDATE_RESUMED]);
     sc.converge();
+}
+
+#[test]
+fn pause_and_freeze_emit_normal_events_once_each_way() {
+    let mut sc = eds("foo").nodes(2);
+    sc.converge();
+    let reasons = |plan: &Plan| -> Vec<(String, Option<String>)> {
+        plan.events
+            .iter()
+            .map(|e| (e.reason.clone(), e.revision.clone()))
+            .collect()
+    };
+    let active = sc.active();
+    sc.annotate(keys::ROLLING_UPDATE_PAUSED_ANNOTATION, Some("true"));
+    assert_eq!(
+        reasons(&sc.step()),
+        [(
+            reason::ROLLING_UPDATE_PAUSED.to_string(),
+            Some(active.clone())
+        )]
+    );
+    assert!(sc.step().events.is_empty(), "no repeat while it holds");
+    sc.annotate(keys::ROLLOUT_FROZEN_ANNOTATION, Some("true"));
+    assert_eq!(
+        reasons(&sc.step()),
+        [(reason::ROLLOUT_FROZEN.to_string(), Some(active.clone()))]
+    );
+    sc.annotate(keys::ROLLOUT_FROZEN_ANNOTATION, None);
+    sc.annotate(keys::ROLLING_UPDATE_PAUSED_ANNOTATION, None);
+    let mut both: Vec<String> = sc.step().events.into_iter().map(|e| e.reason).collect();
+    both.sort();
+    assert_eq!(
+        both,
+        [reason::ROLLING_UPDATE_RESUMED, reason::ROLLOUT_UNFROZEN]
+    );
+    assert!(sc.step().events.is_empty());
+}
+
+#[test]
+fn events_of_two_rollouts_name_their_own_revision() {
+    let mut sc = eds("foo").nodes(3);
+    let mut events = Vec::new();
+    for image in ["app:v2", "app:v3"] {
+        sc.converge();
+        sc.set_image(image);
+        let target = sc.plan().target_revision;
+        while events
+            .iter()
+            .all(|(r, _, _): &(String, _, _)| r != &format!("{}:{target}", reason::ROLLOUT_DONE))
+        {
+            let plan = sc.step();
+            sc.settle_pods();
+            sc.advance(60);
+            for e in plan.events {
+                assert_eq!(e.revision.as_deref(), Some(target.as_str()), "{e:?}");
+                assert!(e.message.contains(&target), "{e:?}");
+                events.push((format!("{}:{target}", e.reason), e.revision, e.message));
+            }
+            assert!(
+                events.len() < 20,
+                "rollout of {image} never finished: {events:?}"
+            );
+        }
+    }
+    let done: Vec<_> = events
+        .iter()
+        .filter(|(r, _, _)| r.starts_with(reason::ROLLOUT_DONE))
+        .collect();
+    assert_eq!(done.len(), 2, "{events:?}");
+    assert_ne!(done[0].1, done[1].1, "two revisions, two related objects");
 }
 
 #[test]

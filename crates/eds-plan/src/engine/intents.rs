@@ -1,5 +1,4 @@
-//! Per-node intents (what each node runs, from the canary phase), the slow-start origin and
-//! the reason a rollout is stalled.
+//! Per-node intents (what each node runs, from the canary phase) and the slow-start origin.
 
 use jiff::Timestamp;
 
@@ -8,12 +7,8 @@ use crate::{
     cluster::Cluster,
     history::Revisions,
     rolling::NodeIntent,
-    status::Stall,
 };
-use eds_api::{
-    condition::find,
-    constants::{condition_type, reason},
-};
+use eds_api::{condition::find, constants::condition_type};
 
 /// What each node should run: canary nodes the target, the others the active revision.
 pub fn node_intents(
@@ -67,39 +62,4 @@ pub fn slow_start_since(
         .filter(|c| c.is_true())
         .and_then(|c| c.last_transition_time.as_ref())
         .map_or(now, |t| t.0)
-}
-
-/// Why the rollout cannot progress.
-pub fn stall(
-    phase: Option<&Phase>,
-    target: &str,
-    frozen: bool,
-    paused: bool,
-    blocked: Option<String>,
-) -> Option<Stall> {
-    let stall = |reason, message| Some(Stall { reason, message });
-    match phase {
-        _ if frozen => stall(
-            reason::ROLLOUT_FROZEN,
-            "rollout-frozen annotation: no pod is created or deleted".into(),
-        ),
-        Some(Phase::Failed {
-            reason: why,
-            message,
-        }) => stall(
-            reason::CANARY_FAILED,
-            format!(
-                "canary {target} failed ({why}): {message}; change the template to roll out again"
-            ),
-        ),
-        Some(Phase::Paused { reason: why }) => stall(
-            reason::CANARY_PAUSED,
-            format!("canary {target} paused ({why}); fix the pods or unpause the canary"),
-        ),
-        _ if paused => stall(
-            reason::ROLLING_UPDATE_PAUSED,
-            "rolling-update-paused annotation: no pod is deleted".into(),
-        ),
-        _ => blocked.and_then(|b| stall(reason::ROLLOUT_BLOCKED, b)),
-    }
 }

@@ -45,7 +45,13 @@ pub fn plan(
         set_condition(&mut next.conditions, c, &ctx.stamp);
     }
     let mut events = Events::default();
-    events.transitions(prev, &next, None, &revisions.revs[revisions.target].name);
+    events.transitions(
+        prev,
+        &next,
+        None,
+        &revisions.revs[revisions.target].name,
+        &ctx.annotations,
+    );
     let old_ds = ctx
         .annotations
         .get(keys::OLD_DAEMONSET_ANNOTATION)
