@@ -1,7 +1,8 @@
 //! One reconcile of one ExtendedDaemonSet: caches -> Snapshot -> plan() -> executor.
 //!
-//! All the rollout rules live in [`eds_plan`]; this function only gathers inputs, checks
-//! that it may act (leader, caches caught up), executes, and decides when to look again.
+//! All the rollout rules live in [`eds_plan`], including when to look again and what the
+//! steering annotations mean; this function only gathers inputs, checks that it may act
+//! (leader, caches caught up), executes the plan and requeues when the plan says.
 
 use std::{
     collections::BTreeMap,
@@ -24,13 +25,8 @@ use super::{
     expectations::{CacheView, Expectations},
     metrics::Metrics,
 };
-use eds_api::{
-    ExtendedDaemonSet,
-    constants::keys::{
-        OLD_DAEMONSET_ANNOTATION, ROLLING_UPDATE_PAUSED_ANNOTATION, ROLLOUT_FROZEN_ANNOTATION,
-    },
-};
-use eds_plan::{self as plan, Snapshot};
+use eds_api::ExtendedDaemonSet;
+use eds_plan::{self as plan, Snapshot, Steering};
 
 /// Shared state of the reconcilers of one scope.
 pub struct Context {
@@ -192,17 +188,12 @@ pub async fn reconcile(
         .unwrap_or_else(|e| e.into_inner())
         .remove(&key);
 
-    let annotations = eds.annotations();
     ctx.metrics.observe_eds(
         &ns,
         &name,
         &plan.eds_status,
-        annotations
-            .get(ROLLING_UPDATE_PAUSED_ANNOTATION)
-            .is_some_and(|v| v == "true"),
-        annotations
-            .get(ROLLOUT_FROZEN_ANNOTATION)
-            .is_some_and(|v| v == "true"),
+        plan.steering.rolling_update_paused,
+        plan.steering.rollout_frozen,
     );
     for (ers, status) in &plan.ers_statuses {
         ctx.metrics.observe_ers(&ns, ers, status);
@@ -220,17 +211,7 @@ pub async fn reconcile(
             "rollout step"
         );
     }
-
-    let resync = eds
-        .spec
-        .resolve(ctx.config.validation_mode)
-        .reconcile_frequency
-        .as_std();
-    let next = plan
-        .requeue_after
-        .map_or(resync, |d| d.min(resync))
-        .max(Duration::from_millis(100));
-    Ok(Action::requeue(next))
+    Ok(Action::requeue(plan.requeue_after))
 }
 
 /// Requeue policy after a failed reconcile: exponential backoff per object, so one bad object
@@ -283,11 +264,11 @@ async fn old_daemonset_pods(
     eds: &ExtendedDaemonSet,
     ctx: &Context,
 ) -> Result<Vec<Arc<Pod>>, ReconcileError> {
-    let Some(ds_name) = eds.annotations().get(OLD_DAEMONSET_ANNOTATION) else {
+    let Some(ds_name) = Steering::of(eds).old_daemonset else {
         return Ok(Vec::new());
     };
     let ns = eds.namespace().unwrap_or_default();
-    let r = kube::runtime::reflector::ObjectRef::new(ds_name).within(&ns);
+    let r = kube::runtime::reflector::ObjectRef::new(&ds_name).within(&ns);
     let Some(ds) = ctx.stores.daemonsets.get(&r) else {
         return Ok(Vec::new());
     };
@@ -303,7 +284,7 @@ async fn old_daemonset_pods(
         .list(&ListParams::default().labels_from(&selector))
         .await
         .map_err(|source| ReconcileError::ListOldDaemonSetPods {
-            name: ds_name.clone(),
+            name: ds_name,
             source,
         })?;
     Ok(pods

@@ -31,7 +31,7 @@ use super::{
 };
 use eds_api::{
     ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonsetSetting,
-    constants::keys::{EDS_NAME_LABEL, OLD_DAEMONSET_ANNOTATION},
+    constants::keys::EDS_NAME_LABEL,
 };
 
 /// Listeners and options of a running controller.
@@ -300,7 +300,7 @@ fn start_scope(
                 .into_iter()
                 .filter(|e| {
                     e.namespace() == ns
-                        && e.annotations().get(OLD_DAEMONSET_ANNOTATION) == Some(&name)
+                        && eds_plan::Steering::of(e).old_daemonset.as_ref() == Some(&name)
                 })
                 .map(|e| ObjectRef::from_obj(&*e))
                 .collect::<Vec<_>>()

@@ -129,7 +129,12 @@ pub fn held(
 }
 
 /// Applies the canary rules while the target revision differs from the active one (and is not
-/// held, see [`held`]).
+/// held, see [`held`]). The judgement (rules and where we differ: the [module](self) notes),
+/// first match wins: `canary-valid` naming the canary ERS promotes; a failure (autoFail, or
+/// `canary-failed`) fails and records the rejected revision; a pause (autoPause,
+/// `canary-paused`, or a pause already on the ERS, unless `canary-unpaused`) pauses; in auto
+/// mode the end of `duration` and `noRestartsDuration` promotes, once every canary node runs an
+/// available pod of the new revision; otherwise the canary keeps running.
 pub fn decide(inp: &CanaryInputs<'_, '_>) -> CanaryOutcome {
     let target = &inp.revisions.revs[inp.revisions.target];
     let conditions: &[Condition] = target

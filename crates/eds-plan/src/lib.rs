@@ -27,6 +27,7 @@ mod settings;
 pub mod simulate;
 pub mod snapshot;
 mod status;
+mod steering;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
@@ -36,6 +37,7 @@ pub use output::{
     PodDelete, PodLabelUpdate,
 };
 pub use snapshot::{Backoff, PlannerConfig, PlannerState, Snapshot, SnapshotError, StateObject};
+pub use steering::Steering;
 
 /// Plans one reconcile of `snapshot.eds` at time `now`.
 ///

@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, sync::Arc};
 use k8s_openapi::api::core::v1::Pod;
 use serde::{Deserialize, Serialize};
 
-use super::snapshot::PlannerState;
+use super::{snapshot::PlannerState, steering::Steering};
 use eds_api::{
     ExtendedDaemonSetReplicaSet, ExtendedDaemonSetReplicaSetStatus, ExtendedDaemonSetStatus,
     ExtendedDaemonsetSettingStatus,
@@ -43,9 +43,11 @@ pub struct Plan {
     pub setting_statuses: Vec<(String, ExtendedDaemonsetSettingStatus)>,
     /// Kubernetes Events to emit.
     pub events: Vec<PlannedEvent>,
-    /// When to plan again even if nothing changes (the nearest deadline: canary end, restart
-    /// window, slow-start step, backoff expiry, minReadySeconds, reconcileFrequency).
-    pub requeue_after: Option<std::time::Duration>,
+    /// When to plan again if nothing changes before: the nearest deadline (canary end, restart
+    /// window, slow-start step, backoff expiry, minReadySeconds), at most `reconcileFrequency`
+    /// (the periodic full resync, also once the rollout is done), at least one second. The
+    /// controller requeues at exactly this delay.
+    pub requeue_after: std::time::Duration,
     /// What happens on every node, and why (sorted by node name).
     pub nodes: Vec<NodeExplanation>,
     /// Name of the ERS active before this plan (the revision most nodes run).
@@ -56,6 +58,8 @@ pub struct Plan {
     pub budget: Budget,
     /// State to pass in the next snapshot (failed-pod backoff).
     pub state: PlannerState,
+    /// The steering annotations this plan obeyed (the controller's gauges report them).
+    pub steering: Steering,
 }
 
 impl Plan {

@@ -160,10 +160,7 @@ pub fn simulate(
         now = if changed {
             after(now, Duration::from_secs(1))
         } else {
-            let mut next = after(now, options.tick);
-            if let Some(requeue) = plan.requeue_after {
-                next = next.min(after(now, requeue.max(Duration::from_secs(1))));
-            }
+            let mut next = after(now, options.tick).min(after(now, plan.requeue_after));
             if let Some(ready) = starting {
                 next = next.min(ready.max(after(now, Duration::from_secs(1))));
             }

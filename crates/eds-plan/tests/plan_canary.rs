@@ -141,7 +141,7 @@ fn canary_is_promoted_after_its_duration() {
     sc.advance(30);
     sc.settle_pods();
     let plan = sc.step();
-    let requeue = plan.requeue_after.unwrap().as_secs();
+    let requeue = plan.requeue_after.as_secs();
     assert!(
         requeue <= 10,
         "requeued within reconcileFrequency, got {requeue}"

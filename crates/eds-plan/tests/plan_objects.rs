@@ -337,7 +337,8 @@ fn a_converged_ers_plans_nothing_and_keeps_its_status_byte_for_byte() {
     assert!(!plan.has_changes(), "{plan:#?}");
     assert_eq!(Some(plan.eds_status.clone()), stored);
     assert_eq!(plan, sc.plan(), "planning twice gives the same plan");
-    assert_eq!(plan.requeue_after, None);
+    // Done, yet the full resync stays: upstream reconciles every reconcileFrequency.
+    assert_eq!(plan.requeue_after, std::time::Duration::from_secs(10));
     let ready = condition(&plan, condition_type::READY);
     assert!(ready.is_true());
     assert_eq!(plan.eds_status.state.as_deref(), Some(state::RUNNING));
@@ -427,7 +428,7 @@ fn waiting_for_the_canary_writes_nothing() {
     let plan = sc.plan();
     assert_eq!(plan.eds_status.state.as_deref(), Some(state::CANARY));
     assert!(!plan.has_changes(), "{:#?}", plan);
-    assert!(plan.requeue_after.is_some());
+    assert!(plan.requeue_after <= std::time::Duration::from_secs(10));
 }
 
 #[test]
@@ -464,4 +465,65 @@ fn a_pod_is_of_the_revision_its_label_names_or_else_of_its_owner() {
         .owner_references = None;
     let plan = sc.plan();
     assert_eq!(plan.pod_deletes.len(), 1, "{:#?}", plan.nodes);
+}
+
+/// The requeue is decided once, here; the controller requeues at exactly `plan.requeue_after`.
+/// It used to resync a converged ExtendedDaemonSet that the plan said needed no requeue, and to
+/// floor a `0s` reconcileFrequency at 100 ms where the simulated clock floored it at 1 s.
+#[test]
+fn the_requeue_is_the_nearest_deadline_within_the_resync_period_at_least_a_second() {
+    use std::time::Duration;
+    let secs = |s: u64| eds_api::Duration::from(Duration::from_secs(s));
+    let mut sc = eds("foo").nodes(3);
+    sc.edit(|e| e.spec.strategy.reconcile_frequency = Some(secs(30)));
+    sc.converge();
+    assert_eq!(sc.plan().requeue_after, Duration::from_secs(30), "done");
+    sc.set_image("app:v2");
+    let mut deleted = 0;
+    for _ in 0..3 {
+        let plan = sc.step();
+        deleted += plan.pod_deletes.len();
+        assert!(plan.requeue_after <= Duration::from_secs(30));
+        assert!(plan.requeue_after >= Duration::from_secs(1));
+    }
+    assert!(deleted > 0, "the rollout started");
+    sc.edit(|e| e.spec.strategy.reconcile_frequency = Some(secs(0)));
+    for _ in 0..3 {
+        let plan = sc.step();
+        assert_eq!(plan.requeue_after, Duration::from_secs(1), "0s is floored");
+        sc.advance(1);
+        sc.settle_pods();
+    }
+    sc.edit(|e| {
+        e.spec.strategy.reconcile_frequency = Some(secs(20));
+        let ru = e
+            .spec
+            .strategy
+            .rolling_update
+            .get_or_insert_with(Default::default);
+        ru.max_unavailable = Some(IntOrString::Int(0));
+        ru.max_surge = Some(IntOrString::Int(0));
+    });
+    let invalid = sc.step();
+    assert!(condition(&invalid, condition_type::STALLED).is_true());
+    assert_eq!(invalid.requeue_after, Duration::from_secs(20), "invalid");
+}
+
+#[test]
+fn the_plan_reports_the_steering_annotations_it_obeyed() {
+    let mut sc = eds("foo").nodes(2);
+    sc.converge();
+    assert_eq!(sc.plan().steering, eds_plan::Steering::default());
+    sc.annotate(keys::ROLLOUT_FROZEN_ANNOTATION, Some("true"));
+    sc.annotate(keys::ROLLING_UPDATE_PAUSED_ANNOTATION, Some("yes"));
+    sc.annotate(keys::OLD_DAEMONSET_ANNOTATION, Some("agent"));
+    sc.set_image("app:v2");
+    let plan = sc.plan();
+    assert!(plan.steering.rollout_frozen);
+    assert!(!plan.steering.rolling_update_paused, "only \"true\" pauses");
+    assert_eq!(plan.steering.old_daemonset.as_deref(), Some("agent"));
+    assert!(
+        plan.pod_deletes.is_empty() && plan.pod_creates.is_empty(),
+        "frozen"
+    );
 }

@@ -21,6 +21,10 @@ pub struct Verdict {
     pub pause: Option<String>,
 }
 
+/// Rule (upstream autoFail and autoPause, see the [`crate::canary`] notes): a canary pod that
+/// restarted more than `autoFail.maxRestarts` times, kept restarting for longer than
+/// `maxRestartsDuration`, or a canary older than `canaryTimeout` fails it; a pod that cannot
+/// start, starts too slowly, or restarted more than `autoPause.maxRestarts` times pauses it.
 pub fn judge_pods(inp: &CanaryInputs<'_, '_>, out: &mut CanaryOutcome) -> Verdict {
     let c = inp.canary;
     let target = inp.revisions.target;
@@ -117,7 +121,9 @@ fn restarting_condition(existing: Option<Condition>, at: Timestamp, message: Str
     cond
 }
 
-/// Auto mode: `duration` since the start and `noRestartsDuration` since the last restart.
+/// Rule (upstream auto mode, see the [`crate::canary`] notes): the canary may be promoted once
+/// `duration` has passed since it started and `noRestartsDuration` since the last restart of a
+/// canary pod; manual mode (no duration) never ends by itself.
 pub fn canary_ended(c: &ResolvedCanary, out: &mut CanaryOutcome, now: Timestamp) -> bool {
     let (Some(duration), Some(no_restarts)) = (c.duration, c.no_restarts_duration) else {
         return false;

@@ -1,16 +1,20 @@
-//! The per-node explanation and the requeue deadline.
+//! Stage 6: when to plan again, and the per-node explanation.
 
 use std::{sync::Arc, time::Duration};
 
 use jiff::Timestamp;
 
-use super::Ctx;
+use super::{Ctx, World};
 use crate::{
     NodeExplanation,
-    cluster::{Cluster, PodView},
+    cluster::PodView,
     history::Revisions,
     rolling::{NodeDecision, NodeIntent},
 };
+
+/// The shortest requeue: a `reconcileFrequency` of `0s` must not make the controller plan in
+/// a loop.
+pub const MIN_REQUEUE: Duration = Duration::from_secs(1);
 
 /// Prefix of the revision shown for a pod of the old DaemonSet.
 const DAEMONSET_PREFIX: &str = "daemonset/";
@@ -57,12 +61,12 @@ impl RevisionNames {
 
 /// One explanation per node, sorted by node name.
 pub fn nodes(
-    cluster: &Cluster<'_>,
-    names: &RevisionNames,
+    w: &World<'_>,
     intents: &[NodeIntent],
     decisions: Vec<NodeDecision<'_>>,
 ) -> Vec<NodeExplanation> {
-    cluster
+    let names = RevisionNames::new(&w.revisions, w.ctx.steering.old_daemonset.as_deref());
+    w.cluster
         .nodes
         .iter()
         .zip(intents)
@@ -85,17 +89,18 @@ pub fn nodes(
         .collect()
 }
 
-/// Time until the nearest future deadline; while a rollout is in progress, at most
-/// `reconcileFrequency` (upstream's resync period).
-pub fn requeue(ctx: &Ctx<'_>, deadlines: &[Timestamp], done: bool) -> Option<Duration> {
+/// When to plan again if no event comes first: at the nearest future deadline (rounded up to
+/// whole seconds, so the next plan sees it passed), and at most `reconcileFrequency` later,
+/// whether the rollout is done or not: upstream fully reconciles every ExtendedDaemonSet at
+/// that period (see `spec.strategy.reconcileFrequency` in the reference), and a resync
+/// repairs whatever a lost watch event left behind. Never less than [`MIN_REQUEUE`].
+///
+/// The controller requeues exactly at this delay; it has no rule of its own.
+pub fn requeue(ctx: &Ctx<'_>, deadlines: &[Timestamp]) -> Duration {
     let next = deadlines.iter().filter(|t| **t > ctx.now).min().map(|t| {
         let d = t.duration_since(ctx.now);
-        // Round up to whole seconds so the requeue lands after the deadline, not before.
         Duration::from_secs(d.as_secs().max(0) as u64 + u64::from(d.subsec_nanos() > 0))
     });
-    let resync = (!done).then(|| ctx.resolved.reconcile_frequency.as_std());
-    match (next, resync) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
+    let resync = ctx.resolved.reconcile_frequency.as_std();
+    next.map_or(resync, |n| n.min(resync)).max(MIN_REQUEUE)
 }

@@ -2,25 +2,18 @@
 //! rules): a `Stalled` condition and a Warning event, counts kept up to date, and no action on
 //! pods or ERSs.
 
-use super::{Ctx, explain};
-use crate::{
-    Budget, Condition, NodeAction, NodeExplanation, Plan, cluster::Cluster, events::Events,
-    history::Revisions, status,
-};
+use super::{World, explain};
+use crate::{Budget, Condition, NodeAction, NodeExplanation, Plan, events::Events, status};
 use eds_api::{
     ExtendedDaemonSetStatus,
     condition::set_condition,
-    constants::{condition_type, keys, reason},
+    constants::{condition_type, reason},
 };
 
 /// Plans an ExtendedDaemonSet whose spec is invalid (`errors` joined into one message).
-pub fn plan(
-    ctx: &Ctx<'_>,
-    cluster: &Cluster<'_>,
-    revisions: &Revisions<'_>,
-    active: Option<usize>,
-    errors: String,
-) -> Plan {
+pub fn plan(w: &World<'_>, errors: String) -> Plan {
+    let (ctx, revisions, cluster) = (&w.ctx, &w.revisions, &w.cluster);
+    let active = w.active_before;
     let eds = &ctx.s.eds;
     let prev = eds.status.as_ref();
     let mut next: ExtendedDaemonSetStatus = prev.cloned().unwrap_or_default();
@@ -50,13 +43,9 @@ pub fn plan(
         &next,
         None,
         &revisions.revs[revisions.target].name,
-        &ctx.annotations,
+        ctx.annotations,
     );
-    let old_ds = ctx
-        .annotations
-        .get(keys::OLD_DAEMONSET_ANNOTATION)
-        .map(String::as_str);
-    let names = explain::RevisionNames::new(revisions, old_ds);
+    let names = explain::RevisionNames::new(revisions, ctx.steering.old_daemonset.as_deref());
     let reason: std::sync::Arc<str> = "invalid spec: no pod action".into();
     let nodes = cluster
         .nodes
@@ -85,11 +74,12 @@ pub fn plan(
         ers_statuses: Vec::new(),
         setting_statuses: Vec::new(),
         events: events.list,
-        requeue_after: None,
+        requeue_after: explain::requeue(ctx, &[]),
         nodes,
         current_revision: active.map(|a| revisions.revs[a].name.clone()),
         target_revision: revisions.revs[revisions.target].name.clone(),
         budget: Budget::default(),
         state: ctx.s.state.clone(),
+        steering: ctx.steering.clone(),
     }
 }

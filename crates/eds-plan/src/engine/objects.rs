@@ -1,24 +1,20 @@
-//! The objects a plan writes: pods, pod labels, ERSs and statuses.
+//! Stage 3: the objects a plan writes: pods to create and delete, pod labels, ERSs.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::Ctx;
+use super::{Ctx, World, decide::Decision};
 use crate::{
     EventType, ObjectRef, PodDelete, PodLabelUpdate,
-    canary::{CanaryOutcome, Phase},
-    cluster::{Cluster, FastSet},
+    cluster::FastSet,
     events::Events,
-    history::{Revisions, desired_ers, history_cleanup},
+    history::{desired_ers, history_cleanup},
     pod::{PodSpecInputs, build_pod},
     revision::pod_name,
-    rolling::{NodeIntent, RollingOutcome},
-    settings::Settings,
-    status::{ErsStatusInputs, ers_status, rev_counts},
 };
 use eds_api::{
-    ExtendedDaemonSetReplicaSet, ExtendedDaemonSetReplicaSetStatus, ExtendedDaemonsetSettingStatus,
+    ExtendedDaemonSetReplicaSet,
     constants::{keys, reason},
 };
 
@@ -31,33 +27,22 @@ pub struct Objects {
     pub pod_label_updates: Vec<PodLabelUpdate>,
 }
 
-/// What the object builders read.
-pub struct Parts<'p, 'a> {
-    /// Plan context.
-    pub ctx: &'p Ctx<'a>,
-    /// Nodes and pods.
-    pub cluster: &'p Cluster<'a>,
-    /// Revisions.
-    pub revisions: &'p Revisions<'a>,
-    /// Per-node intents.
-    pub intents: &'p [NodeIntent],
-}
-
-/// Builds pods, pod deletions, label updates and ERS objects; `keep` are the revisions that
-/// must not be deleted (active before and after the plan).
-pub fn build(
-    parts: &Parts<'_, '_>,
-    settings: &Settings<'_>,
-    rolling: &RollingOutcome<'_>,
-    keep: &[usize],
-    events: &mut Events,
-) -> Objects {
-    let Parts {
+/// Builds pods, pod deletions, label updates and ERS objects. The revisions active before and
+/// after the plan are never deleted.
+pub fn build(w: &World<'_>, decision: &Decision<'_>, events: &mut Events) -> Objects {
+    let World {
         ctx,
         cluster,
         revisions,
-        intents,
-    } = *parts;
+        settings,
+        ..
+    } = w;
+    let (intents, rolling) = (&decision.intents, &decision.rolling);
+    let keep: Vec<usize> = w
+        .active_before
+        .into_iter()
+        .chain([decision.active_after])
+        .collect();
     let mut pod_creates = Vec::new();
     let mut pod_deletes = Vec::new();
     let mut created: FastSet<String> = FastSet::default();
@@ -137,11 +122,11 @@ pub fn build(
     let node = |p: &Pod| crate::placement::pod_node(p).map(str::to_string);
     pod_creates.sort_by_cached_key(|p| (node(p), p.metadata.name.clone()));
     pod_deletes.sort_by(|a, b| (&a.node, &a.name).cmp(&(&b.node, &b.name)));
-    let pod_label_updates = label_updates(parts, &deleted);
+    let pod_label_updates = label_updates(w, intents, &deleted);
     let numbers = revisions.numbers();
     let ers_deletes = history_cleanup(
         revisions,
-        keep,
+        &keep,
         &cluster.pods_per_rev,
         &numbers,
         ctx.resolved.revision_history_limit,
@@ -176,13 +161,17 @@ fn cluster_tolerations(ctx: &Ctx<'_>) -> Vec<k8s_openapi::api::core::v1::Tolerat
 
 /// The canary label: on the canary pods of a running (or paused) canary, nowhere else. Only
 /// the current and previous canary nodes can hold labelled pods, so only their pods are read.
-fn label_updates(parts: &Parts<'_, '_>, deleted: &FastSet<&str>) -> Vec<PodLabelUpdate> {
-    let Parts {
+fn label_updates(
+    w: &World<'_>,
+    intents: &[crate::rolling::NodeIntent],
+    deleted: &FastSet<&str>,
+) -> Vec<PodLabelUpdate> {
+    let World {
         ctx,
         cluster,
         revisions,
-        intents,
-    } = *parts;
+        ..
+    } = w;
     let previous: FastSet<&str> = ctx
         .s
         .eds
@@ -225,84 +214,4 @@ fn label_updates(parts: &Parts<'_, '_>, deleted: &FastSet<&str>) -> Vec<PodLabel
     }
     updates.sort_by(|a, b| a.name.cmp(&b.name));
     updates
-}
-
-/// ERS statuses that differ from the stored ones.
-pub fn ers_statuses(
-    parts: &Parts<'_, '_>,
-    outcome: Option<&CanaryOutcome>,
-    active: usize,
-    ignored: i32,
-    deletes: &[ObjectRef],
-) -> Vec<(String, ExtendedDaemonSetReplicaSetStatus)> {
-    let Parts {
-        ctx,
-        cluster,
-        revisions,
-        intents,
-    } = *parts;
-    let counts = rev_counts(cluster, intents, revisions.revs.len());
-    let frozen = ctx.annotation_true(keys::ROLLOUT_FROZEN_ANNOTATION);
-    let paused = ctx.annotation_true(keys::ROLLING_UPDATE_PAUSED_ANNOTATION);
-    let mut out = Vec::new();
-    for (i, rev) in revisions.revs.iter().enumerate() {
-        if deletes.iter().any(|d| d.name == rev.name)
-            || rev
-                .ers
-                .is_some_and(|e| e.metadata.deletion_timestamp.is_some())
-        {
-            continue;
-        }
-        let canary = outcome
-            .filter(|_| i == revisions.target)
-            .map(|o| &o.phase)
-            .filter(|p| !matches!(p, Phase::Promoted { .. }));
-        let prev = rev.ers.and_then(|e| e.status.as_ref());
-        let status = ers_status(&ErsStatusInputs {
-            prev,
-            counts: counts[i],
-            active: i == active,
-            canary,
-            restarting: canary.and(outcome).and_then(|o| o.restarting.as_ref()),
-            cannot_start: canary.and(outcome).and_then(|o| o.cannot_start.as_ref()),
-            paused,
-            frozen,
-            ignored: if i == active { ignored } else { 0 },
-            generation: ctx.s.eds.metadata.generation,
-            stamp: &ctx.stamp,
-        });
-        if prev != Some(&status) {
-            out.push((rev.name.clone(), status));
-        }
-    }
-    out
-}
-
-/// Setting statuses that differ from the stored ones; a new error is also a Warning event.
-pub fn setting_statuses(
-    ctx: &Ctx<'_>,
-    settings: &Settings<'_>,
-    events: &mut Events,
-) -> Vec<(String, ExtendedDaemonsetSettingStatus)> {
-    let mut out = Vec::new();
-    for (name, status) in &settings.statuses {
-        let stored = ctx
-            .s
-            .settings
-            .iter()
-            .find(|s| s.metadata.name.as_deref() == Some(name.as_str()))
-            .and_then(|s| s.status.as_ref());
-        if stored == Some(status) {
-            continue;
-        }
-        if let Some(error) = &status.error {
-            events.push(
-                EventType::Warning,
-                reason::SETTING_CONFLICT,
-                format!("ExtendedDaemonsetSetting {name}: {error}"),
-            );
-        }
-        out.push((name.clone(), status.clone()));
-    }
-    out
 }

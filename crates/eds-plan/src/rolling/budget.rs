@@ -11,6 +11,12 @@ use super::{
 use crate::NodeAction;
 
 impl<'a, 'b> Applier<'a, 'b, '_> {
+    /// Rule (strict budget, see the rules in [`crate::rolling`]; we differ from upstream and
+    /// the DaemonSet controller): an available outdated pod is deleted only while fewer than
+    /// `maxUnavailable` nodes are unavailable or already chosen in this plan, counting every
+    /// node with no available pod whatever its revision (unresponsive nodes excepted, up to
+    /// `maxPodSchedulerFailure`). Nodes are taken in name order; the others wait, numbered in
+    /// waves of `maxUnavailable`.
     pub(super) fn budgeted_deletes(&mut self, classified: &[Classified<'a, 'b>]) {
         let max = self.limits.max_unavailable;
         let mut used: Vec<&str> = self
@@ -64,6 +70,13 @@ impl<'a, 'b> Applier<'a, 'b, '_> {
         }
     }
 
+    /// Rule (upstream slow start, see the rules in [`crate::rolling`]): at most
+    /// `min((1 + elapsed / slowStartIntervalDuration) * slowStartAdditiveIncrease,
+    /// maxParallelPodCreation)` pods start at once, counted from when the revision became
+    /// active; we differ in counting pods created and not ready yet against the limit, so it
+    /// holds however often the controller plans. Canary nodes and nodes given back after a
+    /// failed canary are outside the limit. In surge mode (`maxSurge > 0`) a new pod beside an
+    /// available old one also takes one of `maxSurge` slots.
     pub(super) fn creates(&mut self, classified: &[Classified<'a, 'b>]) {
         let nodes = &self.inp.cluster.nodes;
         let in_flight = classified

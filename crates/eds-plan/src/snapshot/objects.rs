@@ -8,7 +8,7 @@ use kube::Resource;
 use super::Snapshot;
 use eds_api::{
     ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonsetSetting,
-    constants::keys::{EDS_NAME_LABEL, OLD_DAEMONSET_ANNOTATION},
+    constants::keys::EDS_NAME_LABEL,
 };
 
 /// Why a list of objects could not be turned into a snapshot.
@@ -154,12 +154,7 @@ impl Snapshot {
         let namespace = eds.metadata.namespace.clone();
         // Objects without a namespace (hand-written state files) belong to the EDS's.
         let same_ns = |ns: &Option<String>| namespace.is_none() || ns.is_none() || ns == &namespace;
-        let old_ds = eds
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(OLD_DAEMONSET_ANNOTATION))
-            .cloned();
+        let old_ds = crate::Steering::of(&eds).old_daemonset;
         let mut snapshot = Snapshot::new(eds);
         snapshot.replica_sets = erss
             .into_iter()
