@@ -124,6 +124,9 @@ pub mod reason {
     pub const TIMEOUT_EXCEEDED: &str = "TimeoutExceeded";
     pub const MANUAL: &str = "Manual";
     pub const CANARY_RESTARTS: &str = "CanaryRestarts";
+    /// `canary.replicas` asks for more nodes than the canary can use: the canary is refused
+    /// (upstream: "unable to select enough node for canary").
+    pub const NOT_ENOUGH_CANARY_NODES: &str = "NotEnoughCanaryNodes";
     /// Upstream's reason when canary pods kept restarting longer than maxRestartsDuration.
     pub const RESTARTS_TIMEOUT_EXCEEDED: &str = "RestartsTimeoutExceeded";
     /// Upstream's reason when no better one is known (e.g. a restart without a termination

@@ -301,6 +301,27 @@ pub struct ExtendedDaemonSetStatus {
     /// The template revision whose canary failed; held back until the template changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected_revision: Option<RejectedRevision>,
+    /// The canary steering annotations present, each with the canary in progress when its
+    /// value was first seen: a value applies to that canary only, so the controller never
+    /// has to remove the user's annotations (which would fight GitOps tools).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steering: Vec<SteeringRecord>,
+}
+
+/// One canary steering annotation (`canary-valid`, `canary-failed`, `canary-paused`,
+/// `canary-unpaused`) as the controller first saw its value.
+#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SteeringRecord {
+    /// Annotation key.
+    pub annotation: String,
+    /// Its value.
+    pub value: String,
+    /// The canary ExtendedDaemonSetReplicaSet the value applies to: the canary in progress
+    /// when the value was first seen. Empty when no canary was in progress then, or once
+    /// that canary ended: the value then applies to no canary.
+    #[serde(default)]
+    pub canary: String,
 }
 
 /// A canary in progress.

@@ -22,8 +22,8 @@ pub use condition::Condition;
 pub use duration::Duration;
 pub use eds::{
     AutoFail, AutoPause, Canary, CanaryStatus, ExtendedDaemonSet, ExtendedDaemonSetSpec,
-    ExtendedDaemonSetStatus, RejectedRevision, RollingUpdate, Strategy, UpdateStrategyType,
-    ValidationMode,
+    ExtendedDaemonSetStatus, RejectedRevision, RollingUpdate, SteeringRecord, Strategy,
+    UpdateStrategyType, ValidationMode,
 };
 pub use ers::{
     ExtendedDaemonSetReplicaSet, ExtendedDaemonSetReplicaSetSpec, ExtendedDaemonSetReplicaSetStatus,

@@ -19,6 +19,7 @@
 mod health;
 mod judge;
 mod select;
+mod steering;
 
 use std::collections::BTreeMap;
 
@@ -36,6 +37,7 @@ use eds_api::{
 
 use judge::{canary_ended, judge_pods};
 pub use select::{Selection, select_nodes};
+pub use steering::CanarySteering;
 
 /// Where the canary stands after this plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +79,8 @@ pub struct CanaryOutcome {
     pub cannot_start: Option<(String, String)>,
     /// The rejected revision to record (on failure).
     pub rejected: Option<RejectedRevision>,
+    /// Why the canary is refused (its size cannot be met), naming the field.
+    pub refused: Option<String>,
 }
 
 /// Inputs of [`decide`].
@@ -99,6 +103,8 @@ pub struct CanaryInputs<'a, 'b> {
     pub stamp: &'b Time,
     /// Nodes that should run a pod (canary replicas scale against it).
     pub desired: i32,
+    /// Steering annotations scoped to this canary.
+    pub steering: &'b CanarySteering,
 }
 
 /// The failure hold: the target revision is the one whose canary failed (we differ from
@@ -125,6 +131,7 @@ pub fn held(
         restarting: None,
         cannot_start: None,
         rejected: Some(rejected.clone()),
+        refused: None,
     })
 }
 
@@ -141,8 +148,11 @@ pub fn decide(inp: &CanaryInputs<'_, '_>) -> CanaryOutcome {
         .ers
         .and_then(|e| e.status.as_ref())
         .map_or(&[], |s| &s.conditions);
-    let start = find(conditions, condition_type::CANARY)
-        .filter(|c| c.is_true())
+    // The ERS of a template seen before (`rollout undo`) keeps the conditions of its earlier
+    // canary: they count only once this canary has started (its `Canary` condition is True).
+    let running = find(conditions, condition_type::CANARY).filter(|c| c.is_true());
+    let conditions = if running.is_some() { conditions } else { &[] };
+    let start = running
         .and_then(|c| c.last_transition_time.as_ref())
         .map_or(inp.now, |t| t.0);
     let mut out = CanaryOutcome {
@@ -153,6 +163,7 @@ pub fn decide(inp: &CanaryInputs<'_, '_>) -> CanaryOutcome {
         restarting: find(conditions, condition_type::POD_RESTARTING).cloned(),
         cannot_start: None,
         rejected: None,
+        refused: None,
     };
     let previous = inp
         .prev
@@ -160,7 +171,7 @@ pub fn decide(inp: &CanaryInputs<'_, '_>) -> CanaryOutcome {
         .filter(|c| c.replica_set == target.name)
         .map_or(&[][..], |c| &c.nodes[..]);
     let count = scaled_value(&inp.canary.replicas, inp.desired, true).unwrap_or(1);
-    out.nodes = select_nodes(
+    let (nodes, candidates) = select_nodes(
         inp.cluster,
         &Selection {
             count: usize::try_from(count).unwrap_or(0),
@@ -169,26 +180,46 @@ pub fn decide(inp: &CanaryInputs<'_, '_>) -> CanaryOutcome {
             previous,
         },
     );
+    out.nodes = nodes;
+    let wanted = usize::try_from(count).unwrap_or(0);
+    if wanted > candidates && inp.desired > 0 {
+        // Upstream refuses too ("unable to select enough node for canary"): a canary as
+        // large as the fleet would replace every node at once, outside maxUnavailable.
+        return refuse(out, wanted, candidates);
+    }
     let verdict = judge_pods(inp, &mut out);
     let annotation = |key: &str| inp.annotations.get(key).map(String::as_str);
-    let valid = annotation(keys::CANARY_VALID_ANNOTATION) == Some(target.name.as_str());
-    let manual_fail = matches!(annotation(keys::CANARY_FAILED_ANNOTATION), Some(v) if v == "true" || v == target.name);
-    let failure = verdict.failure.or_else(|| {
-        manual_fail.then(|| {
+    let steers = |key: &str| inp.steering.applies(key, &target.name);
+    let valid = steers(keys::CANARY_VALID_ANNOTATION);
+    // Upstream's plugin fails a canary by writing this condition on the canary ERS.
+    let failed_condition = find(conditions, condition_type::CANARY_FAILED)
+        .filter(|c| c.is_true())
+        .map(|c| {
             (
-                reason::MANUAL.to_string(),
-                format!(
-                    "canary {} failed by the canary-failed annotation",
-                    target.name
-                ),
+                c.reason.clone().unwrap_or_else(|| reason::MANUAL.into()),
+                c.message.clone().unwrap_or_else(|| {
+                    format!(
+                        "canary {} failed by its Canary-Failed condition",
+                        target.name
+                    )
+                }),
             )
-        })
+        });
+    let manual_fail = steers(keys::CANARY_FAILED_ANNOTATION).then(|| {
+        (
+            reason::MANUAL.to_string(),
+            format!(
+                "canary {} failed by the canary-failed annotation",
+                target.name
+            ),
+        )
     });
-    let unpaused = annotation(keys::CANARY_UNPAUSED_ANNOTATION) == Some("true");
+    let failure = verdict.failure.or(failed_condition).or(manual_fail);
+    let unpaused = steers(keys::CANARY_UNPAUSED_ANNOTATION);
     let sticky = find(conditions, condition_type::CANARY_PAUSED)
         .filter(|c| c.is_true())
         .map(|c| c.reason.clone().unwrap_or_else(|| reason::UNKNOWN.into()));
-    let manual_pause = (annotation(keys::CANARY_PAUSED_ANNOTATION) == Some("true")).then(|| {
+    let manual_pause = steers(keys::CANARY_PAUSED_ANNOTATION).then(|| {
         annotation(keys::CANARY_PAUSED_REASON_ANNOTATION)
             .unwrap_or(reason::UNKNOWN)
             .to_string()
@@ -228,5 +259,19 @@ pub fn decide(inp: &CanaryInputs<'_, '_>) -> CanaryOutcome {
     if !matches!(out.phase, Phase::Running | Phase::Paused { .. }) {
         out.nodes.clear();
     }
+    out
+}
+
+/// A canary asking for more nodes than it can use: held as paused on the nodes it could use
+/// (nothing is replaced), until the spec or the nodes change; `canary-unpaused` does not lift it.
+fn refuse(mut out: CanaryOutcome, wanted: usize, candidates: usize) -> CanaryOutcome {
+    out.phase = Phase::Paused {
+        reason: reason::NOT_ENOUGH_CANARY_NODES.into(),
+    };
+    out.refused = Some(format!(
+        "spec.strategy.canary.replicas asks for {wanted} canary node(s) but only {candidates} \
+         node(s) can run the canary; lower canary.replicas (or use a percentage) or widen \
+         canary.nodeSelector"
+    ));
     out
 }

@@ -94,6 +94,10 @@ pub struct Cluster<'a> {
     pub nodes: Vec<NodeView<'a>>,
     /// Pods per revision (all pods, whatever their node or state).
     pub pods_per_rev: Vec<usize>,
+    /// Pods never scheduled and pinned to a node that no longer exists: no scheduler will
+    /// ever bind them and the pod garbage collector only removes bound or terminating pods,
+    /// so the planner deletes them (as upstream and the DaemonSet controller do).
+    pub vanished: Vec<&'a Pod>,
 }
 
 /// Inputs of [`Cluster::build`] beyond the snapshot.
@@ -145,6 +149,7 @@ impl<'a> Cluster<'a> {
         let mut pods_per_rev = vec![0; ctx.revisions.revs.len()];
         let timeout = snapshot.config.unscheduled_timeout;
         let mut last_rev: Option<(&str, Option<usize>)> = None;
+        let mut vanished = Vec::new();
         let all = snapshot
             .pods
             .iter()
@@ -160,8 +165,17 @@ impl<'a> Cluster<'a> {
             if let Some(r) = rev {
                 pods_per_rev[r] += 1;
             }
-            // Pods on unknown nodes are left to the pod garbage collector.
+            // Bound pods on unknown nodes are left to the pod garbage collector.
             let Some(&node) = pod_node(pod).and_then(|n| by_name.get(n)) else {
+                let bound = pod
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.node_name.as_deref())
+                    .is_some_and(|n| !n.is_empty());
+                let pinned = pod_node(pod).is_some();
+                if pinned && !bound && !old_daemonset && pod.metadata.deletion_timestamp.is_none() {
+                    vanished.push(&**pod);
+                }
                 continue;
             };
             let view = &mut views[node];
@@ -191,6 +205,7 @@ impl<'a> Cluster<'a> {
         Self {
             nodes: views,
             pods_per_rev,
+            vanished,
         }
     }
 }

@@ -178,12 +178,14 @@ pub fn simulate(
     }
 }
 
-/// When the next starting pod becomes ready.
+/// When the next starting pod becomes ready. A broken pod (crash loop, image that cannot be
+/// pulled, failed) never does: waiting for it would run the simulation to its step limit
+/// instead of ending it as stalled.
 fn next_ready(snapshot: &Snapshot, ready_after: Duration) -> Option<Timestamp> {
     snapshot
         .pods
         .iter()
-        .filter(|p| !apply::is_ready(p))
+        .filter(|p| !apply::is_ready(p) && !apply::is_broken(p))
         .filter_map(|p| p.metadata.creation_timestamp.as_ref())
         .map(|t| after(t.0, ready_after))
         .min()

@@ -220,5 +220,7 @@ pub fn eds_status(inp: &EdsStatusInputs<'_>) -> ExtendedDaemonSetStatus {
         conditions,
         observed_generation: g,
         rejected_revision: inp.rejected.clone(),
+        // Filled by the engine from the steering annotations.
+        steering: Vec::new(),
     }
 }

@@ -272,6 +272,16 @@ proptest! {
             max_steps: 30 + 6 * p.nodes,
         };
         let sim = simulate(sc.snapshot.clone(), sc.now, &options);
+        // A canary larger than the nodes that can run it is refused, as upstream does.
+        let runnable = p.tainted.iter().take(p.nodes).filter(|t| !**t).count();
+        if p.canary.is_some_and(|c| c as usize > runnable) && runnable > 0 {
+            let last = sim.last_plan.as_ref().unwrap();
+            prop_assert_eq!(
+                last.eds_status.reason.as_deref(),
+                Some(eds_api::constants::reason::NOT_ENOUGH_CANARY_NODES)
+            );
+            return Ok(());
+        }
         prop_assert!(sim.converged(), "{:?} after {} steps", sim.end, sim.steps);
         let last = sim.last_plan.unwrap();
         let pods = pods_by_node(sim.snapshot.pods.iter().map(|p| &**p));

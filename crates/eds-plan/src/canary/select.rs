@@ -25,8 +25,8 @@ pub struct Selection<'s> {
     pub previous: &'s [String],
 }
 
-/// Chooses the canary nodes; returns node indexes, sorted.
-pub fn select_nodes(cluster: &Cluster<'_>, sel: &Selection<'_>) -> Vec<usize> {
+/// Chooses the canary nodes; returns node indexes, sorted, and the number of candidates.
+pub fn select_nodes(cluster: &Cluster<'_>, sel: &Selection<'_>) -> (Vec<usize>, usize) {
     let empty = Default::default();
     let candidates: Vec<usize> = (0..cluster.nodes.len())
         .filter(|&i| cluster.nodes[i].runs())
@@ -101,5 +101,5 @@ pub fn select_nodes(cluster: &Cluster<'_>, sel: &Selection<'_>) -> Vec<usize> {
         }
     }
     chosen.sort_unstable();
-    chosen
+    (chosen, candidates.len())
 }

@@ -8,7 +8,7 @@ use super::{
     intents::{node_intents, slow_start_since},
 };
 use crate::{
-    canary::{self, CanaryInputs, CanaryOutcome, Phase},
+    canary::{self, CanaryInputs, CanaryOutcome, CanarySteering, Phase},
     rolling::{NodeIntent, RollingInputs, RollingOutcome, plan_rolling},
 };
 use eds_api::UpdateStrategyType;
@@ -23,6 +23,8 @@ pub struct Decision<'a> {
     pub intents: Vec<NodeIntent>,
     /// The pod actions of this plan, per node, and the budget they used.
     pub rolling: RollingOutcome<'a>,
+    /// The canary steering annotations, each scoped to the canary it was first seen for.
+    pub canary_steering: CanarySteering,
 }
 
 impl Decision<'_> {
@@ -45,7 +47,8 @@ impl Decision<'_> {
 
 /// Decides the canary, then the rolling update.
 pub fn decide<'a>(w: &World<'a>) -> Decision<'a> {
-    let outcome = canary_outcome(w);
+    let canary_steering = canary_steering(w);
+    let outcome = canary_outcome(w, &canary_steering);
     let target = w.revisions.target;
     let phase = outcome.as_ref().map(|o| &o.phase);
     // A running, paused or failed canary keeps the previous revision active; a promoted one
@@ -69,7 +72,7 @@ pub fn decide<'a>(w: &World<'a>) -> Decision<'a> {
         paused: ctx.steering.rolling_update_paused,
         on_delete: ctx.resolved.type_ == UpdateStrategyType::OnDelete,
         now: ctx.now,
-        slow_start_since: slow_start_since(&w.revisions, w.active_before, ctx.now),
+        slow_start_since: slow_start_since(&w.revisions, w.active_before, active_after, ctx.now),
         state: &ctx.s.state,
         config: &ctx.s.config,
     });
@@ -78,13 +81,31 @@ pub fn decide<'a>(w: &World<'a>) -> Decision<'a> {
         active_after,
         intents,
         rolling,
+        canary_steering,
     }
+}
+
+/// The canary steering annotations, scoped (see [`CanarySteering`]) to the canary in
+/// progress: the target revision while it differs from the active one and the strategy has a
+/// canary.
+fn canary_steering(w: &World<'_>) -> CanarySteering {
+    let target = w.revisions.target;
+    let canary = (w.ctx.resolved.canary.is_some() && w.active_before.is_some_and(|a| a != target))
+        .then(|| w.revisions.revs[target].name.as_str());
+    let stored = w
+        .ctx
+        .s
+        .eds
+        .status
+        .as_ref()
+        .map_or(&[][..], |s| &s.steering[..]);
+    CanarySteering::new(w.ctx.annotations, stored, canary)
 }
 
 /// The canary phase: held while the target is a rejected revision (see [`canary::held`]),
 /// judged by [`canary::decide`] while the target differs from the active revision and the
 /// strategy has a canary, absent otherwise.
-fn canary_outcome(w: &World<'_>) -> Option<CanaryOutcome> {
+fn canary_outcome(w: &World<'_>, steering: &CanarySteering) -> Option<CanaryOutcome> {
     let target = w.revisions.target;
     if w.active_before.is_none_or(|a| a == target) {
         return None;
@@ -105,5 +126,6 @@ fn canary_outcome(w: &World<'_>) -> Option<CanaryOutcome> {
         now: w.ctx.now,
         stamp: &w.ctx.stamp,
         desired,
+        steering,
     }))
 }

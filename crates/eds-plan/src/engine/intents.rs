@@ -45,17 +45,20 @@ pub fn node_intents(
         .collect()
 }
 
-/// Slow start counts from when the target revision became active (its `Active` condition).
+/// Slow start counts from when the revision pods are created for became active (its ERS's
+/// `Active` condition): during a canary that is the active revision, whose clock keeps running
+/// (nodes joining during a canary are not held to a fresh slow start), and a revision promoted
+/// in this plan starts now.
 pub fn slow_start_since(
     revisions: &Revisions<'_>,
     active_before: Option<usize>,
+    active_after: usize,
     now: Timestamp,
 ) -> Timestamp {
-    let target = &revisions.revs[revisions.target];
-    if active_before != Some(revisions.target) {
+    if active_before != Some(active_after) {
         return now;
     }
-    target
+    revisions.revs[active_after]
         .ers
         .and_then(|e| e.status.as_ref())
         .and_then(|s| find(&s.conditions, condition_type::ACTIVE))

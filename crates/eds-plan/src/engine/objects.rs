@@ -118,6 +118,23 @@ pub fn build(w: &World<'_>, decision: &Decision<'_>, events: &mut Events) -> Obj
             tolerations: &tolerations,
         }));
     }
+    if !ctx.steering.rollout_frozen {
+        for pod in &cluster.vanished {
+            let meta = &pod.metadata;
+            let node = crate::placement::pod_node(pod).map(str::to_string);
+            pod_deletes.push(PodDelete {
+                namespace: meta.namespace.clone().unwrap_or_else(|| ctx.ns.to_string()),
+                name: meta.name.clone().unwrap_or_default(),
+                uid: meta.uid.clone(),
+                resource_version: meta.resource_version.clone(),
+                reason: format!(
+                    "never scheduled, pinned to node {} which no longer exists",
+                    node.as_deref().unwrap_or_default()
+                ),
+                node,
+            });
+        }
+    }
     // Node order, like every other choice, so `eds plan` reads top to bottom.
     let node = |p: &Pod| crate::placement::pod_node(p).map(str::to_string);
     pod_creates.sort_by_cached_key(|p| (node(p), p.metadata.name.clone()));

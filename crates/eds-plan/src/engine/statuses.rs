@@ -78,8 +78,15 @@ fn eds_status(w: &World<'_>, decision: &Decision<'_>) -> ExtendedDaemonSetStatus
         frozen,
         paused,
         blocked: decision.rolling.blocked.clone(),
+    })
+    .map(|mut st| {
+        // A refused canary names the field to fix.
+        if let Some(why) = outcome.and_then(|o| o.refused.clone()) {
+            st.message = why;
+        }
+        st
     });
-    status::eds_status(&EdsStatusInputs {
+    let mut eds = status::eds_status(&EdsStatusInputs {
         prev: ctx.s.eds.status.as_ref(),
         generation: ctx.s.eds.metadata.generation,
         counts,
@@ -102,7 +109,9 @@ fn eds_status(w: &World<'_>, decision: &Decision<'_>) -> ExtendedDaemonSetStatus
         done: done(w, decision, &counts),
         stall,
         stamp: &ctx.stamp,
-    })
+    });
+    eds.steering = decision.canary_steering.records.clone();
+    eds
 }
 
 /// ERS statuses that differ from the stored ones (ERSs being deleted have none).

@@ -124,21 +124,17 @@ pub fn classify<'a, 'b>(inp: &RollingInputs<'a, 'b>, i: usize, surge: bool) -> C
     }
     let rev = &inp.revisions.revs[desired];
     // The pod name is hashed only where it matters (hashing every node costs time at 10,000
-    // nodes): to wait for a terminating pod of the same name, and for a create.
+    // nodes): for a create.
     let name = || pod_name(&rev.name, node.name, 0);
-    let terminating_same_name =
-        out.new.is_none() && node.pods.iter().any(|p| p.facts.terminating) && {
-            let name = name();
-            node.pods
-                .iter()
-                .any(|p| p.facts.terminating && p.name == name)
-        };
+    // No new pod beside a terminating one, whatever its name (as upstream and the DaemonSet
+    // controller): a daemon binding host ports or files would crash-loop in that window.
+    let terminating = node.pods.iter().find(|p| p.facts.terminating);
     out.need = match (out.old, out.new) {
         (None, Some(_)) if out.free_deletes.is_empty() => Need::Nothing(String::new()),
         (None, Some(_)) => Need::FreeDelete,
         (None, None) if out.failed_waiting || !out.free_deletes.is_empty() => Need::FreeDelete,
-        (None, None) if terminating_same_name => {
-            Need::Wait(format!("pod {} is terminating", name()))
+        (None, None) if let Some(t) = terminating => {
+            Need::Wait(format!("pod {} is terminating", t.name))
         }
         (None, None) if rev.ers.is_none() => {
             Need::Wait(format!("ERS {} is being created", rev.name))
@@ -172,6 +168,12 @@ pub fn classify<'a, 'b>(inp: &RollingInputs<'a, 'b>, i: usize, surge: bool) -> C
         }
         (Some(_), None) => Need::Budgeted,
     };
+    // Surge creates beside a pod that still runs, never beside a terminating one.
+    if let Some(t) = terminating
+        && (out.need == Need::SurgeFree || (out.need == Need::Budgeted && surge))
+    {
+        out.need = Need::Wait(format!("pod {} is terminating", t.name));
+    }
     let may_create = match out.need {
         Need::Create | Need::SurgeFree => true,
         Need::Budgeted => surge,

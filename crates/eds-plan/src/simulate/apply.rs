@@ -154,19 +154,27 @@ pub fn mark_ready(snapshot: &mut Snapshot, now: Timestamp, ready_after: Duration
         if is_ready(pod) || at > now || pod.metadata.deletion_timestamp.is_some() {
             continue;
         }
-        let status = pod.status.get_or_insert_with(PodStatus::default);
-        let broken = status.phase.as_deref() == Some("Failed")
-            || status
-                .container_statuses
-                .iter()
-                .flatten()
-                .any(|c| c.state.as_ref().is_some_and(|s| s.waiting.is_some()));
-        if broken {
+        if is_broken(pod) {
             continue;
         }
+        let status = pod.status.get_or_insert_with(PodStatus::default);
         status.phase = Some("Running".into());
         let conditions = status.conditions.get_or_insert_with(Vec::new);
         conditions.retain(|c| c.type_ != READY);
         conditions.push(condition(READY, true, at));
     }
+}
+
+/// Whether a scenario made the pod fail (phase Failed, or a container waiting with a reason):
+/// it never becomes ready by itself.
+pub fn is_broken(pod: &Pod) -> bool {
+    let Some(status) = pod.status.as_ref() else {
+        return false;
+    };
+    status.phase.as_deref() == Some("Failed")
+        || status
+            .container_statuses
+            .iter()
+            .flatten()
+            .any(|c| c.state.as_ref().is_some_and(|s| s.waiting.is_some()))
 }

@@ -2,13 +2,12 @@
 //! (`canary pods` is in [`super::pods`].)
 //!
 //! Each refuses with [`Error::NoCanary`](super::Error::NoCanary) when no canary is in progress,
-//! and is a no-op (exit 0) when the annotations already say what was asked.
+//! and is a no-op (exit 0) when the annotations already say what was asked. Each writes the
+//! canary ERS name as the value, so the command steers that canary only: the controller
+//! ignores a value naming another revision, and a later template gets a fresh canary.
 
 use super::{annotate::AnnotationEdit, error::Result, pods::canary_ers};
 use eds_api::{ExtendedDaemonSet, constants::keys};
-
-/// Value of the boolean annotations.
-const TRUE: &str = "true";
 
 /// `canary validate`: `canary-valid=<canary ERS>` promotes the canary now.
 pub fn validate(eds: &ExtendedDaemonSet) -> Result<AnnotationEdit> {
@@ -20,7 +19,7 @@ pub fn validate(eds: &ExtendedDaemonSet) -> Result<AnnotationEdit> {
     .set(keys::CANARY_VALID_ANNOTATION, canary))
 }
 
-/// `canary pause`: `canary-paused=true` with the reason; drops a `canary-unpaused` that would
+/// `canary pause`: `canary-paused=<canary ERS>` with the reason; drops a `canary-unpaused` that would
 /// override it.
 pub fn pause(eds: &ExtendedDaemonSet, reason: &str) -> Result<AnnotationEdit> {
     let canary = canary_ers(eds)?;
@@ -28,12 +27,12 @@ pub fn pause(eds: &ExtendedDaemonSet, reason: &str) -> Result<AnnotationEdit> {
         format!("canary {canary} paused (reason: {reason})"),
         format!("canary {canary} already paused"),
     )
-    .set(keys::CANARY_PAUSED_ANNOTATION, TRUE)
+    .set(keys::CANARY_PAUSED_ANNOTATION, canary.clone())
     .set(keys::CANARY_PAUSED_REASON_ANNOTATION, reason)
     .remove(keys::CANARY_UNPAUSED_ANNOTATION))
 }
 
-/// `canary unpause`: `canary-unpaused=true` (which also overrides an automatic pause) and drops
+/// `canary unpause`: `canary-unpaused=<canary ERS>` (which also overrides an automatic pause) and drops
 /// the manual pause and its reason.
 pub fn unpause(eds: &ExtendedDaemonSet) -> Result<AnnotationEdit> {
     let canary = canary_ers(eds)?;
@@ -41,12 +40,12 @@ pub fn unpause(eds: &ExtendedDaemonSet) -> Result<AnnotationEdit> {
         format!("canary {canary} unpaused"),
         format!("canary {canary} already unpaused"),
     )
-    .set(keys::CANARY_UNPAUSED_ANNOTATION, TRUE)
+    .set(keys::CANARY_UNPAUSED_ANNOTATION, canary.clone())
     .remove(keys::CANARY_PAUSED_ANNOTATION)
     .remove(keys::CANARY_PAUSED_REASON_ANNOTATION))
 }
 
-/// `canary fail`: `canary-failed=true`; the controller rejects the canary's template and puts
+/// `canary fail`: `canary-failed=<canary ERS>`; the controller rejects the canary's template and puts
 /// the active one back on the canary nodes.
 pub fn fail(eds: &ExtendedDaemonSet) -> Result<AnnotationEdit> {
     let canary = canary_ers(eds)?;
@@ -54,7 +53,7 @@ pub fn fail(eds: &ExtendedDaemonSet) -> Result<AnnotationEdit> {
         format!("canary {canary} failed"),
         format!("canary {canary} already failed"),
     )
-    .set(keys::CANARY_FAILED_ANNOTATION, TRUE))
+    .set(keys::CANARY_FAILED_ANNOTATION, canary.clone()))
 }
 
 #[cfg(test)]
@@ -93,7 +92,7 @@ mod tests {
         assert_eq!(
             p.patch()["metadata"]["annotations"],
             serde_json::json!({
-                keys::CANARY_PAUSED_ANNOTATION: "true",
+                keys::CANARY_PAUSED_ANNOTATION: "foo-xdj4b",
                 keys::CANARY_PAUSED_REASON_ANNOTATION: "investigating",
                 keys::CANARY_UNPAUSED_ANNOTATION: null,
             })
@@ -102,7 +101,7 @@ mod tests {
         assert_eq!(
             u.patch()["metadata"]["annotations"],
             serde_json::json!({
-                keys::CANARY_UNPAUSED_ANNOTATION: "true",
+                keys::CANARY_UNPAUSED_ANNOTATION: "foo-xdj4b",
                 keys::CANARY_PAUSED_ANNOTATION: null,
                 keys::CANARY_PAUSED_REASON_ANNOTATION: null,
             })
@@ -110,12 +109,12 @@ mod tests {
     }
 
     #[test]
-    fn fail_sets_canary_failed() {
+    fn fail_names_the_canary_ers() {
         let eds = testing::canary(testing::eds("foo"), "foo-xdj4b");
         let edit = fail(&eds).unwrap();
         assert_eq!(
             edit.changes[keys::CANARY_FAILED_ANNOTATION].as_deref(),
-            Some("true")
+            Some("foo-xdj4b")
         );
     }
 }

@@ -24,7 +24,7 @@ async fn canary_verbs_write_the_annotations() {
         "ExtendedDaemonSet default/foo: canary foo-xdj4b paused (reason: investigating)\n"
     );
     let a = annotations(cl, "foo").await;
-    assert_eq!(a[keys::CANARY_PAUSED_ANNOTATION], "true");
+    assert_eq!(a[keys::CANARY_PAUSED_ANNOTATION], "foo-xdj4b");
     assert_eq!(a[keys::CANARY_PAUSED_REASON_ANNOTATION], "investigating");
     assert!(!a.contains_key(keys::CANARY_UNPAUSED_ANNOTATION));
     assert_eq!(
@@ -34,7 +34,7 @@ async fn canary_verbs_write_the_annotations() {
 
     ok(cl, &["canary", "unpause", "foo"]).await;
     let a = annotations(cl, "foo").await;
-    assert_eq!(a[keys::CANARY_UNPAUSED_ANNOTATION], "true");
+    assert_eq!(a[keys::CANARY_UNPAUSED_ANNOTATION], "foo-xdj4b");
     assert!(!a.contains_key(keys::CANARY_PAUSED_ANNOTATION));
     assert!(!a.contains_key(keys::CANARY_PAUSED_REASON_ANNOTATION));
 
@@ -56,7 +56,7 @@ async fn canary_verbs_write_the_annotations() {
     ok(cl, &["canary", "fail", "foo"]).await;
     assert_eq!(
         annotations(cl, "foo").await[keys::CANARY_FAILED_ANNOTATION],
-        "true"
+        "foo-xdj4b"
     );
 }
 
