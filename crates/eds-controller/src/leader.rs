@@ -6,7 +6,7 @@ use kube::Client;
 use kube_lease_manager::LeaseManagerBuilder;
 use tokio::sync::watch;
 
-use super::metrics::Metrics;
+use super::{error::RunError, metrics::Metrics};
 
 /// Where and as whom to hold the lease.
 #[derive(Clone, Debug)]
@@ -20,14 +20,48 @@ pub struct LeaseSettings {
     pub grace: Duration,
 }
 
-/// Starts the election; the returned channel is `true` while this replica leads. It turns
+/// Whether this replica may write, as a channel every reconcile and the executor read.
+///
+/// Without election the replica always leads: the sender is kept here (not leaked) for as long
+/// as the controller runs, and [`Leadership::step_down`] turns it `false` at shutdown, as losing
+/// the lease does, so no write starts after the controller began to stop.
+pub struct Leadership {
+    rx: watch::Receiver<bool>,
+    always: Option<watch::Sender<bool>>,
+}
+
+impl Leadership {
+    /// A replica that leads from the start (no election: a single replica).
+    pub fn always() -> Self {
+        let (tx, rx) = watch::channel(true);
+        Self {
+            rx,
+            always: Some(tx),
+        }
+    }
+
+    /// A receiver of the leadership: `true` while this replica may write.
+    pub fn subscribe(&self) -> watch::Receiver<bool> {
+        self.rx.clone()
+    }
+
+    /// Stops leading (shutdown). An elected replica steps down by releasing its lease, which
+    /// [`elect`] does when the shutdown channel fires.
+    pub fn step_down(&self) {
+        if let Some(tx) = &self.always {
+            let _ = tx.send(false);
+        }
+    }
+}
+
+/// Starts the election; the returned leadership is `true` while this replica leads. It turns
 /// `false` as soon as the lease is lost, and the manager releases the lease on shutdown.
 pub async fn elect(
     client: Client,
     settings: LeaseSettings,
     metrics: Metrics,
     mut shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<watch::Receiver<bool>> {
+) -> Result<Leadership, RunError> {
     let manager = LeaseManagerBuilder::new(client, &settings.name)
         .with_namespace(&settings.namespace)
         .with_identity(&settings.identity)
@@ -35,12 +69,10 @@ pub async fn elect(
         .with_grace(settings.grace.as_secs().max(1))
         .build()
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "leader election on Lease {}/{}: {e}",
-                settings.namespace,
-                settings.name
-            )
+        .map_err(|source| RunError::LeaderElection {
+            namespace: settings.namespace.clone(),
+            name: settings.name.clone(),
+            source,
         })?;
     let (mut lease_rx, task) = manager.watch().await;
     let (tx, rx) = watch::channel(*lease_rx.borrow());
@@ -63,5 +95,25 @@ pub async fn elect(
             let _ = manager.release().await;
         }
     });
-    Ok(rx)
+    Ok(Leadership { rx, always: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn always_leads_until_it_steps_down_and_its_channel_closes_when_dropped() {
+        let leadership = Leadership::always();
+        let mut rx = leadership.subscribe();
+        assert!(*rx.borrow_and_update());
+        assert_eq!(rx.has_changed().ok(), Some(false), "open while held");
+        leadership.step_down();
+        assert!(!*rx.borrow_and_update());
+        drop(leadership);
+        assert!(
+            rx.has_changed().is_err(),
+            "the sender is dropped, not leaked"
+        );
+    }
 }

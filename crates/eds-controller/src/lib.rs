@@ -6,6 +6,7 @@
 
 pub mod caches;
 pub mod config;
+pub mod error;
 pub mod executor;
 pub mod expectations;
 pub mod health;
@@ -14,6 +15,8 @@ pub mod metrics;
 pub mod orphans;
 pub mod reconcile;
 pub mod run;
+pub mod scope;
 
 pub use config::{ControllerArgs, LogFormat, RuntimeConfig, WatchScope};
+pub use error::RunError;
 pub use run::{Runtime, run};

@@ -163,7 +163,8 @@ async fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
         health_listener: Some(controller::health::bind(args.health_addr, "health").await?),
         leader_election,
     };
-    controller::run(rt, shutdown_signal()).await
+    controller::run(rt, shutdown_signal()).await?;
+    Ok(())
 }
 
 async fn sim_serve(nodes: usize, kubeconfig: std::path::PathBuf, port: u16) -> anyhow::Result<()> {

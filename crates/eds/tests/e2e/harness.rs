@@ -53,7 +53,7 @@ pub struct TestCluster {
 /// A controller running in-process.
 pub struct RunningController {
     stop: oneshot::Sender<()>,
-    task: JoinHandle<anyhow::Result<()>>,
+    task: JoinHandle<Result<(), controller::RunError>>,
 }
 
 impl RunningController {
