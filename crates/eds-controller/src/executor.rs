@@ -10,15 +10,19 @@
 //!   before pod creates: a plan that retires a surge pod on one node and starts one on another
 //!   never shows more surging nodes than maxSurge, even for a moment.
 //!
+//! Pod writes go out several at once, bounded (see [`pods`]).
+//!
 //! Every write first checks that this replica still leads: losing the lease stops writing at
 //! once, even in the middle of a plan.
+
+mod pods;
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::{
     Api, Client, Resource, ResourceExt,
-    api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions},
+    api::{DeleteParams, Patch, PatchParams, Preconditions},
     runtime::events::{Event as KubeEvent, EventType, Recorder},
 };
 use serde_json::json;
@@ -95,6 +99,8 @@ pub struct Executor<'a> {
     pub recorder: &'a Recorder,
     pub metrics: &'a Metrics,
     pub leader: &'a watch::Receiver<bool>,
+    /// Pod writes in flight at once (`--max-concurrent-writes`).
+    pub max_concurrent_writes: usize,
 }
 
 /// What one execution did, for expectations and logs.
@@ -115,18 +121,19 @@ impl Executor<'_> {
     }
 
     /// Applies `plan` for `eds`; `live_ers` are the ERSs in the cache (for status comparison
-    /// and owner uids).
+    /// and owner uids). Every write the API server accepted is in `outcome`, also when
+    /// execution stops on an error: the caller records them as expectations either way.
     pub async fn execute(
         &self,
         eds: &ExtendedDaemonSet,
         live_ers: &[ExtendedDaemonSetReplicaSet],
         plan: &Plan,
-    ) -> Result<Outcome, ExecuteError> {
+        outcome: &mut Outcome,
+    ) -> Result<(), ExecuteError> {
         let ns = eds.namespace().unwrap_or_default();
         let ers_api: Api<ExtendedDaemonSetReplicaSet> = Api::namespaced(self.client.clone(), &ns);
         let pod_api: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
         let apply = PatchParams::apply(FIELD_MANAGER).force();
-        let mut outcome = Outcome::default();
         let mut ers_uids: BTreeMap<String, String> = live_ers
             .iter()
             .filter_map(|e| Some((e.name_any(), e.uid()?)))
@@ -152,55 +159,11 @@ impl Executor<'_> {
             }
         }
 
-        for delete in &plan.pod_deletes {
-            self.ensure_leader()?;
-            let dp = guarded_delete(&delete.uid, &delete.resource_version);
-            let deleted =
-                unless_gone(pod_api.delete(&delete.name, &dp).await).map_err(|source| {
-                    ExecuteError::DeletePod {
-                        name: delete.name.clone(),
-                        source,
-                    }
-                })?;
-            if deleted.is_some() {
-                self.metrics.pods_deleted.inc();
-                outcome.deleted += 1;
-                if let Some(uid) = &delete.uid {
-                    outcome.pending.deletes.insert(uid.clone());
-                }
-            }
-        }
-
-        for pod in &plan.pod_creates {
-            self.ensure_leader()?;
-            let mut pod = pod.clone();
-            fill_owner_uids(&mut pod, &ers_uids);
-            let name = pod.name_any();
-            match pod_api.create(&PostParams::default(), &pod).await {
-                Ok(_) => {
-                    self.metrics.pods_created.inc();
-                    outcome.created += 1;
-                    outcome.pending.creates.insert(name);
-                }
-                Err(kube::Error::Api(e)) if e.code == 409 => {
-                    tracing::debug!(pod = %name, "pod already exists");
-                }
-                Err(source) => return Err(ExecuteError::CreatePod { name, source }),
-            }
-        }
-
-        for update in &plan.pod_label_updates {
-            self.ensure_leader()?;
-            // The uid in the patch makes it fail on a pod replaced since it was planned.
-            let patch = json!({ "metadata": { "uid": update.uid, "labels": update.labels } });
-            let patched = pod_api
-                .patch(&update.name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await;
-            unless_gone(patched).map_err(|source| ExecuteError::LabelPod {
-                name: update.name.clone(),
-                source,
-            })?;
-        }
+        self.delete_pods(&pod_api, &plan.pod_deletes, outcome)
+            .await?;
+        self.create_pods(&pod_api, &plan.pod_creates, &ers_uids, outcome)
+            .await?;
+        self.label_pods(&pod_api, &plan.pod_label_updates).await?;
 
         for old in &plan.ers_deletes {
             self.ensure_leader()?;
@@ -314,7 +277,7 @@ impl Executor<'_> {
                 tracing::warn!(error = %e, reason = %event.reason, "cannot publish event");
             }
         }
-        Ok(outcome)
+        Ok(())
     }
 }
 

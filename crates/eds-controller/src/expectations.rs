@@ -8,10 +8,18 @@
 //! (or a timeout passed, in case an event was missed) before planning it again.
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
-    sync::Mutex,
+    collections::{BTreeMap, BTreeSet, HashSet},
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::{
+    ResourceExt,
+    runtime::reflector::{ObjectRef, Store},
+};
+
+use eds_api::ExtendedDaemonSetReplicaSet;
 
 /// Writes not yet seen in the caches, per ExtendedDaemonSet key (`namespace/name`).
 #[derive(Default)]
@@ -104,6 +112,54 @@ impl Expectations {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
+    }
+}
+
+/// The caches of one ExtendedDaemonSet as [`CacheView`]. The names and live uids of its pods
+/// are hashed once: a rollout wave leaves hundreds of writes pending, and looking each one up
+/// by scanning thousands of pods cost milliseconds on every reconcile.
+pub struct StoreView<'a> {
+    names: HashSet<&'a str>,
+    live_uids: HashSet<&'a str>,
+    ers: &'a Store<ExtendedDaemonSetReplicaSet>,
+    namespace: &'a str,
+}
+
+impl<'a> StoreView<'a> {
+    /// A view of `pods` (those of one ExtendedDaemonSet) and of the ERS cache in `namespace`.
+    pub fn new(
+        pods: &'a [Arc<Pod>],
+        ers: &'a Store<ExtendedDaemonSetReplicaSet>,
+        namespace: &'a str,
+    ) -> Self {
+        let names = pods
+            .iter()
+            .filter_map(|p| p.metadata.name.as_deref())
+            .collect();
+        let live_uids = pods
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .filter_map(|p| p.metadata.uid.as_deref())
+            .collect();
+        Self {
+            names,
+            live_uids,
+            ers,
+            namespace,
+        }
+    }
+}
+
+impl CacheView for StoreView<'_> {
+    fn has_pod(&self, name: &str) -> bool {
+        self.names.contains(name)
+    }
+    fn has_live_pod_uid(&self, uid: &str) -> bool {
+        self.live_uids.contains(uid)
+    }
+    fn ers_version(&self, name: &str) -> Option<String> {
+        let r = ObjectRef::new(name).within(self.namespace);
+        self.ers.get(&r).and_then(|e| e.resource_version())
     }
 }
 

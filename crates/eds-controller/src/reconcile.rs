@@ -21,8 +21,8 @@ use tokio::sync::watch;
 use super::{
     caches::ScopeStores,
     config::RuntimeConfig,
-    executor::{ExecuteError, Executor},
-    expectations::{CacheView, Expectations},
+    executor::{ExecuteError, Executor, Outcome},
+    expectations::{Expectations, StoreView},
     metrics::Metrics,
 };
 use eds_api::ExtendedDaemonSet;
@@ -68,29 +68,6 @@ fn key(eds: &ExtendedDaemonSet) -> String {
     format!("{}/{}", eds.namespace().unwrap_or_default(), eds.name_any())
 }
 
-struct StoreView<'a> {
-    pods: &'a [Arc<Pod>],
-    ers: &'a Store<eds_api::ExtendedDaemonSetReplicaSet>,
-    namespace: &'a str,
-}
-
-impl CacheView for StoreView<'_> {
-    fn has_pod(&self, name: &str) -> bool {
-        self.pods
-            .iter()
-            .any(|p| p.metadata.name.as_deref() == Some(name))
-    }
-    fn has_live_pod_uid(&self, uid: &str) -> bool {
-        self.pods.iter().any(|p| {
-            p.metadata.uid.as_deref() == Some(uid) && p.metadata.deletion_timestamp.is_none()
-        })
-    }
-    fn ers_version(&self, name: &str) -> Option<String> {
-        let r = kube::runtime::reflector::ObjectRef::new(name).within(self.namespace);
-        self.ers.get(&r).and_then(|e| e.resource_version())
-    }
-}
-
 /// Reconciles one ExtendedDaemonSet.
 #[tracing::instrument(skip_all, fields(eds = %key(&eds)))]
 pub async fn reconcile(
@@ -120,11 +97,7 @@ pub async fn reconcile(
                 && p.labels().get(eds_api::constants::keys::EDS_NAME_LABEL) == Some(&name)
         })
         .collect();
-    let view = StoreView {
-        pods: &pods,
-        ers: &ctx.stores.ers,
-        namespace: &ns,
-    };
+    let view = StoreView::new(&pods, &ctx.stores.ers, &ns);
     if !ctx
         .expectations
         .satisfied(&key, &view, Instant::now(), ctx.config.expectations_timeout)
@@ -179,10 +152,16 @@ pub async fn reconcile(
         recorder: &ctx.recorder,
         metrics: &ctx.metrics,
         leader: &ctx.leader,
+        max_concurrent_writes: ctx.config.max_concurrent_writes,
     };
-    let outcome = executor.execute(&eds, &replica_sets, &plan).await?;
+    let mut outcome = Outcome::default();
+    let executed = executor
+        .execute(&eds, &replica_sets, &plan, &mut outcome)
+        .await;
+    // What was written before a failure is expected too, or the next plan would redo it.
     ctx.expectations
-        .record(&key, outcome.pending, Instant::now());
+        .record(&key, std::mem::take(&mut outcome.pending), Instant::now());
+    executed?;
     ctx.failures
         .lock()
         .unwrap_or_else(|e| e.into_inner())

@@ -28,6 +28,10 @@
 
 #[path = "../../kube-sim/examples/common/mod.rs"]
 mod common;
+#[path = "scale/latency.rs"]
+mod latency;
+#[path = "scale/writes.rs"]
+mod writes;
 
 use std::{
     net::SocketAddr,
@@ -59,10 +63,18 @@ use tracing::span;
 use tracing_subscriber::{
     EnvFilter, Layer, layer::SubscriberExt, registry::LookupSpan, util::SubscriberInitExt,
 };
+use writes::Writes;
 
 const NAMESPACE: &str = "default";
 const NAME: &str = "foo";
 const START_DELAY: Duration = Duration::from_secs(1);
+/// `terminationGracePeriodSeconds` of the pods: the simulated kubelet keeps a deleted pod
+/// terminating that long.
+const GRACE: Duration = Duration::from_secs(1);
+/// Quiet period after the rollout, over which the controller's writes are counted.
+const QUIET: Duration = Duration::from_secs(20);
+/// Nodes added one at a time at the end, to time node -> pod.
+const LATE_NODES: usize = 20;
 /// How long one phase may take before the program gives up.
 const PHASE_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -360,6 +372,13 @@ async fn apply(
     Ok(applied.metadata.generation.unwrap_or_default())
 }
 
+/// Where the figures of a phase come from.
+struct Probes {
+    metrics: SocketAddr,
+    timer: ReconcileTimer,
+    writes: Writes,
+}
+
 /// Runs one rollout phase: applies `image` and waits until it runs everywhere, then prints
 /// the figures of the phase.
 async fn phase(
@@ -367,11 +386,18 @@ async fn phase(
     api: &Api<ExtendedDaemonSet>,
     image: &str,
     nodes: usize,
-    metrics: SocketAddr,
-    timer: &ReconcileTimer,
+    probes: &Probes,
+    floor: Option<Duration>,
 ) -> Result<ExtendedDaemonSetStatus, Box<dyn std::error::Error>> {
+    let Probes {
+        metrics,
+        timer,
+        writes,
+    } = probes;
+    let metrics = *metrics;
     let (before, cpu) = (scrape(metrics).await?, Cpu::now());
     timer.take();
+    writes.take();
     let t = Instant::now();
     let generation = apply(api, &eds(image, nodes)).await?;
     let status = wait_complete(api, generation, nodes as i32, t).await?;
@@ -385,6 +411,19 @@ async fn phase(
     println!("  histogram: {}", after.since(&before).summary());
     println!("  reconcile spans: {}", spans.summary());
     println!("  process CPU: {}", Cpu::now().since(cpu).summary());
+    let counts = writes.take();
+    println!(
+        "  controller API writes: {} = {:.2} per node",
+        writes::summary(&counts),
+        counts.values().sum::<u64>() as f64 / nodes as f64
+    );
+    if let Some(floor) = floor {
+        println!(
+            "  theoretical minimum {:.2} s; ratio {:.2}",
+            floor.as_secs_f64(),
+            elapsed.as_secs_f64() / floor.as_secs_f64()
+        );
+    }
     Ok(status)
 }
 
@@ -435,14 +474,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         health_listener.local_addr()?,
     );
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let writes = Writes::default();
+    let mut controller_config = kube::Config::new(server.url().parse()?);
+    controller_config.default_namespace = NAMESPACE.into();
+    let controller_client = writes.client(controller_config)?;
     let t = Instant::now();
     let controller = tokio::spawn(controller::run(
         controller::Runtime {
-            client: client.clone(),
+            client: controller_client,
             config: RuntimeConfig {
                 scope: WatchScope::All,
                 validation_mode: ValidationMode::Auto,
                 concurrency: 4,
+                max_concurrent_writes: controller::config::DEFAULT_MAX_CONCURRENT_WRITES.into(),
                 identity: "eds-scale".into(),
                 expectations_timeout: Duration::from_secs(10),
             },
@@ -466,24 +510,57 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let api: Api<ExtendedDaemonSet> = Api::namespaced(client.clone(), NAMESPACE);
+    let probes = Probes {
+        metrics,
+        timer: timer.clone(),
+        writes: writes.clone(),
+    };
     let first = phase(
         "first deployment",
         &api,
         "registry.k8s.io/pause:3.0",
         nodes,
-        metrics,
-        &timer,
+        &probes,
+        None,
     )
     .await?;
+    let floor = latency::rolling_update_floor(nodes, START_DELAY, jitter, GRACE);
+    println!(
+        "rolling update minimum: {} waves of {} nodes x ({:.1} s grace + {:.2} s mean pod start) = {:.2} s",
+        floor.waves,
+        floor.per_wave,
+        GRACE.as_secs_f64(),
+        floor.start.as_secs_f64(),
+        floor.total.as_secs_f64()
+    );
     let update = phase(
         "rolling update",
         &api,
         "registry.k8s.io/pause:3.1",
         nodes,
-        metrics,
-        &timer,
+        &probes,
+        Some(floor.total),
     )
     .await?;
+
+    writes.take();
+    tokio::time::sleep(QUIET).await;
+    println!(
+        "idle {:.0} s: controller API writes {}",
+        QUIET.as_secs_f64(),
+        writes::summary(&writes.take())
+    );
+    let late = latency::new_node_latency(&server, &client, NAMESPACE, LATE_NODES).await?;
+    println!(
+        "new node -> its pod created ({LATE_NODES} nodes, one at a time): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        late.p50.as_secs_f64() * 1000.0,
+        late.p99.as_secs_f64() * 1000.0,
+        late.max.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  controller API writes: {}",
+        writes::summary(&writes.take())
+    );
 
     // Cross-check the status against the pods themselves.
     let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);

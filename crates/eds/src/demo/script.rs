@@ -77,6 +77,7 @@ pub async fn run(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), De
                 scope: WatchScope::All,
                 validation_mode: ValidationMode::Auto,
                 concurrency: 4,
+                max_concurrent_writes: controller::config::DEFAULT_MAX_CONCURRENT_WRITES.into(),
                 identity: "eds-demo".into(),
                 expectations_timeout: std::time::Duration::from_secs(10),
             },

@@ -157,6 +157,7 @@ impl TestCluster {
                 scope: WatchScope::Namespaces(vec![self.namespace.clone()]),
                 validation_mode: self.validation_mode,
                 concurrency: 4,
+                max_concurrent_writes: controller::config::DEFAULT_MAX_CONCURRENT_WRITES.into(),
                 identity: identity.to_string(),
                 expectations_timeout: Duration::from_secs(10),
             },

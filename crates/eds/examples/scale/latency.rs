@@ -1,0 +1,127 @@
+//! The floor of a rolling update and the time from a new node to its pod, for the scale
+//! examples.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Pod;
+use kube::{
+    Api,
+    runtime::{WatchStreamExt, watcher},
+};
+use kube_sim::apiserver::SimApiServer;
+
+use eds_api::constants::keys;
+
+/// The shortest a rolling update can take with `maxUnavailable: 10%`,
+/// `maxParallelPodCreation` 10% of the nodes and slow start by 10% per interval: every node
+/// is replaced once, at most `per_wave` at a time, and a node is unavailable from the delete
+/// of its old pod (which terminates for `grace`) until its new pod is Ready (`start`, plus
+/// half the jitter on average).
+pub struct Floor {
+    pub per_wave: usize,
+    pub waves: usize,
+    pub start: Duration,
+    pub total: Duration,
+}
+
+/// [`Floor`] of `nodes` nodes.
+pub fn rolling_update_floor(nodes: usize, start: Duration, jitter: f64, grace: Duration) -> Floor {
+    // 10% rounded up, as the controller scales percentages of maxUnavailable.
+    let per_wave = nodes.div_ceil(10).max(1);
+    let waves = nodes.div_ceil(per_wave);
+    let start = start.mul_f64(1.0 + jitter / 2.0);
+    Floor {
+        per_wave,
+        waves,
+        start,
+        total: (grace + start) * waves as u32,
+    }
+}
+
+/// Percentiles of the node -> pod times.
+pub struct Latency {
+    pub p50: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+}
+
+/// Adds `count` Ready nodes one at a time and times each until a pod of the ExtendedDaemonSet
+/// bound or pinned to it is seen through a watch.
+pub async fn new_node_latency(
+    server: &SimApiServer,
+    client: &kube::Client,
+    namespace: &str,
+    count: usize,
+) -> Result<Latency, Box<dyn std::error::Error>> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let config = watcher::Config::default().labels(keys::EDS_NAME_LABEL);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (synced_tx, synced_rx) = tokio::sync::oneshot::channel();
+    let watch = tokio::spawn(async move {
+        let mut synced = Some(synced_tx);
+        let mut events = std::pin::pin!(watcher(api, config).default_backoff());
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(watcher::Event::InitDone) => {
+                    if let Some(s) = synced.take() {
+                        let _ = s.send(());
+                    }
+                }
+                Ok(watcher::Event::Apply(pod)) => {
+                    if let Some(node) = node_of(&pod) {
+                        let _ = tx.send((node, Instant::now()));
+                    }
+                }
+                _ => {}
+            }
+        }
+    });
+    synced_rx.await?;
+    let mut times = Vec::with_capacity(count);
+    for k in 0..count {
+        let prefix = format!("late-{k:02}");
+        let node = format!("{prefix}-0001");
+        let t0 = Instant::now();
+        server.create_nodes(&prefix, 1)?;
+        loop {
+            let seen = tokio::time::timeout(Duration::from_secs(30), rx.recv()).await?;
+            let Some((on, at)) = seen else {
+                return Err("pod watch ended".into());
+            };
+            if on == node {
+                times.push(at - t0);
+                break;
+            }
+        }
+    }
+    watch.abort();
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
+    Ok(Latency {
+        p50: at(0.5),
+        p99: at(0.99),
+        max: *times.last().ok_or("no node")?,
+    })
+}
+
+/// The node a pod is bound to, or pinned to by a `metadata.name` node affinity.
+fn node_of(pod: &Pod) -> Option<String> {
+    let spec = pod.spec.as_ref()?;
+    if let Some(node) = spec.node_name.clone().filter(|n| !n.is_empty()) {
+        return Some(node);
+    }
+    let required = spec
+        .affinity
+        .as_ref()?
+        .node_affinity
+        .as_ref()?
+        .required_during_scheduling_ignored_during_execution
+        .as_ref()?;
+    required
+        .node_selector_terms
+        .iter()
+        .flat_map(|t| t.match_fields.iter().flatten())
+        .find(|f| f.key == "metadata.name" && f.operator == "In")
+        .and_then(|f| f.values.as_ref()?.first().cloned())
+}
