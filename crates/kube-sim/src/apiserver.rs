@@ -15,7 +15,9 @@
 //! - `fieldValidation=Strict` is not enforced: unknown fields of custom resources are pruned;
 //! - CRD versions share one stored object (no conversion: `apiVersion` is rewritten);
 //! - list-map keys (for apply and strategic merge) come from the field name (`containers` by
-//!   `name`, `conditions` by `type`, ...), not from `x-kubernetes-list-map-keys`;
+//!   `name`, `conditions` by `type`, ...), not from `x-kubernetes-list-map-keys`; apply
+//!   compares numbers by value (`0` and `0.0` are one value), as the real server does once
+//!   it has decoded them into typed fields;
 //! - a namespace has no `kubernetes` finalizer; its objects are deleted by the collector.
 //!
 //! ```no_run
@@ -49,6 +51,7 @@ mod openapi;
 mod patch;
 mod resources;
 mod routes;
+mod same;
 mod selector;
 mod serve;
 mod state;

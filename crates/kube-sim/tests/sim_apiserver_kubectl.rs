@@ -1,5 +1,6 @@
 //! The real `kubectl` binary against `sim serve`: get nodes, server-side apply of the
-//! repository's `crds/` and of an ExtendedDaemonSet, get and delete it.
+//! repository's `crds/` over CRDs another manager installed, of an ExtendedDaemonSet, get
+//! events, get and delete it.
 
 use std::{path::Path, process::Command, time::Duration};
 
@@ -85,6 +86,19 @@ async fn kubectl_drives_the_simulator() {
         assert!(line.contains(" Ready "), "{nodes}");
     }
 
+    // The CRDs are already installed by another manager (as `eds sim serve` does, from a Rust
+    // client that writes `minimum: 0.0` where kubectl writes `0`): kubectl's apply of the
+    // same CRDs shares the fields instead of conflicting.
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(&kubeconfig).unwrap(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let client = kube::Client::try_from(config).unwrap();
+    kube_sim::cluster::install_crds(&client, &eds_api::crds())
+        .await
+        .expect("install CRDs");
     let (k, c, d) = (kubeconfig.clone(), cache.clone(), crds.clone());
     let applied = tokio::task::spawn_blocking(move || {
         kubectl(
@@ -128,6 +142,42 @@ async fn kubectl_drives_the_simulator() {
         obj["spec"]["revisionHistoryLimit"], 10,
         "schema default applied"
     );
+
+    // `kubectl get events` prints the real server's columns.
+    let event: k8s_openapi::api::core::v1::Event = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "foo.1", "namespace": "default" },
+        "involvedObject": { "kind": "ExtendedDaemonSet", "name": "foo", "namespace": "default" },
+        "type": "Normal", "reason": "CanaryStarted", "message": "canary started on 1 node",
+        "source": { "component": "extendeddaemonset-controller" },
+        "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:00:00Z",
+        "count": 1,
+    }))
+    .unwrap();
+    kube::Api::<k8s_openapi::api::core::v1::Event>::namespaced(client.clone(), "default")
+        .create(&Default::default(), &event)
+        .await
+        .expect("create event");
+    let events = run(&["get", "events"]).await.unwrap();
+    let header: Vec<&str> = events
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+        "{events}"
+    );
+    let row = events.lines().nth(1).unwrap_or_default();
+    for cell in [
+        "Normal",
+        "CanaryStarted",
+        "extendeddaemonset/foo",
+        "canary started on 1 node",
+    ] {
+        assert!(row.contains(cell), "{cell} in {events}");
+    }
 
     let deleted = run(&["delete", "eds", "foo"]).await.unwrap();
     assert!(deleted.contains("\"foo\" deleted"), "{deleted}");

@@ -277,6 +277,41 @@ async fn apply_merges_containers_by_name() {
     c.cleanup().await;
 }
 
+/// kube-apiserver refuses an apply configuration that carries field ownership, e.g. an object
+/// read back and applied as is; an empty list means none.
+#[tokio::test]
+async fn server_side_apply_refuses_a_body_with_managed_fields() {
+    let c = Cluster::new().await;
+    let cms: Api<ConfigMap> = c.api();
+    let alice = PatchParams::apply("alice").force();
+    let config = json!({ "apiVersion": "v1", "kind": "ConfigMap",
+                         "metadata": { "name": "mf" }, "data": { "a": "1" } });
+    let live = cms
+        .patch("mf", &alice, &Patch::Apply(&config))
+        .await
+        .expect("apply creates");
+    // Read, edit, apply back: the live object carries managedFields.
+    let mut edited = serde_json::to_value(&live).unwrap();
+    edited["data"]["a"] = json!("2");
+    let s = api_status(
+        cms.patch("mf", &alice, &Patch::Apply(&edited))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((s.code, s.reason.as_str()), (400, "BadRequest"));
+    assert_eq!(s.message, "metadata.managedFields must be nil");
+    let unchanged = cms.get("mf").await.unwrap();
+    assert_eq!(unchanged.data.unwrap()["a"], "1", "nothing was written");
+    // The same edit without managedFields (or with an empty list) applies.
+    edited["metadata"]["managedFields"] = json!([]);
+    let applied = cms
+        .patch("mf", &alice, &Patch::Apply(&edited))
+        .await
+        .expect("an empty list is no ownership");
+    assert_eq!(applied.data.unwrap()["a"], "2");
+    c.cleanup().await;
+}
+
 #[tokio::test]
 async fn apply_to_the_status_subresource_keeps_its_own_fields() {
     let c = Cluster::new().await;

@@ -166,9 +166,16 @@ async fn revision_history_is_kept_and_undo_returns_to_an_old_revision() {
     for kept in &revisions[1..] {
         assert!(ers.contains(kept), "{kept} kept: {ers:?}");
     }
-    // Undo to 3.1: the same template maps to the same ERS, which becomes active again.
+    // Undo to 3.1: the same template maps to the same ERS, which becomes active again. The
+    // user applies a configuration of their own, as from a file: the live object (with its
+    // managedFields) is refused by a real API server.
     let old = tc.ers_api().get(&revisions[1]).await.unwrap();
-    let mut eds = tc.get_eds("foo").await;
+    let mut eds = tc.eds(
+        "foo",
+        "registry.k8s.io/pause:3.1",
+        json!({ "reconcileFrequency": "1s" }),
+    );
+    eds.spec.revision_history_limit = Some(2);
     eds.spec.template = old.spec.template.clone();
     tc.apply(&eds).await;
     tc.wait_eds("foo", "back on revision 2", |e| {

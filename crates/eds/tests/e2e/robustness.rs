@@ -249,6 +249,8 @@ async fn only_the_leader_writes_and_a_follower_takes_over() {
         .status
         .unwrap()
         .active_replica_set;
+    // The instances of our controller that wrote events. Other components write events too on
+    // a real cluster (the scheduler binding pods, kubelets starting them): they are not ours.
     let reporters = || async {
         let events = Api::<Event>::namespaced(tc.client.clone(), &tc.namespace)
             .list(&ListParams::default())
@@ -257,6 +259,9 @@ async fn only_the_leader_writes_and_a_follower_takes_over() {
         events
             .items
             .iter()
+            .filter(|e| {
+                e.reporting_controller.as_deref() == Some(eds_api::constants::FIELD_MANAGER)
+            })
             .filter_map(|e| e.reporting_instance.clone())
             .collect::<std::collections::BTreeSet<_>>()
     };

@@ -49,7 +49,7 @@ pub fn apply(
                 continue;
             }
             if let (Leaf::Value(want), Some(Leaf::Value(have))) = (leaf, live_leaves.get(path))
-                && want != have
+                && !super::same::same(want, have)
             {
                 conflicts.push(Conflict {
                     manager: e.manager.clone(),

@@ -143,6 +143,17 @@ impl Core {
                 info.kind
             )));
         }
+        // kube-apiserver refuses to let an applier write field ownership itself; an empty list
+        // (or null) means none and passes, as there.
+        if config
+            .pointer("/metadata/managedFields")
+            .and_then(Value::as_array)
+            .is_some_and(|m| !m.is_empty())
+        {
+            return Err(ApiError::BadRequest(
+                "metadata.managedFields must be nil".into(),
+            ));
+        }
         // A configuration without a name applies to the object of the URL (kube-lease-manager
         // sends such patches); a different name is an error.
         let named;

@@ -1,6 +1,8 @@
 //! `meta.k8s.io/v1` Table responses, which kubectl asks for (`Accept: ...;as=Table`) to print
-//! `kubectl get`: the columns of the real server for pods, nodes, namespaces and daemonsets,
-//! a CRD's `additionalPrinterColumns` for custom resources, and Name/Age otherwise.
+//! `kubectl get`: the columns of the real server for pods, nodes, namespaces, daemonsets and
+//! events, a CRD's `additionalPrinterColumns` for custom resources, and Name/Age otherwise.
+
+mod events;
 
 use serde_json::{Value, json};
 
@@ -34,8 +36,11 @@ fn col(name: &str, kind: &str, priority: i64) -> Value {
 pub fn table(info: &ResourceInfo, version: &str, page: &Page) -> Value {
     let now = jiff::Timestamp::now();
     let custom = info.columns.get(version);
+    let is_events = info.plural == "events" && matches!(info.group.as_str(), "" | "events.k8s.io");
     let mut defs = vec![col("Name", "string", 0)];
     match (info.group.as_str(), info.plural.as_str(), custom) {
+        // Events have no leading Name column: it comes last, shown with `-o wide` only.
+        _ if is_events => defs = events::columns(),
         (_, _, Some(cols)) => {
             defs.extend(cols.iter().map(|c| col(&c.name, &c.kind, c.priority)));
         }
@@ -72,8 +77,13 @@ pub fn table(info: &ResourceInfo, version: &str, page: &Page) -> Value {
         .items
         .iter()
         .map(|obj| {
-            let mut cells = vec![json!(meta::name(obj))];
-            cells.extend(row(info, custom, obj, now));
+            let cells = if is_events {
+                events::cells(obj, now)
+            } else {
+                let mut cells = vec![json!(meta::name(obj))];
+                cells.extend(row(info, custom, obj, now));
+                cells
+            };
             let mut metadata = obj.get("metadata").cloned().unwrap_or(json!({}));
             if let Some(m) = metadata.as_object_mut() {
                 m.remove("managedFields");
