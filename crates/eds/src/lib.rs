@@ -5,6 +5,7 @@
 //! - [`plugin`]: the `kubectl eds` verbs.
 //! - [`demo`]: `eds demo`, the controller on the embedded simulated cluster.
 //! - [`connect`]: kubectl-style connection flags shared by the binaries.
+//! - [`sim`]: `eds sim kubelet`, fake nodes on any API server.
 //!
 //! The layers below are crates of their own: `eds-api` (types), `eds-plan` (the pure
 //! planner), `eds-controller` (the runtime), `crd-schema` (CRD admission in memory) and
@@ -16,3 +17,4 @@ pub mod connect;
 pub mod demo;
 pub mod plugin;
 pub mod render;
+pub mod sim;

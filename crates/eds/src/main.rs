@@ -49,6 +49,10 @@ enum SimCommand {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Run only the kubelet/scheduler simulator against any API server: fake nodes (status,
+    /// capacity, conditions, node leases) whose pods look like pods of real nodes, until
+    /// Ctrl-C; prints `sim kubelet ready: ...`. The fake nodes are deleted at exit.
+    Kubelet(eds::sim::KubeletArgs),
 }
 
 fn main() -> ExitCode {
@@ -100,6 +104,10 @@ fn main() -> ExitCode {
                 kubeconfig,
                 port,
             }) => sim_serve(nodes, kubeconfig, port).await,
+            Command::Sim(SimCommand::Kubelet(args)) => {
+                eds::sim::run_kubelet(args, shutdown_signal()).await?;
+                Ok(())
+            }
             Command::Plan(_) => unreachable!("handled above"),
             Command::Demo(args) => {
                 let mut out = std::io::stdout();
