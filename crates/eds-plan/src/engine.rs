@@ -92,8 +92,12 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
         &target.name,
         world.ctx.annotations,
     );
+    // The flags as the ERS active before this plan carried them: an older ERS keeps the value
+    // it had when it stopped being active, and reading it would announce a change on every
+    // plan.
+    let flagged = world.active_before.unwrap_or(decision.active_after);
     events.steering(
-        world.revisions.revs.iter().filter_map(|r| r.ers),
+        world.revisions.revs[flagged].ers.into_iter(),
         &world.revisions.revs[decision.active_after].name,
         world.ctx.steering.rolling_update_paused,
         world.ctx.steering.rollout_frozen,

@@ -51,7 +51,7 @@ impl Events {
 
     /// Normal events for the rolling-update pause and the freeze a user sets or removes. The
     /// stored flags are the `RollingUpdatePaused`/`RolloutFrozen` conditions the active ERS
-    /// carried (any ERS of this ExtendedDaemonSet, so a promotion does not repeat them).
+    /// carried before this plan (so a promotion does not repeat them).
     pub fn steering<'a>(
         &mut self,
         replica_sets: impl Iterator<Item = &'a ExtendedDaemonSetReplicaSet> + Clone,

@@ -2,7 +2,9 @@
 //! whole test, and afterwards replays what it saw to check the two promises of a rollout:
 //!
 //! 1. One pod per node: never two live (non-terminating) pods of one ExtendedDaemonSet on a
-//!    node, except on at most `maxSurge` nodes.
+//!    node, except on at most `maxSurge` nodes; and terminating pods count too: no pod of the
+//!    ExtendedDaemonSet lands on a node (created bound, or bound) while another of its pods
+//!    there is terminating (a daemon binding host ports or files would crash-loop meanwhile).
 //! 2. maxUnavailable: at any moment, the nodes whose available pod was taken away by a
 //!    deletion (not by a crash) and not yet replaced by an available one are at most
 //!    `maxUnavailable`. Canary nodes are exempt (upstream replaces old pods on canary nodes at
@@ -197,6 +199,18 @@ fn replay(log: &[Record]) -> Vec<String> {
             }
             Record::Pod { uid, state } => {
                 let before = pods.get(uid).cloned();
+                if let Some(s) = state
+                    && !s.node.is_empty()
+                    && before.as_ref().is_none_or(|b| b.node.is_empty())
+                    && let Some(t) = pods.iter().find(|(other, p)| {
+                        *other != uid && p.eds == s.eds && p.node == s.node && !p.live
+                    })
+                {
+                    violations.push(format!(
+                        "event {i}: EDS {} put pod {} on {} while its pod {} there was terminating",
+                        s.eds, s.name, s.node, t.1.name
+                    ));
+                }
                 match state {
                     Some(s) => {
                         pods.insert(uid.clone(), s.clone());
@@ -359,6 +373,30 @@ mod tests {
             pod("b", "n2", false, false, false),
         ];
         assert!(replay(&log).is_empty(), "{:?}", replay(&log));
+    }
+
+    #[test]
+    fn a_pod_landing_beside_a_terminating_one_is_caught() {
+        let gone = |uid: &str| Record::Pod {
+            uid: uid.into(),
+            state: None,
+        };
+        let early = vec![
+            eds(1),
+            pod("a", "n1", true, true, false),
+            pod("a", "n1", true, false, false),
+            pod("b", "n1", false, true, false),
+        ];
+        let v = replay(&early);
+        assert!(v.iter().any(|m| m.contains("was terminating")), "{v:?}");
+        let waited = vec![
+            eds(1),
+            pod("a", "n1", true, true, false),
+            pod("a", "n1", true, false, false),
+            gone("a"),
+            pod("b", "n1", false, true, false),
+        ];
+        assert!(replay(&waited).is_empty(), "{:?}", replay(&waited));
     }
 
     #[test]
