@@ -10,3 +10,4 @@ mod canary;
 mod deploy;
 mod parity;
 mod robustness;
+mod sequences;
