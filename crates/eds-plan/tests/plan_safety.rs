@@ -293,3 +293,17 @@ fn a_full_simulation_of_a_pausing_canary_ends_stalled() {
     assert!(sim.steps < 100, "{} steps", sim.steps);
     let _ = SignedDuration::ZERO;
 }
+
+/// Finding 8, our choice: a pod in phase `Unknown` (its node lost contact) still counts as the
+/// node's pod, so no second pod is created beside one that may still run.
+#[test]
+fn a_pod_in_phase_unknown_is_counted_not_ignored() {
+    let mut sc = eds("foo").nodes(2);
+    sc.converge();
+    let pod = sc.pod_mut("node-2");
+    eds_plan::testing::set_unready(pod);
+    pod.status.as_mut().unwrap().phase = Some("Unknown".into());
+    let plan = sc.plan();
+    assert!(plan.pod_creates.is_empty(), "{:?}", plan.nodes);
+    assert!(plan.pod_deletes.is_empty(), "{:?}", plan.nodes);
+}
