@@ -40,6 +40,27 @@ pub use cause::{FieldCause, invalid_message, reason};
 
 use node::Node;
 
+/// Fields of `metadata` (ObjectMeta): the API server decodes them itself, so they are known
+/// whatever the schema says.
+const OBJECT_META_FIELDS: [&str; 16] = [
+    "name",
+    "generateName",
+    "namespace",
+    "selfLink",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "labels",
+    "annotations",
+    "ownerReferences",
+    "finalizers",
+    "managedFields",
+    "clusterName",
+];
+
 /// Why a CRD schema was rejected. Every cause names its path from `openAPIV3Schema`, so an
 /// API server reports `spec.versions[i].schema.<field>`.
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +144,25 @@ impl CrdSchema {
         } else {
             Err(causes)
         }
+    }
+
+    /// The fields of `object` the schema does not specify, by path (`spec.foo`,
+    /// `spec.template.spec.containers[0].nmae`, `metadata.nmae`), in document order: what
+    /// admission would prune, and what the API server's strict field validation
+    /// (`fieldValidation=Strict`, the default of `kubectl apply`) rejects as
+    /// `unknown field "spec.foo"`. `object` itself is left unchanged.
+    pub fn unknown_fields(&self, object: &Value) -> Vec<String> {
+        let mut copy = object.clone();
+        let mut pruned = Vec::new();
+        if let Some(meta) = object.get("metadata").and_then(Value::as_object) {
+            pruned.extend(
+                meta.keys()
+                    .filter(|k| !OBJECT_META_FIELDS.contains(&k.as_str()))
+                    .map(|k| format!("metadata.{k}")),
+            );
+        }
+        prune::prune_reporting(&self.inner.root, &mut copy, true, &mut pruned);
+        pruned
     }
 
     /// Prunes unknown fields and applies defaults without validating: what the API server

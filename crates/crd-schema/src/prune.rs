@@ -13,6 +13,36 @@ const RESOURCE_FIELDS: [&str; 3] = ["apiVersion", "kind", "metadata"];
 /// Removes unknown fields from `value` in place. `resource_root` keeps `apiVersion`, `kind`
 /// and `metadata` at the top level.
 pub(crate) fn prune(node: &Node, value: &mut Value, resource_root: bool) {
+    prune_at(node, value, resource_root, "", &mut Vec::new());
+}
+
+/// [`prune`], recording the path of every field it drops (`spec.foo`,
+/// `spec.template.spec.containers[0].nmae`), as the API server's strict field validation
+/// names them.
+pub(crate) fn prune_reporting(
+    node: &Node,
+    value: &mut Value,
+    resource_root: bool,
+    pruned: &mut Vec<String>,
+) {
+    prune_at(node, value, resource_root, "", pruned);
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn prune_at(
+    node: &Node,
+    value: &mut Value,
+    resource_root: bool,
+    path: &str,
+    pruned: &mut Vec<String>,
+) {
     match value {
         Value::Object(map) => {
             let keep_resource_fields = resource_root || node.embedded_resource;
@@ -20,26 +50,33 @@ pub(crate) fn prune(node: &Node, value: &mut Value, resource_root: bool) {
                 if keep_resource_fields && RESOURCE_FIELDS.contains(&key.as_str()) {
                     return true;
                 }
+                let here = join(path, key);
                 match node.properties.get(key) {
                     Some(child_node) => {
-                        prune(child_node, child, false);
+                        prune_at(child_node, child, false, &here, pruned);
                         true
                     }
                     None => match &node.additional {
                         Additional::Schema(child_node) => {
-                            prune(child_node, child, false);
+                            prune_at(child_node, child, false, &here, pruned);
                             true
                         }
                         Additional::Any => true,
-                        Additional::None => node.preserve_unknown || node.int_or_string,
+                        Additional::None => {
+                            let keep = node.preserve_unknown || node.int_or_string;
+                            if !keep {
+                                pruned.push(here);
+                            }
+                            keep
+                        }
                     },
                 }
             });
         }
         Value::Array(items) => {
             if let Some(item_node) = &node.items {
-                for item in items {
-                    prune(item_node, item, false);
+                for (i, item) in items.iter_mut().enumerate() {
+                    prune_at(item_node, item, false, &format!("{path}[{i}]"), pruned);
                 }
             }
         }
@@ -96,6 +133,22 @@ mod tests {
             json!({"apiVersion": "v", "kind": "K", "metadata": {"name": "x", "odd": 1},
             "spec": {"a": "1"}})
         );
+    }
+
+    #[test]
+    fn reports_the_path_of_every_pruned_field() {
+        let n = node(json!({"type": "object", "properties": {
+            "spec": {"type": "object", "properties": {
+                "replicas": {"type": "integer"},
+                "list": {"type": "array", "items": {"type": "object",
+                         "properties": {"name": {"type": "string"}}}}}}}}));
+        let mut v = json!({"apiVersion": "v", "kind": "K", "metadata": {"name": "x"},
+            "spec": {"replica": 1, "list": [{"name": "a"}, {"nmae": "b"}]}, "extra": true});
+        let mut pruned = Vec::new();
+        prune_reporting(&n, &mut v, true, &mut pruned);
+        pruned.sort();
+        assert_eq!(pruned, ["extra", "spec.list[1].nmae", "spec.replica"]);
+        assert_eq!(v["spec"], json!({"list": [{"name": "a"}, {}]}));
     }
 
     #[test]

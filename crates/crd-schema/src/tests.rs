@@ -237,3 +237,26 @@ fn schema_is_shareable_across_threads() {
     fn assert_send_sync<T: Send + Sync + Clone>() {}
     assert_send_sync::<CrdSchema>();
 }
+
+#[test]
+fn unknown_fields_name_every_typo_and_leave_the_object_alone() {
+    let mut obj = foo();
+    obj["spec"]["replica"] = json!(1);
+    obj["spec"]["stratgy"] = json!({});
+    obj["spec"]["template"]["spec"]["containers"][0]["nmae"] = json!("daemon");
+    obj["metadata"]["labelz"] = json!({"a": "b"});
+    let before = obj.clone();
+    let mut unknown = eds_schema().unknown_fields(&obj);
+    unknown.sort();
+    assert_eq!(
+        unknown,
+        [
+            "metadata.labelz",
+            "spec.replica",
+            "spec.stratgy",
+            "spec.template.spec.containers[0].nmae",
+        ]
+    );
+    assert_eq!(obj, before);
+    assert!(eds_schema().unknown_fields(&foo()).is_empty());
+}
