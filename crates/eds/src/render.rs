@@ -87,6 +87,10 @@ pub struct PlanInput<'a> {
     pub target_pods: &'a BTreeMap<String, Pod>,
     /// The simulated rollout, with `--full`.
     pub simulation: Option<SimulationInput<'a>>,
+    /// ERSs the plan applies that exist with the same template: the controller only updates
+    /// their metadata (an adopted upstream ERS gets our labels and annotations), which changes
+    /// no pod, so it is not a change of the plan.
+    pub ers_metadata_only: &'a [String],
 }
 
 /// Builds the report of a plan.
@@ -106,7 +110,7 @@ pub fn report(input: &PlanInput<'_>) -> PlanReport {
     let name_of = |pods: &BTreeMap<String, Pod>, node: &str| {
         pods.get(node).and_then(|p| p.metadata.name.clone())
     };
-    let actions: Vec<Action> = plan
+    let mut actions: Vec<Action> = plan
         .nodes
         .iter()
         .map(|n| {
@@ -134,6 +138,7 @@ pub fn report(input: &PlanInput<'_>) -> PlanReport {
                 current_revision: n.current_revision.as_deref().map(str::to_string),
                 target_revision: n.target_revision.as_deref().map(str::to_string),
                 wave: n.wave,
+                planned_at: None,
                 reason: n.reason.to_string(),
             }
         })
@@ -150,7 +155,12 @@ pub fn report(input: &PlanInput<'_>) -> PlanReport {
         input.target_pods,
     );
     let changes = object.change != ChangeKind::None
-        || !plan.ers_applies.is_empty()
+        || plan.ers_applies.iter().any(|e| {
+            e.metadata
+                .name
+                .as_ref()
+                .is_none_or(|n| !input.ers_metadata_only.contains(n))
+        })
         || !plan.ers_deletes.is_empty()
         || !plan.pod_creates.is_empty()
         || !plan.pod_deletes.is_empty()
@@ -161,6 +171,26 @@ pub fn report(input: &PlanInput<'_>) -> PlanReport {
         Some(sim) => waves::simulated(sim, input.planned_at),
         None => (waves::estimated(plan), None),
     };
+    // With a simulation, every node's wave and time come from it: the step at which its pod
+    // is really replaced, not this step's estimate.
+    if simulation.is_some() {
+        let by_node = waves::node_waves(&waves);
+        for a in &mut actions {
+            match by_node.get(&a.node) {
+                Some((wave, secs)) => {
+                    a.wave = Some(*wave);
+                    let at = input
+                        .planned_at
+                        .checked_add(jiff::SignedDuration::from_secs(
+                            i64::try_from(*secs).unwrap_or(i64::MAX),
+                        ))
+                        .unwrap_or(input.planned_at);
+                    a.planned_at = Some(at.to_string());
+                }
+                None => a.wave = None,
+            }
+        }
+    }
     PlanReport {
         api_version: API_VERSION.into(),
         kind: KIND.into(),

@@ -33,7 +33,7 @@ async fn plan(file: &str, state: &str, more: &[&str]) -> support::Run {
 }
 
 fn json(out: &str) -> PlanReport {
-    serde_json::from_str(out).expect("output follows the eds.plan/v1 schema")
+    serde_json::from_str(out).expect("output follows the eds.plan/v2 schema")
 }
 
 #[tokio::test]
@@ -48,7 +48,7 @@ async fn image_change_json() {
     let r = plan("foo-v2.yaml", "state-3-nodes.yaml", &["-o", "json"]).await;
     assert_eq!(r.code, 1, "{:?}", r.err);
     let report = json(&r.out);
-    assert_eq!(report.api_version, "eds.plan/v1");
+    assert_eq!(report.api_version, "eds.plan/v2");
     assert!(report.changes);
     assert_eq!(report.object.change, ChangeKind::Update);
     assert_eq!(report.actions.len(), 3);

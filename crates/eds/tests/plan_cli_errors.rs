@@ -27,8 +27,8 @@ async fn unknown_kind_in_the_file() {
     let msg = fails("deployment.yaml", "state-3-nodes.yaml").await;
     assert_eq!(
         msg,
-        "deployment.yaml: document 1: unknown kind \"Deployment\" (apiVersion \"apps/v1\"); \
-         expected ExtendedDaemonSet (datadoghq.com/v1alpha1)"
+        "deployment.yaml: no ExtendedDaemonSet (datadoghq.com/v1alpha1) in the file; found \
+         Deployment \"foo\" (apps/v1) in deployment.yaml: document 1"
     );
 }
 

@@ -66,7 +66,7 @@ impl Cluster {
 }
 
 fn json(out: &str) -> PlanReport {
-    serde_json::from_str(out).expect("eds.plan/v1 JSON")
+    serde_json::from_str(out).expect("eds.plan/v2 JSON")
 }
 
 #[tokio::test]
@@ -197,6 +197,96 @@ async fn unreachable_cluster_exits_2() {
     let err = r.err.expect("error");
     assert!(
         err.starts_with("cannot read ExtendedDaemonSet default/foo: "),
+        "{err}"
+    );
+}
+
+impl Cluster {
+    /// Creates fixture `file` as `kubectl apply` (client-side) creates an object: with the
+    /// last-applied annotation holding the manifest.
+    async fn apply_client_side(&self, file: &str) {
+        let text = std::fs::read_to_string(fixture(file)).expect("fixture");
+        let value: serde_json::Value = serde_saphyr::from_str(&text).expect("yaml");
+        let mut sent = value.clone();
+        sent["metadata"]["annotations"] = serde_json::json!({
+            eds::cli::plan::LAST_APPLIED: value.to_string(),
+        });
+        let eds: ExtendedDaemonSet = serde_json::from_value(sent).expect("eds");
+        let api: Api<ExtendedDaemonSet> = Api::namespaced(self.client.clone(), "default");
+        let params = PostParams {
+            field_manager: Some("kubectl-client-side-apply".into()),
+            ..PostParams::default()
+        };
+        api.create(&params, &eds).await.expect("create");
+    }
+}
+
+/// The object loses its tolerations, and the pods (created from scratch: no controller runs
+/// here) get only the default DaemonSet tolerations.
+fn tolerations_removed(report: &PlanReport) -> bool {
+    report.object.diff.contains("-      tolerations:\n-      - operator: Exists")
+        && report.pod_changes.len() == 1
+        && !report.pod_changes[0].diff.contains("+  - operator: Exists")
+}
+
+#[tokio::test]
+async fn removing_a_field_shows_after_a_client_side_apply() {
+    let c = cluster().await;
+    c.apply_client_side("foo-tolerations.yaml").await;
+    let same = c.plan("foo-tolerations.yaml", &["-o", "json"]).await;
+    assert_eq!(
+        json(&same.out).object.change,
+        ChangeKind::None,
+        "{}",
+        same.out
+    );
+    let r = c.plan("foo-no-tolerations.yaml", &["-o", "json"]).await;
+    assert_eq!(r.code, 1, "{:?}", r.err);
+    let report = json(&r.out);
+    assert!(tolerations_removed(&report), "{}", r.out);
+}
+
+#[tokio::test]
+async fn removing_a_field_shows_after_a_server_side_apply_by_the_same_manager() {
+    let c = cluster().await;
+    c.apply("foo-tolerations.yaml").await;
+    let r = c
+        .plan("foo-no-tolerations.yaml", &["--server-side", "-o", "json"])
+        .await;
+    assert_eq!(r.code, 1, "{:?}", r.err);
+    assert!(tolerations_removed(&json(&r.out)), "{}", r.out);
+    // Another field manager does not own the tolerations: its apply leaves them.
+    let other = c
+        .plan(
+            "foo-no-tolerations.yaml",
+            &["--server-side", "--field-manager", "ci", "-o", "json"],
+        )
+        .await;
+    assert_eq!(other.code, 1, "pods are still to create: {:?}", other.err);
+    let other = json(&other.out);
+    assert_eq!(other.object.change, ChangeKind::None, "{}", other.object.diff);
+    assert!(other.pod_changes[0].diff.contains("+  - operator: Exists"));
+}
+
+#[tokio::test]
+async fn typos_are_rejected_by_strict_field_validation() {
+    let c = cluster().await;
+    for more in [&[][..], &["--server-side"][..]] {
+        let r = c.plan("typos.yaml", more).await;
+        assert_eq!(r.code, 2, "{more:?}: {}", r.out);
+        let err = r.err.expect("error");
+        assert!(err.contains("spec.replica"), "{more:?}: {err}");
+        assert!(err.contains("spec.stratgy"), "{more:?}: {err}");
+        assert!(
+            err.contains("spec.template.spec.containers[0].nmae"),
+            "{more:?}: {err}"
+        );
+    }
+    c.apply("foo-v1.yaml").await;
+    let r = c.plan("typos.yaml", &[]).await;
+    let err = r.err.expect("error on update too");
+    assert!(
+        err.contains("strict decoding error: unknown field \"spec.replica\""),
         "{err}"
     );
 }

@@ -12,7 +12,9 @@
 //! kubectl commands the tests drive):
 //! - no authentication, authorization, admission webhooks, aggregated discovery, protobuf or
 //!   CBOR; `/openapi/v3` lists operations but no schemas, `/openapi/v2` is not served;
-//! - `fieldValidation=Strict` is not enforced: unknown fields of custom resources are pruned;
+//! - `fieldValidation` (`Strict`, `Warn` the default, `Ignore`) checks the unknown fields of
+//!   custom resources only (built-in kinds have no schema here) and duplicate keys of JSON
+//!   bodies (a YAML body with a duplicate key is rejected whatever the directive);
 //! - CRD versions share one stored object (no conversion: `apiVersion` is rewritten);
 //! - list-map keys (for apply and strategic merge) come from the field name (`containers` by
 //!   `name`, `conditions` by `type`, ...), not from `x-kubernetes-list-map-keys`; apply
@@ -58,6 +60,7 @@ mod state;
 mod store;
 mod strategic;
 mod table;
+mod validation;
 mod watch;
 mod write;
 
@@ -67,3 +70,4 @@ pub use faults::{Faults, WriteError};
 pub use handle::{CONTEXT, SimApiServer};
 pub use serve::{DEFAULT_KUBECONFIG, NODE_PREFIX, ServeOptions, serve, serve_until};
 pub use state::Config;
+pub use validation::FieldValidation;

@@ -4,29 +4,30 @@
 //! `--full`, `plan::simulate` repeats the planner on a simulated clock until the rollout
 //! converges. Nothing is written to the cluster.
 
+mod apply;
 mod args;
 mod error;
 mod input;
 mod live;
 mod pods;
+mod prepare;
 mod proposal;
+mod sections;
 
-use std::{
-    io::{IsTerminal, Write},
-    path::Path,
-};
+use std::io::{IsTerminal, Write};
 
 use jiff::Timestamp;
 
+pub use apply::{ApplyMode, LAST_APPLIED, merge_patch, three_way_patch};
 pub use args::{ABOUT, EXIT_CODES, LONG_ABOUT, OutputFormat, PlanArgs};
 pub use error::{ERROR_EXIT_CODE, Location, PlanError};
-pub use live::{ClusterState, DRY_RUN_MANAGER};
+pub use live::ClusterState;
 pub use proposal::{Admission, MetadataMerge, merge};
+pub use sections::{LIST_KIND, PlanList, SectionError, Skipped};
 
-use crate::render::{self, ObjectInput, PlanInput, SimulationInput, Source, TextOptions};
-use eds_api::ExtendedDaemonSet;
+use crate::render::{self, ObjectInput, PlanInput, PlanReport, SimulationInput, TextOptions};
 use eds_plan::{
-    Snapshot, StateObject, plan,
+    plan,
     simulate::{SimulationOptions, simulate},
 };
 
@@ -39,6 +40,9 @@ pub enum PlanStatus {
     Changes,
     /// `--dump-state` wrote the state (exit code 0).
     StateWritten,
+    /// Of several ExtendedDaemonSets, at least one could not be planned; its section of the
+    /// output says why (exit code 2).
+    SomeFailed,
 }
 
 impl PlanStatus {
@@ -47,6 +51,7 @@ impl PlanStatus {
         match self {
             Self::NoChanges | Self::StateWritten => 0,
             Self::Changes => 1,
+            Self::SomeFailed => ERROR_EXIT_CODE,
         }
     }
 }
@@ -68,6 +73,11 @@ pub async fn run(args: PlanArgs, out: &mut impl Write) -> Result<PlanStatus, Pla
 
 /// [`run`], told whether `out` is a terminal that takes colour (colour is used only then,
 /// unless `--no-color`).
+///
+/// Every ExtendedDaemonSet of `-f` is planned on its own; with one ExtendedDaemonSet and
+/// nothing else in the file the output is that plan alone (and its error, if it fails),
+/// otherwise one section per ExtendedDaemonSet, the skipped objects and a summary, and the exit
+/// code is the highest of the sections'.
 pub async fn run_with(
     args: PlanArgs,
     out: &mut impl Write,
@@ -81,29 +91,37 @@ pub async fn run_with(
             "-f/--filename is required (or --dump-state NAME)".into(),
         ));
     };
-    let proposed = input::proposal(filename)?;
+    let proposals = input::proposals(filename)?;
     let now = args.now.unwrap_or_else(Timestamp::now);
-    let file_namespace = proposed
-        .value
-        .pointer("/metadata/namespace")
-        .and_then(|v| v.as_str());
-    let namespace = match (file_namespace, args.namespace.as_deref()) {
-        (Some(file), Some(flag)) if file != flag => {
-            return Err(PlanError::NamespaceMismatch {
-                file: file.into(),
-                flag: flag.into(),
-            });
-        }
-        (Some(ns), _) | (None, Some(ns)) => Some(ns.to_string()),
-        (None, None) => None,
+    let source = match &args.state {
+        Some(path) => prepare::Source::State(path, input::state(path)?),
+        None => prepare::Source::Cluster(live::client(&args).await?),
     };
-    let prepared = match &args.state {
-        Some(state) => offline(state, &proposed, namespace, now)?,
-        None => live_state(&args, &proposed, namespace, now).await?,
-    };
+    let mut sections = Vec::new();
+    for proposed in &proposals.eds {
+        let section = match prepare::prepare(&args, &source, proposed, now).await {
+            Ok(prepared) => Ok(report_of(&args, &prepared, now)),
+            Err(e) => Err(e),
+        };
+        sections.push((proposed, section));
+    }
+    let color = terminal && !args.no_color;
+    if sections.len() == 1 && proposals.skipped.is_empty() {
+        let (_, only) = sections.pop().expect("one section");
+        let report = only?;
+        write_one(&args, &report, color, out)?;
+        return Ok(status_of(&report));
+    }
+    sections::write(&args, &sections, &proposals.skipped, color, out)
+}
+
+/// The plan of one prepared ExtendedDaemonSet.
+fn report_of(args: &PlanArgs, prepared: &prepare::Prepared, now: Timestamp) -> PlanReport {
     let plan = plan(&prepared.snapshot, now);
     let current = pods::current(&prepared.snapshot, &plan);
-    let target = pods::target(&prepared.snapshot, &plan, now);
+    let mut target = pods::target(&prepared.snapshot, &plan, now);
+    pods::keep_current(&plan, &current, &mut target);
+    let ers_metadata_only = pods::metadata_only_ers(&prepared.snapshot, &plan);
     let ready_after = args.assume_ready_after.as_std();
     let simulation = args.full.then(|| {
         let options = SimulationOptions {
@@ -113,7 +131,7 @@ pub async fn run_with(
         simulate(prepared.snapshot.clone(), now, &options)
     });
     let eds = &prepared.snapshot.eds;
-    let report = render::report(&PlanInput {
+    render::report(&PlanInput {
         namespace: eds.metadata.namespace.as_deref().unwrap_or("default"),
         name: eds.metadata.name.as_deref().unwrap_or_default(),
         source: prepared.source,
@@ -129,126 +147,41 @@ pub async fn run_with(
             simulation,
             ready_after,
         }),
-    });
+        ers_metadata_only: &ers_metadata_only,
+    })
+}
+
+fn status_of(report: &PlanReport) -> PlanStatus {
+    if report.changes {
+        PlanStatus::Changes
+    } else {
+        PlanStatus::NoChanges
+    }
+}
+
+/// Writes one plan as text or JSON.
+fn write_one(
+    args: &PlanArgs,
+    report: &PlanReport,
+    color: bool,
+    out: &mut impl Write,
+) -> Result<(), PlanError> {
     match args.output {
         OutputFormat::Json => {
-            let text = serde_json::to_string_pretty(&report)
+            let text = serde_json::to_string_pretty(report)
                 .map_err(|e| PlanError::Serialize(e.to_string()))?;
             writeln!(out, "{text}")?;
         }
         OutputFormat::Text => {
-            let color = terminal && !args.no_color;
             let options = TextOptions {
                 color,
                 ..TextOptions::default()
             };
-            out.write_all(render::text(&report, options).as_bytes())?;
+            out.write_all(render::text(report, options).as_bytes())?;
         }
     }
     out.flush()?;
-    Ok(if report.changes {
-        PlanStatus::Changes
-    } else {
-        PlanStatus::NoChanges
-    })
-}
-
-/// The snapshot to plan, and the object before and after.
-struct Prepared {
-    snapshot: Snapshot,
-    before: Option<ExtendedDaemonSet>,
-    after: ExtendedDaemonSet,
-    source: Source,
-}
-
-/// Offline: the state file, with the proposed object admitted as the API server would.
-fn offline(
-    path: &Path,
-    proposed: &input::Located,
-    namespace: Option<String>,
-    now: Timestamp,
-) -> Result<Prepared, PlanError> {
-    let mut objects = input::state(path)?;
-    let name = proposed.name().to_string();
-    let named = |o: &StateObject| match o {
-        StateObject::Eds(e) if e.metadata.name.as_deref() == Some(name.as_str()) => Some(
-            e.metadata
-                .namespace
-                .clone()
-                .unwrap_or_else(|| "default".into()),
-        ),
-        _ => None,
-    };
-    let namespace = namespace.unwrap_or_else(|| {
-        let found: Vec<String> = objects.iter().filter_map(named).collect();
-        match found.as_slice() {
-            [only] => only.clone(),
-            _ => "default".into(),
-        }
-    });
-    let admission = Admission::new();
-    let after = admission.admit(proposed, &namespace)?;
-    let mut stored = None;
-    objects.retain(|o| match (o, named(o)) {
-        (StateObject::Eds(e), Some(ns)) => {
-            if ns == namespace {
-                stored = Some(admission.default_stored(e));
-            }
-            false
-        }
-        _ => true,
-    });
-    let merged = merge(stored.as_ref(), after, MetadataMerge::Overlay, now);
-    objects.push(StateObject::Eds(Box::new(merged.clone())));
-    let snapshot =
-        Snapshot::from_objects(objects, Some(&name)).map_err(|source| PlanError::State {
-            path: path.to_path_buf(),
-            source: Box::new(source),
-        })?;
-    Ok(Prepared {
-        snapshot,
-        before: stored,
-        after: merged,
-        source: Source::State,
-    })
-}
-
-/// Live: the cluster's state, with the proposed object from a server-side dry-run apply.
-async fn live_state(
-    args: &PlanArgs,
-    proposed: &input::Located,
-    namespace: Option<String>,
-    now: Timestamp,
-) -> Result<Prepared, PlanError> {
-    let client = live::client(args).await?;
-    let namespace = namespace.unwrap_or_else(|| client.default_namespace().to_string());
-    let name = proposed.name().to_string();
-    if name.is_empty() {
-        return Err(PlanError::InvalidSpec {
-            at: proposed.at.clone(),
-            name,
-            causes: vec!["metadata.name: Required value".into()],
-        });
-    }
-    let state = live::read(&client, &namespace, &name).await?;
-    let applied = live::dry_run_apply(&client, &namespace, &name, &proposed.value).await?;
-    let before = state.eds.clone();
-    let merged = merge(
-        before.as_ref(),
-        applied.clone(),
-        MetadataMerge::Replace,
-        now,
-    );
-    let mut objects = live::ClusterState { eds: None, ..state }.into_objects();
-    objects.push(StateObject::Eds(Box::new(merged)));
-    let snapshot = Snapshot::from_objects(objects, Some(&name))
-        .map_err(|e| PlanError::Snapshot(Box::new(e)))?;
-    Ok(Prepared {
-        snapshot,
-        before,
-        after: applied,
-        source: Source::Cluster,
-    })
+    Ok(())
 }
 
 /// `--dump-state NAME`: the state of one ExtendedDaemonSet as a YAML List.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use eds_plan::NodeAction;
 
 /// `apiVersion` of [`PlanReport`].
-pub const API_VERSION: &str = "eds.plan/v1";
+pub const API_VERSION: &str = "eds.plan/v2";
 /// `kind` of [`PlanReport`].
 pub const KIND: &str = "ExtendedDaemonSetPlan";
 
@@ -114,9 +114,13 @@ pub struct Action {
     pub current_revision: Option<String>,
     /// Revision the node should run; `null` when the node does not run this ExtendedDaemonSet.
     pub target_revision: Option<String>,
-    /// 0 for a change made now; for a node that waits, the estimated step at which its turn
-    /// comes; `null` when nothing is pending.
+    /// Without `--full`: 0 for a change made now; for a node that waits, the estimated step
+    /// at which its turn comes; `null` when nothing is pending. With `--full`: the simulated
+    /// wave (see `waves`) in which the node's pod is deleted, created or replaced; `null` when
+    /// the rollout does not touch it.
     pub wave: Option<u32>,
+    /// With `--full`: the simulated time of the node's wave (RFC 3339); else `null`.
+    pub planned_at: Option<String>,
     /// Why.
     pub reason: String,
 }

@@ -30,25 +30,39 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// The per-node table: NODE, CURRENT, TARGET, ACTION, WAVE, REASON.
+/// The per-node table: NODE, CURRENT, TARGET, ACTION, WAVE, REASON; with a simulated rollout
+/// (`--full`), also AT, the simulated time of the node's wave.
 pub fn node_table(actions: &[Action]) -> String {
+    let timed = actions.iter().any(|a| a.planned_at.is_some());
     let rows: Vec<Vec<String>> = actions
         .iter()
         .map(|a| {
-            vec![
+            let mut row = vec![
                 a.node.clone(),
                 dash(a.current_revision.as_deref()),
                 dash(a.target_revision.as_deref()),
                 a.action.as_str().to_string(),
                 a.wave.map_or_else(|| "-".to_string(), |w| w.to_string()),
-                a.reason.clone(),
-            ]
+            ];
+            if timed {
+                row.push(
+                    a.planned_at
+                        .as_deref()
+                        .map_or_else(|| "-".to_string(), clock),
+                );
+            }
+            row.push(a.reason.clone());
+            row
         })
         .collect();
-    table(
-        &["NODE", "CURRENT", "TARGET", "ACTION", "WAVE", "REASON"],
-        &rows,
-    )
+    let header: &[&str] = if timed {
+        &[
+            "NODE", "CURRENT", "TARGET", "ACTION", "WAVE", "AT", "REASON",
+        ]
+    } else {
+        &["NODE", "CURRENT", "TARGET", "ACTION", "WAVE", "REASON"]
+    };
+    table(header, &rows)
 }
 
 /// The budget line: desired pods, unavailable now, and what maxUnavailable/maxSurge allow.
@@ -65,6 +79,13 @@ pub fn budget_line(b: &BudgetReport) -> String {
     }
     line.push('\n');
     line
+}
+
+/// The time of day (UTC) of an RFC 3339 timestamp, for the AT column.
+fn clock(at: &str) -> String {
+    at.parse::<jiff::Timestamp>()
+        .map(|t| t.strftime("%H:%M:%S").to_string())
+        .unwrap_or_else(|_| at.to_string())
 }
 
 /// `value`, or `-` when absent.

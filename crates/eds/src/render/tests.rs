@@ -29,6 +29,7 @@ fn input<'a>(
         source: Source::State,
         planned_at: eds_plan::testing::t0(),
         object: ObjectInput { before, after: eds },
+        ers_metadata_only: &[],
         plan,
         current_pods: pods,
         target_pods: pods,
@@ -90,7 +91,7 @@ fn the_json_document_is_versioned_and_round_trips() {
     let pods = BTreeMap::new();
     let r = report(&input(&plan, &e, None, &pods));
     let text = serde_json::to_string(&r).expect("json");
-    assert!(text.starts_with(r#"{"apiVersion":"eds.plan/v1","kind":"ExtendedDaemonSetPlan","changes":true,"eds":{"namespace":"default","name":"foo"}"#), "{text}");
+    assert!(text.starts_with(r#"{"apiVersion":"eds.plan/v2","kind":"ExtendedDaemonSetPlan","changes":true,"eds":{"namespace":"default","name":"foo"}"#), "{text}");
     assert!(text.contains(r#""action":"replace""#));
     let back: PlanReport = serde_json::from_str(&text).expect("parse");
     assert_eq!(back, r);

@@ -110,6 +110,7 @@ pub fn simulated(
             }
         })
         .collect();
+    let waves = merge_replacements(waves);
     let canary = canary_span(&waves);
     let (end, stalled_reason) = match &sim.end {
         End::Converged => (SimulationEnd::Converged, None),
@@ -127,6 +128,61 @@ pub fn simulated(
         canary,
     };
     (waves, Some(summary))
+}
+
+/// A replacement is one wave: the simulation deletes a node's old pod in one step and creates
+/// its new pod in a later one (when the old pod is gone); the creation is shown in the wave of
+/// the deletion, and waves left empty are dropped and the rest renumbered.
+fn merge_replacements(mut waves: Vec<WaveReport>) -> Vec<WaveReport> {
+    // Node -> index of the wave that deleted its pod, while no pod has been created since.
+    let mut deleted_in: BTreeMap<String, usize> = BTreeMap::new();
+    for i in 0..waves.len() {
+        let created = std::mem::take(&mut waves[i].created);
+        let mut kept = Vec::new();
+        for pod in created {
+            match deleted_in.remove(&pod.node) {
+                Some(j) if j < i => waves[j].created.push(pod),
+                _ => kept.push(pod),
+            }
+        }
+        waves[i].created = kept;
+        for pod in &waves[i].deleted {
+            deleted_in.insert(pod.node.clone(), i);
+        }
+    }
+    let mut out: Vec<WaveReport> = waves
+        .into_iter()
+        .filter(|w| {
+            !(w.created.is_empty()
+                && w.deleted.is_empty()
+                && w.ers_applied.is_empty()
+                && w.ers_deleted.is_empty())
+        })
+        .collect();
+    for (i, w) in out.iter_mut().enumerate() {
+        w.wave = u32::try_from(i).unwrap_or(u32::MAX);
+        w.created.sort();
+        let nodes: BTreeSet<String> = w
+            .created
+            .iter()
+            .chain(&w.deleted)
+            .map(|p| p.node.clone())
+            .collect();
+        w.nodes = nodes.into_iter().collect();
+    }
+    out
+}
+
+/// Each node's first wave of a simulated rollout and its simulated seconds from the start.
+pub fn node_waves(waves: &[WaveReport]) -> BTreeMap<String, (u32, u64)> {
+    let mut out = BTreeMap::new();
+    for w in waves {
+        for node in &w.nodes {
+            out.entry(node.clone())
+                .or_insert((w.wave, w.elapsed_seconds.unwrap_or(0)));
+        }
+    }
+    out
 }
 
 /// `status.state` values of the canary phase.

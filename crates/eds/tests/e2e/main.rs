@@ -6,6 +6,7 @@
 mod harness;
 mod invariants;
 
+mod adoption;
 mod canary;
 mod deploy;
 mod parity;

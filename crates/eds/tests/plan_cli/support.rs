@@ -13,6 +13,7 @@ use eds_plan::{
     Snapshot,
     testing::{Scenario, eds},
 };
+use k8s_openapi::api::core::v1::Toleration;
 use serde_json::json;
 
 /// `eds plan` as a command of its own, for parsing and `--help`.
@@ -78,6 +79,80 @@ pub fn converged(n: usize) -> Scenario {
         .nodes(n);
     sc.converge();
     sc
+}
+
+/// Sets (or removes) the tolerations of the pod template.
+pub fn set_tolerations(eds: &mut ExtendedDaemonSet, tolerations: Option<Vec<Toleration>>) {
+    if let Some(spec) = eds.spec.template.spec.as_mut() {
+        spec.tolerations = tolerations;
+    }
+}
+
+/// `foo` with `tolerations: [{operator: Exists}]`, created by `kubectl apply` (its
+/// `kubectl.kubernetes.io/last-applied-configuration` annotation holds the manifest) and
+/// converged on 3 nodes.
+pub fn applied_with_tolerations() -> Scenario {
+    let mut sc = eds("foo")
+        .canary(1)
+        .canary_durations("5m", "2m")
+        .fast_start(3)
+        .nodes(3);
+    sc.edit(|e| {
+        let everything = Toleration {
+            operator: Some("Exists".into()),
+            ..Toleration::default()
+        };
+        set_tolerations(e, Some(vec![everything]));
+    });
+    let text = manifest(&sc.snapshot.eds);
+    let value: serde_json::Value = serde_saphyr::from_str(&text).expect("manifest");
+    sc.annotate(
+        "kubectl.kubernetes.io/last-applied-configuration",
+        Some(&value.to_string()),
+    );
+    sc.converge();
+    sc
+}
+
+/// The ERS name upstream's controller gives (`generateName: <eds>-`).
+pub const UPSTREAM_ERS: &str = "foo-x7k2p";
+/// An md5 template hash, as upstream's controller writes it.
+pub const UPSTREAM_HASH: &str = "5f1c3e2a9b7d4c6e8f0a1b2c3d4e5f60";
+
+/// A converged snapshot as upstream's controller would have left it: its only ERS renamed
+/// [`UPSTREAM_ERS`] with an md5 `templatehash`, its pods named `<ers>-<random>` with the
+/// ERS label, owner reference and template hash of upstream.
+pub fn upstream_named(snapshot: &Snapshot) -> Snapshot {
+    use eds_api::constants::keys::{ERS_NAME_LABEL, REVISION_ANNOTATION, TEMPLATE_HASH_ANNOTATION};
+    let mut s = snapshot.clone();
+    assert_eq!(s.replica_sets.len(), 1, "one revision to rename");
+    let ours = s.replica_sets[0].metadata.name.clone().expect("name");
+    let ers = &mut s.replica_sets[0];
+    ers.metadata.name = Some(UPSTREAM_ERS.into());
+    let annotations = ers
+        .metadata
+        .annotations
+        .get_or_insert_with(Default::default);
+    annotations.insert(TEMPLATE_HASH_ANNOTATION.into(), UPSTREAM_HASH.into());
+    annotations.remove(REVISION_ANNOTATION);
+    let suffixes = ["4bq9z", "m2xkd", "t8w5c", "h6r3n", "p9v7l"];
+    for (i, pod) in s.pods.iter_mut().enumerate() {
+        let pod = std::sync::Arc::make_mut(pod);
+        pod.metadata.name = Some(format!("{UPSTREAM_ERS}-{}", suffixes[i % suffixes.len()]));
+        pod.metadata.generate_name = Some(format!("{UPSTREAM_ERS}-"));
+        if let Some(labels) = pod.metadata.labels.as_mut() {
+            labels.insert(ERS_NAME_LABEL.into(), UPSTREAM_ERS.into());
+        }
+        if let Some(a) = pod.metadata.annotations.as_mut() {
+            a.insert(TEMPLATE_HASH_ANNOTATION.into(), UPSTREAM_HASH.into());
+        }
+        for owner in pod.metadata.owner_references.iter_mut().flatten() {
+            if owner.name == ours {
+                owner.name = UPSTREAM_ERS.into();
+            }
+        }
+    }
+    s
 }
 
 /// The 3-node cluster a few steps into the rollout of app:v2: the canary runs on node-1 (its
@@ -152,6 +227,32 @@ pub fn generated() -> Vec<(&'static str, String)> {
         cluster_yaml(
             &nodes_only,
             &format!("3 nodes and no ExtendedDaemonSet yet (plan it with --now {NOW})"),
+        ),
+    ));
+    let sc = applied_with_tolerations();
+    let applied = sc.snapshot.eds.clone();
+    let mut no_tolerations = applied.clone();
+    set_tolerations(&mut no_tolerations, None);
+    files.push((
+        "state-applied.yaml",
+        state_yaml(
+            &sc.snapshot,
+            &format!(
+                "foo (app:v1, tolerations) applied with kubectl apply, converged on 3 nodes \
+                 (plan it with --now {NOW})"
+            ),
+        ),
+    ));
+    files.push(("foo-tolerations.yaml", manifest(&applied)));
+    files.push(("foo-no-tolerations.yaml", manifest(&no_tolerations)));
+    files.push((
+        "state-upstream.yaml",
+        state_yaml(
+            &upstream_named(&converged(3).snapshot),
+            &format!(
+                "foo (app:v1) converged on 3 nodes by upstream's controller: ERS foo-x7k2p, \
+                 pods foo-x7k2p-<random>, md5 template hashes (plan it with --now {NOW})"
+            ),
         ),
     ));
     let sc = canary_scenario();

@@ -17,6 +17,12 @@ pub trait Admission: Send + Sync {
     /// stored object on update (CEL transition rules use it). Returns the field causes of a
     /// rejection.
     fn admit(&self, obj: &mut Value, old: Option<&Value>) -> Result<(), Vec<Cause>>;
+
+    /// Paths of the fields of `obj` the schema does not specify (what [`Admission::admit`]
+    /// prunes), for `fieldValidation`.
+    fn unknown_fields(&self, _obj: &Value) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Admission that accepts everything unchanged: versions without a schema.
@@ -31,6 +37,10 @@ impl Admission for AcceptAll {
 impl Admission for CrdSchema {
     fn admit(&self, obj: &mut Value, old: Option<&Value>) -> Result<(), Vec<Cause>> {
         CrdSchema::admit(self, obj, old).map_err(|causes| causes.into_iter().map(cause).collect())
+    }
+
+    fn unknown_fields(&self, obj: &Value) -> Vec<String> {
+        CrdSchema::unknown_fields(self, obj)
     }
 }
 

@@ -68,6 +68,8 @@ pub struct WriteOpts {
     pub dry_run: bool,
     /// Field manager of the write.
     pub manager: String,
+    /// `fieldValidation` and the duplicate fields of the body.
+    pub fields: super::validation::FieldCheck,
 }
 
 /// Store and randomness under one lock.
@@ -77,6 +79,8 @@ pub struct Core {
     rng: ChaCha8Rng,
     /// uids of objects removed since the last garbage collection pass.
     pub deleted: Vec<String>,
+    /// `Warning` headers of the current write (`fieldValidation=Warn`); the handler takes them.
+    pub warnings: Vec<String>,
 }
 
 impl Core {
@@ -86,6 +90,7 @@ impl Core {
             store: Store::new(history),
             rng: ChaCha8Rng::seed_from_u64(seed),
             deleted: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

@@ -149,6 +149,7 @@ impl Core {
         let opts = WriteOpts {
             dry_run: false,
             manager: MANAGER.into(),
+            fields: Default::default(),
         };
         // Failures (an object changed or vanished meanwhile) are retried on the next pass.
         match w {
@@ -247,6 +248,7 @@ mod tests {
         WriteOpts {
             dry_run: false,
             manager: "test".into(),
+            fields: Default::default(),
         }
     }
 

@@ -206,6 +206,7 @@ fn create(shared: &Shared, group: &str, plural: &str, obj: Value) -> Result<(), 
     let opts = WriteOpts {
         dry_run: false,
         manager: "eds-sim".into(),
+        fields: Default::default(),
     };
     core.create(&t, obj, Ownership::Update, &opts)?;
     Ok(())

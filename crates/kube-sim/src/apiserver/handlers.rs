@@ -20,7 +20,9 @@ use super::{
     patch::PatchKind,
     routes::{bytes_response, json_response},
     state::Shared,
-    table, watch,
+    table,
+    validation::{FieldCheck, FieldValidation, duplicate_fields},
+    watch,
     write::Ownership,
 };
 
@@ -45,6 +47,7 @@ struct WriteQuery {
     dry_run: Option<String>,
     field_manager: Option<String>,
     force: Option<bool>,
+    field_validation: Option<String>,
     grace_period_seconds: Option<i64>,
     propagation_policy: Option<String>,
 }
@@ -78,7 +81,16 @@ fn write_opts(req: &Request, q: &WriteQuery) -> Result<WriteOpts, ApiError> {
             .map(|ua| ua.split('/').next().unwrap_or(ua).to_string())
             .unwrap_or_else(|| "unknown".into()),
     };
-    Ok(WriteOpts { dry_run, manager })
+    let fields = FieldCheck {
+        directive: FieldValidation::parse(q.field_validation.as_deref())?,
+        duplicates: duplicate_fields(&req.body),
+        apply: false,
+    };
+    Ok(WriteOpts {
+        dry_run,
+        manager,
+        fields,
+    })
 }
 
 fn wants_table(req: &Request) -> bool {
@@ -91,6 +103,17 @@ fn wants_table(req: &Request) -> bool {
 fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// Adds a `Warning: 299 - "..."` header per warning of the write (`fieldValidation=Warn`).
+fn warned(mut resp: Response, warnings: &mut Vec<String>) -> Response {
+    for w in warnings.drain(..) {
+        let text = format!("299 - {}", serde_json::Value::String(w));
+        if let Ok(value) = axum::http::HeaderValue::from_str(&text) {
+            resp.headers_mut().append("warning", value);
+        }
+    }
+    resp
 }
 
 fn object(code: StatusCode, obj: &Value) -> Response {
@@ -157,8 +180,10 @@ pub fn handle(shared: &Arc<Shared>, method: Method, req: Request) -> Result<Resp
             let q: WriteQuery = query(&req.uri)?;
             let o = write_opts(&req, &q)?;
             let obj = parse_json(&req.body)?;
-            let created = shared.lock().create(t, obj, Ownership::Update, &o)?;
-            object(StatusCode::CREATED, &created)
+            let mut core = shared.lock();
+            core.warnings.clear();
+            let created = core.create(t, obj, Ownership::Update, &o)?;
+            warned(object(StatusCode::CREATED, &created), &mut core.warnings)
         }
         (&Method::PUT, Some(name)) => {
             let q: WriteQuery = query(&req.uri)?;
@@ -172,6 +197,7 @@ pub fn handle(shared: &Arc<Shared>, method: Method, req: Request) -> Result<Resp
                 )));
             }
             let mut core = shared.lock();
+            core.warnings.clear();
             let old = core
                 .store
                 .get(&info.key(), &t.namespace, name)
@@ -179,7 +205,7 @@ pub fn handle(shared: &Arc<Shared>, method: Method, req: Request) -> Result<Resp
                 .ok_or_else(|| ApiError::not_found(&info.plural, &info.group, name))?;
             let updated = core.commit(t, &old, obj, Ownership::Update, &o)?;
             notify_gc(shared, &mut core);
-            object(StatusCode::OK, &updated)
+            warned(object(StatusCode::OK, &updated), &mut core.warnings)
         }
         (&Method::PATCH, Some(name)) => {
             let q: WriteQuery = query(&req.uri)?;
@@ -202,7 +228,13 @@ pub fn handle(shared: &Arc<Shared>, method: Method, req: Request) -> Result<Resp
             if matches!(kind, PatchKind::Apply { .. }) && q.field_manager.is_none() {
                 o.manager.clear();
             }
+            o.fields.apply = matches!(kind, PatchKind::Apply { .. });
+            if kind == PatchKind::Json {
+                // The body is a list of operations, not an object.
+                o.fields.duplicates.clear();
+            }
             let mut core = shared.lock();
+            core.warnings.clear();
             let (obj, created) = core.patch(t, name, kind, &req.body, &o)?;
             notify_gc(shared, &mut core);
             let code = if created {
@@ -210,7 +242,7 @@ pub fn handle(shared: &Arc<Shared>, method: Method, req: Request) -> Result<Resp
             } else {
                 StatusCode::OK
             };
-            object(code, &obj)
+            warned(object(code, &obj), &mut core.warnings)
         }
         (&Method::DELETE, Some(name)) => {
             let (opts, dry_run) = delete_options(&req)?;

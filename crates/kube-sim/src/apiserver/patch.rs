@@ -241,6 +241,7 @@ impl Core {
         let o = WriteOpts {
             dry_run: false,
             manager: "kube-scheduler".into(),
+            fields: Default::default(),
         };
         self.commit(&binding, &old, new, Ownership::Update, &o)?;
         Ok(

@@ -97,7 +97,7 @@ impl Core {
         pod::validate_create(t, &obj)?;
         defaults::on_create(&info, &mut obj);
         defaults::secret_string_data(&info, &mut obj);
-        self.admit(t, &mut obj, None)?;
+        self.admit(t, &mut obj, None, o)?;
         let now = meta::now_rfc3339();
         let entries = match own {
             Ownership::Applied(entries) => entries,
@@ -154,9 +154,26 @@ impl Core {
         }
     }
 
-    /// Runs schema admission of custom resources.
-    fn admit(&self, t: &Target, obj: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
-        let Some(adm) = t.info.admission.get(&t.version) else {
+    /// Applies `fieldValidation` (unknown fields of custom resources, duplicate fields of the
+    /// body), then runs schema admission of custom resources.
+    fn admit(
+        &mut self,
+        t: &Target,
+        obj: &mut Value,
+        old: Option<&Value>,
+        o: &WriteOpts,
+    ) -> Result<(), ApiError> {
+        let adm = t.info.admission.get(&t.version);
+        let unknown = adm.map(|a| a.unknown_fields(obj)).unwrap_or_default();
+        let object = match meta::namespace(obj) {
+            "" => meta::name(obj).to_string(),
+            ns => format!("{ns}/{}", meta::name(obj)),
+        };
+        let warnings = o
+            .fields
+            .check(&t.info.kind, &t.api_version(), &object, &unknown)?;
+        self.warnings.extend(warnings);
+        let Some(adm) = adm else {
             return Ok(());
         };
         adm.admit(obj, old).map_err(|causes| {
@@ -215,7 +232,7 @@ impl Core {
         }
         defaults::secret_string_data(&info, &mut new);
         pod::check_update(t, old, &new)?;
-        self.admit(t, &mut new, Some(old))?;
+        self.admit(t, &mut new, Some(old), o)?;
         if (info.generation || info.custom) && spec_changed(&info, old, &new) {
             let g = old
                 .get("metadata")

@@ -21,11 +21,14 @@ pub const ABOUT: &str =
 pub const LONG_ABOUT: &str = "\
 Show what applying an ExtendedDaemonSet would do, node by node, before applying it.
 
-Plans the proposed ExtendedDaemonSet (-f) against the current state of a cluster (the current
-kubeconfig context) or of a state file (--state), and prints the object diff, one unified diff
-per distinct pod change with the nodes it applies to, what happens on every node, the
-unavailability budget and the waves of the rollout. Nothing is written to the cluster: live
-mode only reads and makes a server-side dry-run apply.";
+Plans every ExtendedDaemonSet of -f (files, directories or -, multi-document YAML, kind: List;
+other kinds are skipped) against the current state of a cluster (the current kubeconfig
+context) or of a state file (--state), merged as `kubectl apply` would merge it (or `kubectl
+apply --server-side` with --server-side), and prints the object diff, one unified diff per
+distinct pod change with the nodes it applies to, what happens on every node, the
+unavailability budget and the waves of the rollout. Unknown fields are errors, as with kubectl's
+strict validation. Nothing is written to the cluster: live mode only reads and makes a dry run
+of the same apply.";
 
 /// Arguments of `eds plan` (see [`LONG_ABOUT`]).
 ///
@@ -37,7 +40,8 @@ mode only reads and makes a server-side dry-run apply.";
 #[derive(Args, Debug, Clone, PartialEq)]
 #[command(after_help = EXIT_CODES)]
 pub struct PlanArgs {
-    /// The proposed ExtendedDaemonSet, as YAML or JSON (`-` reads standard input).
+    /// The proposed ExtendedDaemonSets: a YAML or JSON file, a directory of them, or `-`
+    /// (standard input); other kinds in them are listed as skipped.
     #[arg(
         short = 'f',
         long = "filename",
@@ -67,7 +71,7 @@ pub struct PlanArgs {
     /// `default`).
     #[arg(short = 'n', long, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
-    /// Output format: `text` for people, `json` for tools (schema `eds.plan/v1`, see
+    /// Output format: `text` for people, `json` for tools (schema `eds.plan/v2`, see
     /// docs/plan.md).
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -82,10 +86,42 @@ pub struct PlanArgs {
     /// With `--full`: time after which a created pod is assumed ready.
     #[arg(long, value_name = "DURATION", default_value = "10s")]
     pub assume_ready_after: Duration,
+    /// Plan what `kubectl apply --server-side` would do (the API server merges by field
+    /// ownership) instead of `kubectl apply` (client-side: a three-way merge against the
+    /// `kubectl.kubernetes.io/last-applied-configuration` annotation).
+    #[arg(long)]
+    pub server_side: bool,
+    /// With `--server-side`: the field manager the apply uses, as `kubectl apply
+    /// --field-manager`.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "kubectl",
+        requires = "server_side"
+    )]
+    pub field_manager: String,
+    /// With `--server-side`: take over fields other managers own, as `kubectl apply
+    /// --force-conflicts` (without it, such a conflict is an error, as for the apply).
+    #[arg(long, requires = "server_side")]
+    pub force_conflicts: bool,
     /// Plan as of this time (RFC 3339, e.g. 2024-05-01T12:00:00Z) instead of now, e.g. to
     /// replay a state file at the time it was written.
     #[arg(long, value_name = "TIME")]
     pub now: Option<jiff::Timestamp>,
+}
+
+impl PlanArgs {
+    /// The apply `eds plan` previews.
+    pub fn apply_mode(&self) -> super::apply::ApplyMode {
+        if self.server_side {
+            super::apply::ApplyMode::ServerSide {
+                manager: self.field_manager.clone(),
+                force: self.force_conflicts,
+            }
+        } else {
+            super::apply::ApplyMode::ClientSide
+        }
+    }
 }
 
 /// Output format of `eds plan`.
@@ -94,6 +130,6 @@ pub enum OutputFormat {
     /// Diffs and tables for people.
     #[default]
     Text,
-    /// The `eds.plan/v1` JSON document.
+    /// The `eds.plan/v2` JSON document.
     Json,
 }

@@ -81,18 +81,27 @@ pub enum PlanError {
         message: String,
     },
     /// The `-f` file holds no ExtendedDaemonSet.
-    #[error("{}: no ExtendedDaemonSet (datadoghq.com/v1alpha1) in the file", path.display())]
+    #[error("{}: no ExtendedDaemonSet (datadoghq.com/v1alpha1) in the file{found}", path.display())]
     NoExtendedDaemonSet {
         /// The file.
         path: PathBuf,
+        /// What the file holds instead (`; found Deployment "web" (apps/v1) in document 1`),
+        /// or nothing.
+        found: String,
     },
-    /// The `-f` file holds several ExtendedDaemonSets; `eds plan` plans one at a time.
-    #[error("{}: {count} ExtendedDaemonSets in the file; plan them one file at a time", path.display())]
-    SeveralExtendedDaemonSets {
-        /// The file.
-        path: PathBuf,
-        /// How many.
-        count: usize,
+    /// The proposed ExtendedDaemonSet has fields the CRD does not know (typos such as
+    /// `replica:` or `stratgy:`), which `kubectl apply` rejects (strict field validation).
+    #[error(
+        "{at}: ExtendedDaemonSet {name:?} is invalid: strict decoding error: {}",
+        fields.iter().map(|f| format!("unknown field {f:?}")).collect::<Vec<_>>().join(", ")
+    )]
+    UnknownFields {
+        /// Where.
+        at: Location,
+        /// Its name.
+        name: String,
+        /// Paths of the unknown fields (`spec.replica`).
+        fields: Vec<String>,
     },
     /// The proposed ExtendedDaemonSet fails the CRD schema or its validation rules.
     #[error("{at}: ExtendedDaemonSet {name:?} is invalid: {}", causes.join("; "))]
@@ -166,6 +175,32 @@ pub enum PlanError {
     /// The output could not be serialized.
     #[error("cannot serialize the output: {0}")]
     Serialize(String),
+}
+
+/// The patterns of the ExtendedDaemonSet CRD and what they allow, in words.
+const PATTERNS: [(&str, &str); 2] = [
+    (
+        "^(100|[1-9]?[0-9])%$",
+        "a percentage from 0% to 100%, such as \"10%\"",
+    ),
+    (
+        "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$|^0$",
+        "a duration such as \"30s\", \"5m\" or \"1h30m\"",
+    ),
+];
+
+/// An admission message (the API server's or ours) with what a pattern allows said in words
+/// after it: `... should match '^(100|[1-9]?[0-9])%$' (a percentage from 0% to 100%, such
+/// as "10%")`.
+pub fn explain(message: &str) -> String {
+    let mut out = message.to_string();
+    for (pattern, words) in PATTERNS {
+        let quoted = format!("should match '{pattern}'");
+        if out.contains(&quoted) {
+            out = out.replace(&quoted, &format!("{quoted} ({words})"));
+        }
+    }
+    out
 }
 
 impl PlanError {

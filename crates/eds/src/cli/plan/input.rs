@@ -18,8 +18,6 @@ use eds_plan::StateObject;
 /// Kinds a state file holds.
 const STATE_KINDS: &str = "Node (v1), Pod (v1), ExtendedDaemonSet, ExtendedDaemonSetReplicaSet or \
      ExtendedDaemonsetSetting (datadoghq.com/v1alpha1), or a List of them";
-/// Kind the `-f` file holds.
-const PROPOSAL_KIND: &str = "ExtendedDaemonSet (datadoghq.com/v1alpha1)";
 
 /// One object of an input file and where it was.
 #[derive(Clone, Debug)]
@@ -145,31 +143,92 @@ fn is_eds(o: &Located) -> bool {
     o.kind() == "ExtendedDaemonSet" && o.api_version() == format!("{GROUP}/{VERSION}")
 }
 
-/// Reads the `-f` file: exactly one ExtendedDaemonSet, nothing else.
-pub fn proposal(path: &Path) -> Result<Located, PlanError> {
-    let text = read_text(path)?;
-    let path = &display_path(path);
-    let mut found = Vec::new();
-    for object in objects(path, &text)? {
-        if !is_eds(&object) {
-            return Err(unknown(&object, PROPOSAL_KIND));
+/// What `-f` holds: the ExtendedDaemonSets to plan, in file order, and the other objects
+/// (a ConfigMap next to the ExtendedDaemonSet in `kustomize build` or Helm output), which are
+/// listed as skipped.
+#[derive(Clone, Debug, Default)]
+pub struct Proposals {
+    /// The ExtendedDaemonSets.
+    pub eds: Vec<Located>,
+    /// Everything else.
+    pub skipped: Vec<Located>,
+}
+
+/// Reads `-f`: a file, a directory (its `.yaml`, `.yml` and `.json` files, by name, as
+/// `kubectl apply -f DIR`) or `-` (standard input); each a stream of documents, objects or
+/// `kind: List`s.
+pub fn proposals(path: &Path) -> Result<Proposals, PlanError> {
+    let mut out = Proposals::default();
+    for file in files(path)? {
+        let text = read_text(&file)?;
+        let shown = display_path(&file);
+        for object in objects(&shown, &text)? {
+            if is_eds(&object) {
+                out.eds.push(object);
+            } else {
+                out.skipped.push(object);
+            }
         }
-        found.push(object);
     }
-    match found.len() {
-        0 => Err(PlanError::NoExtendedDaemonSet {
-            path: path.to_path_buf(),
-        }),
-        1 => Ok(found.remove(0)),
-        count => Err(PlanError::SeveralExtendedDaemonSets {
-            path: path.to_path_buf(),
-            count,
-        }),
+    if out.eds.is_empty() {
+        let found: Vec<String> = out
+            .skipped
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} {:?} ({}) in {}",
+                    o.kind(),
+                    o.name(),
+                    o.api_version(),
+                    o.at
+                )
+            })
+            .collect();
+        let found = if found.is_empty() {
+            String::new()
+        } else {
+            format!("; found {}", found.join(", "))
+        };
+        return Err(PlanError::NoExtendedDaemonSet {
+            path: display_path(path),
+            found,
+        });
     }
+    Ok(out)
+}
+
+/// The files `-f PATH` names.
+fn files(path: &Path) -> Result<Vec<PathBuf>, PlanError> {
+    if path == Path::new("-") || !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path).map_err(|source| PlanError::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| ["yaml", "yml", "json"].contains(&e))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// The objects of a state file, as the planner reads them.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    /// The objects.
+    pub objects: Vec<StateObject>,
 }
 
 /// Reads a state file into the objects the planner reads.
-pub fn state(path: &Path) -> Result<Vec<StateObject>, PlanError> {
+pub fn state(path: &Path) -> Result<State, PlanError> {
     let text = read_text(path)?;
     let path = &display_path(path);
     let mut out = Vec::new();
@@ -190,7 +249,7 @@ pub fn state(path: &Path) -> Result<Vec<StateObject>, PlanError> {
         };
         out.push(parsed);
     }
-    Ok(out)
+    Ok(State { objects: out })
 }
 
 fn unknown(object: &Located, expected: &'static str) -> PlanError {

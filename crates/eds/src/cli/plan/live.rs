@@ -1,22 +1,23 @@
 //! Live mode: the client, the state of one ExtendedDaemonSet read from a cluster, the
-//! server-side dry-run apply of the proposed object, and `--dump-state`.
+//! server-side dry run of the user's apply of the proposed object, and `--dump-state`.
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::{
     Api, Client, Resource,
-    api::{ListParams, Patch, PatchParams},
+    api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams},
 };
 use serde_json::Value;
 
-use super::{args::PlanArgs, error::PlanError};
+use super::{
+    apply::{self, ApplyMode},
+    args::PlanArgs,
+    error::PlanError,
+};
 use eds_api::{
     ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonsetSetting,
     constants::keys::{EDS_NAME_LABEL, OLD_DAEMONSET_ANNOTATION},
 };
 use eds_plan::{Snapshot, StateObject};
-
-/// Field manager of the dry-run apply: never stored, but named in the server's answer.
-pub const DRY_RUN_MANAGER: &str = "eds-plan";
 
 /// Builds a client from `--kubeconfig` and `--context` (default: `$KUBECONFIG`, else
 /// `~/.kube/config`, else the in-cluster service account, like kubectl).
@@ -189,11 +190,14 @@ where
     Ok(())
 }
 
-/// Applies the proposed object with a server-side dry run (forced, field manager
-/// [`DRY_RUN_MANAGER`]): the server admits it (schema, defaults, validation rules) and returns
-/// what it would store, without storing it.
-pub async fn dry_run_apply(
+/// The object the user's apply would store, from a server-side dry run of that same apply
+/// with strict field validation (as `kubectl diff`): for a client-side apply, the three-way
+/// merge patch against the live object (or a create); for `--server-side`, an apply patch with
+/// the user's field manager. The server admits it (schema, defaults, validation rules) and
+/// returns what it would store, without storing it.
+pub async fn dry_run(
     client: &Client,
+    mode: &ApplyMode,
     namespace: &str,
     name: &str,
     proposed: &Value,
@@ -202,38 +206,83 @@ pub async fn dry_run_apply(
     let mut object = proposed.clone();
     if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.insert("namespace".into(), Value::String(namespace.into()));
-        // Identity fields of a copy-pasted object would make the apply fail or conflict.
-        for key in [
-            "uid",
-            "resourceVersion",
-            "managedFields",
-            "creationTimestamp",
-            "generation",
-        ] {
-            meta.remove(key);
+    }
+    let rejected = |e: kube::Error| match e {
+        kube::Error::Api(status)
+            if (400..500).contains(&status.code) && status.code != 401 && status.code != 403 =>
+        {
+            PlanError::Rejected {
+                namespace: namespace.into(),
+                name: name.into(),
+                message: super::error::explain(&status.message),
+            }
+        }
+        e => PlanError::api(
+            format!("dry-run apply ExtendedDaemonSet {namespace}/{name}"),
+            e,
+        ),
+    };
+    match mode {
+        ApplyMode::ServerSide { manager, force } => {
+            let mut params = PatchParams::apply(manager).dry_run().validation_strict();
+            if *force {
+                params = params.force();
+            }
+            api.patch(name, &params, &Patch::Apply(&object))
+                .await
+                .map_err(rejected)
+        }
+        ApplyMode::ClientSide => {
+            let modified = apply::with_last_applied(&object);
+            let resource = ApiResource::erase::<ExtendedDaemonSet>(&());
+            let raw: Api<DynamicObject> =
+                Api::namespaced_with(client.clone(), namespace, &resource);
+            let live = raw.get_opt(name).await.map_err(|e| {
+                PlanError::api(format!("read ExtendedDaemonSet {namespace}/{name}"), e)
+            })?;
+            match live {
+                Some(live) => {
+                    let live = serde_json::to_value(&live)
+                        .map_err(|e| PlanError::Serialize(e.to_string()))?;
+                    let original = apply::last_applied(&live);
+                    let mut patch = apply::three_way_patch(original.as_ref(), &modified, &live);
+                    apply::prune_empty(&mut patch);
+                    let params = PatchParams {
+                        field_manager: Some(apply::CLIENT_SIDE_MANAGER.into()),
+                        ..PatchParams::default()
+                    }
+                    .dry_run()
+                    .validation_strict();
+                    api.patch(name, &params, &Patch::Merge(&patch))
+                        .await
+                        .map_err(rejected)
+                }
+                None => create_dry_run(client, &api, &modified)
+                    .await
+                    .map_err(rejected),
+            }
         }
     }
-    if let Some(map) = object.as_object_mut() {
-        map.remove("status");
-    }
-    let params = PatchParams::apply(DRY_RUN_MANAGER).force().dry_run();
-    api.patch(name, &params, &Patch::Apply(&object))
-        .await
-        .map_err(|e| match e {
-            kube::Error::Api(status)
-                if (400..500).contains(&status.code)
-                    && status.code != 401
-                    && status.code != 403 =>
-            {
-                PlanError::Rejected {
-                    namespace: namespace.into(),
-                    name: name.into(),
-                    message: status.message.clone(),
-                }
-            }
-            e => PlanError::api(
-                format!("dry-run apply ExtendedDaemonSet {namespace}/{name}"),
-                e,
-            ),
-        })
+}
+
+/// `POST` with `dryRun=All` and `fieldValidation=Strict`, as `kubectl apply` creates.
+async fn create_dry_run(
+    client: &Client,
+    api: &Api<ExtendedDaemonSet>,
+    object: &Value,
+) -> Result<ExtendedDaemonSet, kube::Error> {
+    let params = PostParams {
+        dry_run: true,
+        field_manager: Some(apply::CLIENT_SIDE_MANAGER.into()),
+    };
+    let body = serde_json::to_vec(object).map_err(kube::Error::SerdeError)?;
+    let mut request = kube::core::Request::new(api.resource_url())
+        .create(&params, body)
+        .map_err(kube::Error::BuildRequest)?;
+    // PostParams has no field validation: add it as kubectl does.
+    let uri = format!("{}&fieldValidation=Strict", request.uri());
+    *request.uri_mut() = uri.parse().map_err(|e: http::uri::InvalidUri| {
+        kube::Error::BuildRequest(kube::core::request::Error::BuildRequest(e.into()))
+    })?;
+    client.request(request).await
 }

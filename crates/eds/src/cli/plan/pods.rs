@@ -16,7 +16,7 @@ use crate::render::pod_node;
 use eds_api::{
     RollingUpdate, UpdateStrategyType,
     constants::keys::{
-        ERS_NAME_LABEL, ROLLING_UPDATE_PAUSED_ANNOTATION, ROLLOUT_FROZEN_ANNOTATION,
+        CANARY_LABEL, ERS_NAME_LABEL, ROLLING_UPDATE_PAUSED_ANNOTATION, ROLLOUT_FROZEN_ANNOTATION,
     },
 };
 use eds_plan::{Plan, Snapshot};
@@ -114,10 +114,52 @@ pub fn target(snapshot: &Snapshot, plan: &Plan, now: Timestamp) -> BTreeMap<Stri
     out
 }
 
+/// A node that keeps its pod of the target revision keeps that very pod: the pod the planner
+/// would build for it may differ in what the controller does not update in place (an adopted
+/// upstream pod's md5 `templatehash`), but nothing replaces it, so it shows no change.
+pub fn keep_current(
+    plan: &Plan,
+    current: &BTreeMap<String, Pod>,
+    target: &mut BTreeMap<String, Pod>,
+) {
+    for n in &plan.nodes {
+        // Compared with the rollout's target, not this step's: during a canary the other
+        // nodes keep the old revision for now and still change later.
+        let kept = n.action == eds_plan::NodeAction::Keep
+            && n.current_revision.as_deref() == Some(plan.target_revision.as_str());
+        // A canary pod still loses its canary label at promotion: that shows.
+        let canary = |p: &Pod| {
+            p.metadata
+                .labels
+                .as_ref()
+                .is_some_and(|l| l.contains_key(CANARY_LABEL))
+        };
+        match current.get(&n.node) {
+            Some(pod) if kept && !canary(pod) => {
+                target.insert(n.node.clone(), pod.clone());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Names of the ERSs the plan applies that already exist with the same template (only their
+/// metadata is updated, e.g. when an upstream ERS is adopted).
+pub fn metadata_only_ers(snapshot: &Snapshot, plan: &Plan) -> Vec<String> {
+    plan.ers_applies
+        .iter()
+        .filter(|applied| {
+            snapshot.replica_sets.iter().any(|e| {
+                e.metadata.name == applied.metadata.name && e.spec.template == applied.spec.template
+            })
+        })
+        .filter_map(|e| e.metadata.name.clone())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eds_api::constants::keys::CANARY_LABEL;
     use eds_plan::testing::eds;
 
     #[test]

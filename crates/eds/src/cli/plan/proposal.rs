@@ -8,7 +8,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::CustomResourceExt;
 use serde_json::Value;
 
-use super::{error::PlanError, input::Located};
+use super::{
+    error::{PlanError, explain},
+    input::Located,
+};
 use crd_schema::CrdSchema;
 use eds_api::{ExtendedDaemonSet, ValidationMode, validate::validate_spec};
 
@@ -36,17 +39,46 @@ impl Admission {
         Self { schema }
     }
 
-    /// Admits the proposed object in `namespace`: prunes unknown fields, applies the schema
-    /// defaults, checks the schema, its CEL rules and the controller's own spec rules.
+    /// Admits the proposed object in `namespace`: rejects unknown fields, then prunes, applies
+    /// the schema defaults, checks the schema, its CEL rules and the controller's own spec
+    /// rules.
     pub fn admit(
         &self,
         proposed: &Located,
         namespace: &str,
     ) -> Result<ExtendedDaemonSet, PlanError> {
+        self.check_fields(proposed)?;
         let mut value = proposed.value.clone();
         if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("namespace".into(), Value::String(namespace.into()));
         }
+        self.admit_value(proposed, value, None)
+    }
+
+    /// Rejects the fields of the file the CRD does not know, as `kubectl apply` does (strict
+    /// field validation, its default): a typo such as `replica:` would otherwise be dropped
+    /// without a word.
+    pub fn check_fields(&self, proposed: &Located) -> Result<(), PlanError> {
+        let fields = self.schema.unknown_fields(&proposed.value);
+        if fields.is_empty() {
+            return Ok(());
+        }
+        Err(PlanError::UnknownFields {
+            at: proposed.at.clone(),
+            name: proposed.name().to_string(),
+            fields,
+        })
+    }
+
+    /// Admits `value`, the object to store for `proposed` (the file, or the result of the
+    /// apply's merge): prunes, defaults, checks the schema, its CEL rules (`old` for transition
+    /// rules) and the controller's own spec rules.
+    pub fn admit_value(
+        &self,
+        proposed: &Located,
+        mut value: Value,
+        old: Option<&Value>,
+    ) -> Result<ExtendedDaemonSet, PlanError> {
         let invalid = |causes: Vec<String>| PlanError::InvalidSpec {
             at: proposed.at.clone(),
             name: proposed.name().to_string(),
@@ -55,9 +87,12 @@ impl Admission {
         if proposed.name().is_empty() {
             return Err(invalid(vec!["metadata.name: Required value".into()]));
         }
+        if let Some(o) = value.as_object_mut() {
+            o.remove("status");
+        }
         self.schema
-            .admit(&mut value, None)
-            .map_err(|causes| invalid(causes.iter().map(ToString::to_string).collect()))?;
+            .admit(&mut value, old)
+            .map_err(|causes| invalid(causes.iter().map(|c| explain(&c.to_string())).collect()))?;
         let admitted = Located {
             at: proposed.at.clone(),
             value,
@@ -68,6 +103,16 @@ impl Admission {
             return Err(invalid(errors.iter().map(ToString::to_string).collect()));
         }
         Ok(eds)
+    }
+
+    /// A stored object as the JSON the API server holds (without status), for the merge of a
+    /// client-side apply.
+    pub fn stored_value(&self, eds: &ExtendedDaemonSet) -> Value {
+        let mut value = serde_json::to_value(eds).unwrap_or(Value::Null);
+        if let Some(o) = value.as_object_mut() {
+            o.remove("status");
+        }
+        value
     }
 
     /// Applies the schema defaults to a stored object (a state file may hold an object written
@@ -227,6 +272,13 @@ mod tests {
             Some(10),
             "schema default applied"
         );
+        let mut typo = good.clone();
+        typo.value["spec"]["replica"] = serde_json::json!(1);
+        let err = admission
+            .admit(&typo, "ns")
+            .expect_err("unknown fields are rejected")
+            .to_string();
+        assert!(err.contains(r#"unknown field "spec.replica""#), "{err}");
         let mut bad = good.clone();
         bad.value["spec"]["strategy"]["rollingUpdate"] =
             serde_json::json!({"maxUnavailable": 0, "maxSurge": 0});
@@ -236,6 +288,17 @@ mod tests {
             .to_string();
         assert!(
             err.contains("maxSurge and maxUnavailable cannot both be 0"),
+            "{err}"
+        );
+        let mut percent = good.clone();
+        percent.value["spec"]["strategy"]["rollingUpdate"] =
+            serde_json::json!({"maxUnavailable": "150%"});
+        let err = admission
+            .admit(&percent, "ns")
+            .expect_err("150% is invalid")
+            .to_string();
+        assert!(
+            err.contains("(a percentage from 0% to 100%, such as \"10%\")"),
             "{err}"
         );
     }
