@@ -55,6 +55,9 @@ pub struct ObjectInput<'a> {
     pub before: Option<&'a ExtendedDaemonSet>,
     /// The proposed object (for a live cluster: the result of a dry-run apply).
     pub after: &'a ExtendedDaemonSet,
+    /// `before` and `after` as JSON with their values as written (`5m`, where the typed
+    /// object prints `300s`), when known; the diff is then made from them.
+    pub as_written: Option<(Option<&'a serde_json::Value>, &'a serde_json::Value)>,
 }
 
 /// A simulated rollout (`--full`).

@@ -217,3 +217,38 @@ async fn taking_over_an_upstream_ers_with_the_same_template_changes_nothing() {
     let full = plan(&fixture("foo-v1.yaml"), "state-upstream.yaml", &["--full"]).await;
     assert_eq!(full.code, 0, "{:?}\n{}", full.err, full.out);
 }
+
+#[tokio::test]
+async fn values_print_as_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bar.yaml");
+    let text = eds_doc("bar", "bar:v1")
+        .replace("duration: 300s", "duration: 5m")
+        .replace("noRestartsDuration: 120s", "noRestartsDuration: 2m");
+    assert!(text.contains("duration: 5m"), "{text}");
+    std::fs::write(&path, text).expect("write");
+    let r = plan(
+        &path.display().to_string(),
+        "state-3-nodes.yaml",
+        &["-o", "json"],
+    )
+    .await;
+    assert_eq!(r.code, 1, "{:?}", r.err);
+    let report: PlanReport = serde_json::from_str(&r.out).expect("plan JSON");
+    assert!(
+        report.object.diff.contains("+      duration: 5m\n"),
+        "{}",
+        report.object.diff
+    );
+    assert!(
+        report
+            .object
+            .diff
+            .contains("+      noRestartsDuration: 2m\n")
+    );
+    assert!(
+        !report.object.diff.contains("300s"),
+        "{}",
+        report.object.diff
+    );
+}

@@ -224,7 +224,10 @@ impl Cluster {
 /// The object loses its tolerations, and the pods (created from scratch: no controller runs
 /// here) get only the default DaemonSet tolerations.
 fn tolerations_removed(report: &PlanReport) -> bool {
-    report.object.diff.contains("-      tolerations:\n-      - operator: Exists")
+    report
+        .object
+        .diff
+        .contains("-      tolerations:\n-      - operator: Exists")
         && report.pod_changes.len() == 1
         && !report.pod_changes[0].diff.contains("+  - operator: Exists")
 }
@@ -264,7 +267,12 @@ async fn removing_a_field_shows_after_a_server_side_apply_by_the_same_manager() 
         .await;
     assert_eq!(other.code, 1, "pods are still to create: {:?}", other.err);
     let other = json(&other.out);
-    assert_eq!(other.object.change, ChangeKind::None, "{}", other.object.diff);
+    assert_eq!(
+        other.object.change,
+        ChangeKind::None,
+        "{}",
+        other.object.diff
+    );
     assert!(other.pod_changes[0].diff.contains("+  - operator: Exists"));
 }
 

@@ -139,6 +139,10 @@ fn report_of(args: &PlanArgs, prepared: &prepare::Prepared, now: Timestamp) -> P
         object: ObjectInput {
             before: prepared.before.as_ref(),
             after: &prepared.after,
+            as_written: prepared
+                .as_written
+                .as_ref()
+                .map(|(before, after)| (before.as_ref(), after)),
         },
         plan: &plan,
         current_pods: &current,

@@ -27,7 +27,12 @@ const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// The object as YAML, as compared: no status, no server-managed metadata.
 pub fn object_yaml(eds: &ExtendedDaemonSet) -> String {
-    let mut value = serde_json::to_value(eds).unwrap_or(Value::Null);
+    object_yaml_value(&serde_json::to_value(eds).unwrap_or(Value::Null))
+}
+
+/// [`object_yaml`] of the object as JSON.
+pub fn object_yaml_value(value: &Value) -> String {
+    let mut value = value.clone();
     if let Some(root) = value.as_object_mut() {
         root.remove("status");
         if let Some(meta) = root.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -48,7 +53,17 @@ pub fn object_yaml(eds: &ExtendedDaemonSet) -> String {
 
 /// The change from the stored object to the proposed one.
 pub fn change(input: ObjectInput<'_>, namespace: &str, name: &str, source: Source) -> ObjectChange {
-    let after = object_yaml(input.after);
+    let written = input
+        .as_written
+        .filter(|(b, _)| b.is_some() == input.before.is_some());
+    let after = match written {
+        Some((_, after)) => object_yaml_value(after),
+        None => object_yaml(input.after),
+    };
+    let before_yaml = |before: &ExtendedDaemonSet| match written {
+        Some((Some(b), _)) => object_yaml_value(b),
+        _ => object_yaml(before),
+    };
     let proposed = format!("{namespace}/{name} (proposed)");
     match input.before {
         None => ObjectChange {
@@ -57,7 +72,7 @@ pub fn change(input: ObjectInput<'_>, namespace: &str, name: &str, source: Sourc
         },
         Some(before) => {
             let current = format!("{namespace}/{name} ({})", source.as_str());
-            let diff = unified(&object_yaml(before), &after, &current, &proposed);
+            let diff = unified(&before_yaml(before), &after, &current, &proposed);
             let change = if diff.is_empty() {
                 ChangeKind::None
             } else {

@@ -28,7 +28,11 @@ fn input<'a>(
         name: "foo",
         source: Source::State,
         planned_at: eds_plan::testing::t0(),
-        object: ObjectInput { before, after: eds },
+        object: ObjectInput {
+            before,
+            after: eds,
+            as_written: None,
+        },
         ers_metadata_only: &[],
         plan,
         current_pods: pods,

@@ -225,6 +225,8 @@ fn files(path: &Path) -> Result<Vec<PathBuf>, PlanError> {
 pub struct State {
     /// The objects.
     pub objects: Vec<StateObject>,
+    /// The ExtendedDaemonSets as written in the file, so values print as written (`5m`).
+    pub eds_values: Vec<Value>,
 }
 
 /// Reads a state file into the objects the planner reads.
@@ -232,7 +234,11 @@ pub fn state(path: &Path) -> Result<State, PlanError> {
     let text = read_text(path)?;
     let path = &display_path(path);
     let mut out = Vec::new();
+    let mut eds_values = Vec::new();
     for object in objects(path, &text)? {
+        if is_eds(&object) {
+            eds_values.push(object.value.clone());
+        }
         let group_version = object.api_version().to_string();
         let ours = group_version == format!("{GROUP}/{VERSION}");
         let parsed = match (object.kind(), group_version.as_str()) {
@@ -249,7 +255,10 @@ pub fn state(path: &Path) -> Result<State, PlanError> {
         };
         out.push(parsed);
     }
-    Ok(State { objects: out })
+    Ok(State {
+        objects: out,
+        eds_values,
+    })
 }
 
 fn unknown(object: &Located, expected: &'static str) -> PlanError {

@@ -201,8 +201,9 @@ pub async fn dry_run(
     namespace: &str,
     name: &str,
     proposed: &Value,
-) -> Result<ExtendedDaemonSet, PlanError> {
-    let api: Api<ExtendedDaemonSet> = Api::namespaced(client.clone(), namespace);
+) -> Result<(ExtendedDaemonSet, Value), PlanError> {
+    let resource = ApiResource::erase::<ExtendedDaemonSet>(&());
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
     let mut object = proposed.clone();
     if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.insert("namespace".into(), Value::String(namespace.into()));
@@ -222,7 +223,7 @@ pub async fn dry_run(
             e,
         ),
     };
-    match mode {
+    let raw = match mode {
         ApplyMode::ServerSide { manager, force } => {
             let mut params = PatchParams::apply(manager).dry_run().validation_strict();
             if *force {
@@ -230,14 +231,11 @@ pub async fn dry_run(
             }
             api.patch(name, &params, &Patch::Apply(&object))
                 .await
-                .map_err(rejected)
+                .map_err(rejected)?
         }
         ApplyMode::ClientSide => {
             let modified = apply::with_last_applied(&object);
-            let resource = ApiResource::erase::<ExtendedDaemonSet>(&());
-            let raw: Api<DynamicObject> =
-                Api::namespaced_with(client.clone(), namespace, &resource);
-            let live = raw.get_opt(name).await.map_err(|e| {
+            let live = api.get_opt(name).await.map_err(|e| {
                 PlanError::api(format!("read ExtendedDaemonSet {namespace}/{name}"), e)
             })?;
             match live {
@@ -255,22 +253,45 @@ pub async fn dry_run(
                     .validation_strict();
                     api.patch(name, &params, &Patch::Merge(&patch))
                         .await
-                        .map_err(rejected)
+                        .map_err(rejected)?
                 }
                 None => create_dry_run(client, &api, &modified)
                     .await
-                    .map_err(rejected),
+                    .map_err(rejected)?,
             }
         }
-    }
+    };
+    let value = serde_json::to_value(&raw).map_err(|e| PlanError::Serialize(e.to_string()))?;
+    let eds = serde_json::from_value(value.clone()).map_err(|e| PlanError::Rejected {
+        namespace: namespace.into(),
+        name: name.into(),
+        message: format!("the server's answer is not an ExtendedDaemonSet: {e}"),
+    })?;
+    Ok((eds, value))
+}
+
+/// The stored ExtendedDaemonSet as the server holds it (values as written), if it exists.
+pub async fn read_as_written(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<Value>, PlanError> {
+    let resource = ApiResource::erase::<ExtendedDaemonSet>(&());
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+    let live = api
+        .get_opt(name)
+        .await
+        .map_err(|e| PlanError::api(format!("read ExtendedDaemonSet {namespace}/{name}"), e))?;
+    live.map(|l| serde_json::to_value(&l).map_err(|e| PlanError::Serialize(e.to_string())))
+        .transpose()
 }
 
 /// `POST` with `dryRun=All` and `fieldValidation=Strict`, as `kubectl apply` creates.
 async fn create_dry_run(
     client: &Client,
-    api: &Api<ExtendedDaemonSet>,
+    api: &Api<DynamicObject>,
     object: &Value,
-) -> Result<ExtendedDaemonSet, kube::Error> {
+) -> Result<DynamicObject, kube::Error> {
     let params = PostParams {
         dry_run: true,
         field_manager: Some(apply::CLIENT_SIDE_MANAGER.into()),

@@ -35,6 +35,8 @@ pub struct Prepared {
     pub before: Option<ExtendedDaemonSet>,
     /// The object the apply would store.
     pub after: ExtendedDaemonSet,
+    /// `before` and `after` as JSON with their values as written, when both are known.
+    pub as_written: Option<(Option<Value>, Value)>,
     /// Where the state came from.
     pub source: render::Source,
 }
@@ -115,24 +117,48 @@ fn offline(
     });
     let mut file = proposed.value.clone();
     set_namespace(&mut file, &namespace);
-    let merged = match (&args.apply_mode(), &stored) {
+    let stored_as_written = stored.as_ref().and_then(|_| {
+        state
+            .eds_values
+            .iter()
+            .find(|v| {
+                let at = |p: &str| v.pointer(p).and_then(Value::as_str);
+                at("/metadata/name") == Some(name.as_str())
+                    && at("/metadata/namespace").unwrap_or("default") == namespace
+            })
+            .map(|v| admission.normalized_value(v))
+    });
+    let (merged, as_written) = match (&args.apply_mode(), &stored) {
         (ApplyMode::ClientSide, Some(stored)) => {
-            let live = admission.stored_value(stored);
+            let live = stored_as_written
+                .clone()
+                .unwrap_or_else(|| admission.stored_value(stored));
             let modified = apply::with_last_applied(&file);
             let original = apply::last_applied(&live);
             let patch = apply::three_way_patch(original.as_ref(), &modified, &live);
             let mut result = live.clone();
             apply::merge_patch(&mut result, &patch);
-            let after = admission.admit_value(proposed, result, Some(&live))?;
-            merge(Some(stored), after, MetadataMerge::Replace, now)
+            let (after, value) = admission.admit_value_as_written(proposed, result, Some(&live))?;
+            let merged = merge(Some(stored), after, MetadataMerge::Replace, now);
+            (merged, stored_as_written.map(|b| (Some(b), value)))
         }
         (ApplyMode::ClientSide, None) => {
-            let after = admission.admit_value(proposed, apply::with_last_applied(&file), None)?;
-            merge(None, after, MetadataMerge::Replace, now)
+            let (after, value) = admission.admit_value_as_written(
+                proposed,
+                apply::with_last_applied(&file),
+                None,
+            )?;
+            (
+                merge(None, after, MetadataMerge::Replace, now),
+                Some((None, value)),
+            )
         }
         (ApplyMode::ServerSide { .. }, _) => {
             let after = admission.admit_value(proposed, file, None)?;
-            merge(stored.as_ref(), after, MetadataMerge::Overlay, now)
+            (
+                merge(stored.as_ref(), after, MetadataMerge::Overlay, now),
+                None,
+            )
         }
     };
     objects.push(StateObject::Eds(Box::new(merged.clone())));
@@ -145,6 +171,7 @@ fn offline(
         snapshot,
         before: stored,
         after: merged,
+        as_written,
         source: render::Source::State,
     })
 }
@@ -167,7 +194,7 @@ async fn live_state(
     let namespace = namespace.unwrap_or_else(|| client.default_namespace().to_string());
     let name = proposed.name().to_string();
     let state = live::read(client, &namespace, &name).await?;
-    let applied = live::dry_run(
+    let (applied, applied_value) = live::dry_run(
         client,
         &args.apply_mode(),
         &namespace,
@@ -175,6 +202,7 @@ async fn live_state(
         &proposed.value,
     )
     .await?;
+    let before_value = live::read_as_written(client, &namespace, &name).await?;
     let before = state.eds.clone();
     let merged = merge(
         before.as_ref(),
@@ -190,6 +218,7 @@ async fn live_state(
         snapshot,
         before,
         after: applied,
+        as_written: Some((before_value, applied_value)),
         source: render::Source::Cluster,
     })
 }

@@ -76,9 +76,21 @@ impl Admission {
     pub fn admit_value(
         &self,
         proposed: &Located,
-        mut value: Value,
+        value: Value,
         old: Option<&Value>,
     ) -> Result<ExtendedDaemonSet, PlanError> {
+        self.admit_value_as_written(proposed, value, old)
+            .map(|(eds, _)| eds)
+    }
+
+    /// [`Admission::admit_value`], also returning the admitted JSON, whose values are as
+    /// written (`5m` stays `5m`; the typed object prints `300s`).
+    pub fn admit_value_as_written(
+        &self,
+        proposed: &Located,
+        mut value: Value,
+        old: Option<&Value>,
+    ) -> Result<(ExtendedDaemonSet, Value), PlanError> {
         let invalid = |causes: Vec<String>| PlanError::InvalidSpec {
             at: proposed.at.clone(),
             name: proposed.name().to_string(),
@@ -102,7 +114,18 @@ impl Admission {
         if !errors.is_empty() {
             return Err(invalid(errors.iter().map(ToString::to_string).collect()));
         }
-        Ok(eds)
+        Ok((eds, admitted.value))
+    }
+
+    /// A stored object as written (a state file's), with the schema defaults and without
+    /// status.
+    pub fn normalized_value(&self, value: &Value) -> Value {
+        let mut value = value.clone();
+        if let Some(o) = value.as_object_mut() {
+            o.remove("status");
+        }
+        self.schema.normalize(&mut value);
+        value
     }
 
     /// A stored object as the JSON the API server holds (without status), for the merge of a
