@@ -9,7 +9,10 @@
 //! - `install`: applies the CRDs to the current kubectl context (`make install` upstream).
 //! - `deploy [--cluster-wide]`: applies the CRDs and the controller (`make deploy` upstream);
 //!   `IMG=<repository>:<tag>` deploys another image.
-//! - `ci`: fmt check, clippy, `gen --check` and every test.
+//! - `image [--arch amd64|arm64] [--binary <eds>] [-o <file>] [--check]`: the controller
+//!   image as an `oci-archive` tarball, without Docker; `--check` inspects it with skopeo and
+//!   umoci and runs the unpacked binary.
+//! - `ci`: fmt check, clippy, `gen --check`, every test, and `image --check`.
 
 use std::{
     path::{Path, PathBuf},
@@ -18,6 +21,8 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use eds_deploy::{self as deploy, krew, kustomize, values::IMAGE_REPOSITORY};
+
+mod image;
 
 // The tests build the same venv when run without `cargo xtask ci`; one file serves both.
 #[path = "../../crates/eds-deploy/tests/gen_support/venv.rs"]
@@ -36,7 +41,13 @@ tasks:
   install                   kubectl apply --server-side --force-conflicts -k kustomize/crd
   deploy [--cluster-wide]   the same with kustomize/overlays/<namespaced|cluster-wide>
                             (IMG=<repository>:<tag> deploys that image)
-  ci                        cargo fmt --check, clippy -D warnings, gen --check, all tests";
+  image [--arch amd64|arm64] [--binary <eds>] [-o <file>] [--check]
+                            build a static eds and its OCI image, written as an oci-archive
+                            (default target/image/extendeddaemonset-<version>-linux-<arch>.oci.tar);
+                            --check: rebuild it to compare digests, inspect it with skopeo,
+                            unpack it with umoci and run the unpacked eds
+  ci                        cargo fmt --check, clippy -D warnings, gen --check, all tests,
+                            image --check (needs skopeo and umoci)";
 
 fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -68,6 +79,7 @@ fn run_task() -> Result<()> {
         ["deploy", "--cluster-wide"] => deploy(kustomize::OVERLAYS[1]),
         ["ci"] => ci(),
         ["krew", options @ ..] => krew_manifest(options),
+        ["image", options @ ..] => image::task(options),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())
@@ -243,6 +255,8 @@ fn ci() -> Result<()> {
             .args(["test", "--workspace", "--doc"])
             .env(venv::PYTHON_ENV, &python))?;
     }
+    // The release build of `eds` happens once, here; `--check` packs it twice and runs it.
+    image::task(&["--check"])?;
     println!("ci: all checks passed");
     Ok(())
 }
