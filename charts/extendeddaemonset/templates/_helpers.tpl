@@ -5,9 +5,24 @@
 {{- default .Release.Name .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{- /* Application name of the labels: the chart name, or nameOverride. */ -}}
+{{- define "extendeddaemonset.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- /* The controller's ServiceAccount: serviceAccount.name, else the object name when the
+chart creates it, else the namespace's default. */ -}}
+{{- define "extendeddaemonset.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "extendeddaemonset.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
 {{- /* Labels selecting the controller pods. */ -}}
 {{- define "extendeddaemonset.selectorLabels" -}}
-app.kubernetes.io/name: extendeddaemonset
+app.kubernetes.io/name: {{ include "extendeddaemonset.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
@@ -16,5 +31,6 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{ include "extendeddaemonset.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: extendeddaemonset
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 }}
 {{- end }}

@@ -7,7 +7,9 @@ use serde_json::json;
 
 use super::{Error, crds, manager::NAME, values, yaml};
 
+mod extra;
 mod rbac;
+mod readme;
 mod templates;
 mod text;
 
@@ -19,6 +21,8 @@ pub const KUBE_VERSION: &str = ">=1.33.0-0";
 
 /// Helm expression of the name of the release's objects.
 pub(crate) const FULLNAME: &str = "{{ include \"extendeddaemonset.fullname\" $ }}";
+/// Helm expression of the controller's ServiceAccount name.
+pub(crate) const SERVICE_ACCOUNT: &str = "{{ include \"extendeddaemonset.serviceAccountName\" $ }}";
 /// Helm expression of the name of the release's cluster-scoped objects, unique per namespace.
 pub(crate) const CLUSTER_NAME: &str =
     "{{ include \"extendeddaemonset.fullname\" $ }}-{{ $.Release.Namespace }}";
@@ -72,6 +76,10 @@ pub fn files() -> Result<Vec<(PathBuf, String)>, Error> {
         files.push((templates.join(name), text));
     }
     files.push((templates.join("rbac.yaml"), rbac::file()?));
+    for (name, text) in extra::files()? {
+        files.push((templates.join(name), text));
+    }
+    files.push((dir.join("README.md"), readme::readme()));
     files.push((templates.join("_helpers.tpl"), text::helpers()));
     files.push((templates.join("NOTES.txt"), text::notes()));
     Ok(files)

@@ -21,7 +21,9 @@ pub enum Insert {
         omit_empty: bool,
     },
     /// The value at `pointer` becomes the text of `body`, a template producing YAML lines
-    /// where `{n}` stands for the indentation of the value (for `nindent`).
+    /// where `{n}` stands for the indentation of the value (for `nindent`). At a list index,
+    /// `body` replaces the item and produces list items itself (`{n}` is the list's
+    /// indentation).
     Text { pointer: String, body: String },
     /// The value or list item at `pointer` is the value of the first branch whose condition
     /// holds (an empty condition is the `else` branch); without one, it is left out.
@@ -195,6 +197,9 @@ fn expand(line: &str, marker: &str, insert: &Insert) -> Result<String, Error> {
             key = keyed()?,
             n = indent + 2
         ),
+        Insert::Text { body, .. } if key.is_none() => {
+            indented(&body.replace("{n}", &indent.to_string()), indent)
+        }
         Insert::Text { body, .. } => format!(
             "{pad}{key}:\n{body}",
             key = keyed()?,

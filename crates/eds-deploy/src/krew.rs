@@ -21,8 +21,10 @@ pub use manifest::{FileOperation, MatchLabels, Metadata, Platform, Plugin, Selec
 
 use super::yaml;
 
-/// The plugin's name in krew-index: `kubectl krew install eds`.
-pub const NAME: &str = "eds";
+/// The plugin's name in krew-index: `kubectl krew install extendeddaemonset`. `eds` is the
+/// name of DataDog's plugin there, and krew-index names are unique; krew links the plugin as
+/// `kubectl-extendeddaemonset` (RELEASING.md says why this name).
+pub const NAME: &str = "extendeddaemonset";
 /// The plugin executable, without the `.exe` of Windows.
 pub const BIN: &str = "kubectl-eds";
 /// The license file shipped in every archive.
@@ -49,9 +51,10 @@ not-ready pods, `diff` compares the active and canary pod templates.
 `completion` prints shell completions.
 ";
 const CAVEATS: &str = "\
-kubectl eds acts on ExtendedDaemonSets: the cluster needs the datadoghq.com/v1alpha1 CRDs and,
-for rollouts to progress, the ExtendedDaemonSet controller (Helm chart or kustomize, see
-the homepage).
+Run it as `kubectl extendeddaemonset` (the help says `kubectl eds`, its name outside krew;
+`alias kubectl-eds=kubectl-extendeddaemonset` or a symlink restores it). It acts on
+ExtendedDaemonSets: the cluster needs the datadoghq.com/v1alpha1 CRDs and, for rollouts to
+progress, the ExtendedDaemonSet controller (Helm chart or kustomize, see the homepage).
 ";
 
 /// A release platform: the Rust target the binary is built for and krew's labels for it.

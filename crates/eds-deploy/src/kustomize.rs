@@ -2,7 +2,10 @@
 //! Deployment, metrics Service, nodes and leader-election RBAC) and two overlays that add the
 //! rules of the watched namespaces: `namespaced` (the upstream default: a Role in the
 //! controller's own namespace, which it watches) and `cluster-wide` (a ClusterRole and
-//! `WATCH_NAMESPACE=""`).
+//! `WATCH_NAMESPACE=""`), and an optional component, `components/servicemonitor`. Every
+//! kustomization labels its objects with [`common_labels`]; names are plain so that an
+//! overlay's `namePrefix` makes the cluster-scoped ones (ClusterRoles and their bindings)
+//! unique per install, kustomize renaming the references with them.
 
 use std::path::PathBuf;
 
@@ -10,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::{
     Error, crds,
-    manager::{self, CONTAINER, Identity, NAME, WatchNamespace},
+    manager::{self, CONTAINER, Identity, METRICS_PORT_NAME, NAME, NAME_LABEL, WatchNamespace},
     rbac::{self, Rules},
     values::Values,
     yaml,
@@ -26,11 +29,31 @@ pub const CLUSTER_WIDE_NAMESPACE: &str = "extendeddaemonset-system";
 /// The overlays, by directory name under `kustomize/overlays`.
 pub const OVERLAYS: [&str; 2] = ["namespaced", "cluster-wide"];
 
+/// Directory of the optional components, which an overlay lists under `components`.
+pub const COMPONENTS: &str = "components";
+/// The ServiceMonitor component, relative to [`DIR`].
+pub const SERVICE_MONITOR_COMPONENT: &str = "components/servicemonitor";
+
+/// The labels kustomize puts on every object (CRDs and RBAC included). Not on selectors: the
+/// Deployment's selector is immutable, and `app.kubernetes.io/version` changes every release.
+pub fn common_labels() -> serde_json::Map<String, Value> {
+    [
+        (NAME_LABEL, NAME),
+        ("app.kubernetes.io/part-of", NAME),
+        ("app.kubernetes.io/managed-by", "kustomize"),
+        ("app.kubernetes.io/version", env!("CARGO_PKG_VERSION")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), json!(v)))
+    .collect()
+}
+
 fn kustomization(namespace: Option<&str>, resources: &[&str], patches: &[&str]) -> Value {
     let mut k = json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": resources,
+        "labels": [{"pairs": common_labels(), "includeSelectors": false}],
     });
     if let Some(namespace) = namespace {
         k["namespace"] = json!(namespace);
@@ -104,6 +127,10 @@ pub fn files() -> Result<Vec<(PathBuf, String)>, Error> {
                 &rbac::cluster_role_binding(&nodes, NAME, None),
             )?,
         ),
+        ("aggregate_roles.yaml", {
+            let [edit, view] = rbac::aggregate_roles(NAME);
+            two(&edit, &view)?
+        }),
         (
             "leader_election_role.yaml",
             two(
@@ -171,5 +198,33 @@ pub fn files() -> Result<Vec<(PathBuf, String)>, Error> {
         cluster_wide.join("watch_all_namespaces.yaml"),
         one(&watch_all_namespaces_patch())?,
     ));
+
+    let monitor = root.join(SERVICE_MONITOR_COMPONENT);
+    let mut component = kustomization(None, &["servicemonitor.yaml"], &[]);
+    component["apiVersion"] = json!("kustomize.config.k8s.io/v1alpha1");
+    component["kind"] = json!("Component");
+    files.push((monitor.join("kustomization.yaml"), one(&component)?));
+    files.push((
+        monitor.join("servicemonitor.yaml"),
+        one(&service_monitor(&id))?,
+    ));
     Ok(files)
+}
+
+/// The Prometheus Operator ServiceMonitor of the metrics Service (the chart's, with its
+/// defaults), for overlays that list the component.
+fn service_monitor(id: &Identity) -> Value {
+    json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": { "name": id.name, "labels": id.labels },
+        "spec": {
+            "selector": { "matchLabels": id.labels },
+            "endpoints": [{
+                "port": METRICS_PORT_NAME,
+                "path": "/metrics",
+                "interval": Values::default().service_monitor.interval,
+            }],
+        },
+    })
 }

@@ -126,14 +126,16 @@ impl Identity {
 /// Arguments of the controller container (`eds controller ...`; the image's entrypoint is
 /// `eds`).
 pub fn args(values: &Values) -> Vec<String> {
-    vec![
+    let mut args = vec![
         "controller".to_string(),
         format!("--metrics-addr=:{METRICS_PORT}"),
         format!("--health-addr=:{HEALTH_PORT}"),
         "--leader-elect".to_string(),
         format!("--log-format={}", wire_name(&values.log_format)),
         format!("--log-level={}", values.log_level),
-    ]
+    ];
+    args.extend(values.extra_args.iter().cloned());
+    args
 }
 
 /// The image reference; an empty tag means this crate's version (the chart's appVersion).
@@ -185,16 +187,21 @@ pub fn container(values: &Values) -> Container {
         image: Some(image(values)),
         image_pull_policy: Some(wire_name(&values.image.pull_policy)),
         args: Some(args(values)),
-        env: Some(vec![
-            WatchNamespace::from_values(values).env(),
-            EnvVar {
-                name: env::VALIDATION_MODE.to_string(),
-                value: Some(wire_name(&values.validation_mode)),
-                value_from: None,
-            },
-            field_env(env::POD_NAME, "metadata.name"),
-            field_env(env::POD_NAMESPACE, "metadata.namespace"),
-        ]),
+        env: Some(
+            vec![
+                WatchNamespace::from_values(values).env(),
+                EnvVar {
+                    name: env::VALIDATION_MODE.to_string(),
+                    value: Some(wire_name(&values.validation_mode)),
+                    value_from: None,
+                },
+                field_env(env::POD_NAME, "metadata.name"),
+                field_env(env::POD_NAMESPACE, "metadata.namespace"),
+            ]
+            .into_iter()
+            .chain(values.extra_env.iter().cloned())
+            .collect(),
+        ),
         ports: Some(vec![
             port(METRICS_PORT_NAME, METRICS_PORT),
             port(HEALTH_PORT_NAME, HEALTH_PORT),
@@ -212,7 +219,10 @@ pub fn deployment(values: &Values, id: &Identity) -> Deployment {
     let mut pod_labels = id.labels.clone();
     pod_labels.extend(values.pod_labels.clone());
     let pod = PodSpec {
-        service_account_name: Some(id.name.clone()),
+        service_account_name: Some(match values.service_account.name.as_str() {
+            "" => id.name.clone(),
+            name => name.to_string(),
+        }),
         containers: vec![container(values)],
         image_pull_secrets: non_empty(&values.image_pull_secrets),
         security_context: Some(values.pod_security_context.clone()),

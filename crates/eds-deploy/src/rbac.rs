@@ -46,8 +46,13 @@ pub fn rules() -> Rules {
         // gets its pod at once.
         cluster: vec![rule("", &["nodes"], &["get", "list", "watch"])],
         watched: vec![
-            // Pods are created and deleted (with preconditions); a pod is never modified.
-            rule("", &["pods"], &["get", "list", "watch", "create", "delete"]),
+            // Pods are created and deleted (with preconditions); `patch` adds and removes the
+            // canary label of existing pods (a merge patch guarded by the pod's uid).
+            rule(
+                "",
+                &["pods"],
+                &["get", "list", "watch", "create", "delete", "patch"],
+            ),
             // Events are recorded through both APIs (kube's recorder uses events.k8s.io; a
             // repeated event is a PATCH of the series).
             rule("", &["events"], &["create", "patch"]),
@@ -55,22 +60,18 @@ pub fn rules() -> Rules {
             // Migration reads the DaemonSet named by the `old-daemonset` annotation
             // (upstream lacked this rule, so its migration failed).
             rule("apps", &["daemonsets"], &["get", "list", "watch"]),
-            // Reconcile writes only the status subresource; `update` and `patch` of the object
-            // are what the plugin's commands need (`rollout undo` writes the spec, canary
-            // commands write annotations) when run with this service account.
-            rule(
-                &group,
-                &[&eds],
-                &["get", "list", "watch", "update", "patch"],
-            ),
+            // Reconcile reads ExtendedDaemonSets and writes only their status subresource: the
+            // spec and annotations belong to their owners (`kubectl eds` runs with the user's
+            // own rights, see [`aggregate_rules`]).
+            rule(&group, &[&eds], &["get", "list", "watch"]),
             rule(&group, &[&status(&eds)], &["patch"]),
-            // One ExtendedDaemonSetReplicaSet per template revision, owned by the controller.
+            // One ExtendedDaemonSetReplicaSet per template revision, owned by the controller:
+            // written by server-side apply (`patch`; `create` for the apply that creates it)
+            // and deleted with preconditions, never replaced (no `update`).
             rule(
                 &group,
                 &[&ers],
-                &[
-                    "get", "list", "watch", "create", "update", "patch", "delete",
-                ],
+                &["get", "list", "watch", "create", "patch", "delete"],
             ),
             rule(&group, &[&status(&ers)], &["patch"]),
             // Settings are read; only their status (valid / conflict) is written.
@@ -85,6 +86,63 @@ pub fn rules() -> Rules {
             &["get", "create", "patch"],
         )],
     }
+}
+
+/// Labels making a ClusterRole part of the default user-facing roles.
+pub const AGGREGATE_TO_ADMIN: &str = "rbac.authorization.k8s.io/aggregate-to-admin";
+/// See [`AGGREGATE_TO_ADMIN`].
+pub const AGGREGATE_TO_EDIT: &str = "rbac.authorization.k8s.io/aggregate-to-edit";
+/// See [`AGGREGATE_TO_ADMIN`].
+pub const AGGREGATE_TO_VIEW: &str = "rbac.authorization.k8s.io/aggregate-to-view";
+
+/// Rules for people, aggregated into the default roles: `(edit, view)`. `edit` goes to the
+/// `admin` and `edit` roles: everything `kubectl eds` does (canary validate/pause/fail and
+/// rolling-update pause/freeze write annotations, `rollout undo` writes the spec) and what
+/// `kubectl apply` of the three kinds needs. `view` reads them. Pods and events, which the
+/// plugin also reads, are already in the default roles.
+pub fn aggregate_rules() -> (Vec<PolicyRule>, Vec<PolicyRule>) {
+    let group = ExtendedDaemonSet::group(&());
+    let kinds = [
+        ExtendedDaemonSet::plural(&()).to_string(),
+        ExtendedDaemonSetReplicaSet::plural(&()).to_string(),
+        ExtendedDaemonsetSetting::plural(&()).to_string(),
+    ];
+    let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
+    let edit = rule(
+        &group,
+        &kinds,
+        &[
+            "get",
+            "list",
+            "watch",
+            "create",
+            "update",
+            "patch",
+            "delete",
+            "deletecollection",
+        ],
+    );
+    let view = rule(&group, &kinds, &["get", "list", "watch"]);
+    (vec![edit], vec![view])
+}
+
+/// The two aggregated ClusterRoles, `<name>-edit` (to admin and edit) and `<name>-view`.
+pub fn aggregate_roles(name: &str) -> [ClusterRole; 2] {
+    let (edit, view) = aggregate_rules();
+    let labelled = |suffix: &str, rules, labels: &[&str]| {
+        let mut role = cluster_role(&format!("{name}-{suffix}"), rules);
+        role.metadata.labels = Some(
+            labels
+                .iter()
+                .map(|l| (l.to_string(), "true".to_string()))
+                .collect(),
+        );
+        role
+    };
+    [
+        labelled("edit", edit, &[AGGREGATE_TO_ADMIN, AGGREGATE_TO_EDIT]),
+        labelled("view", view, &[AGGREGATE_TO_VIEW]),
+    ]
 }
 
 fn meta(name: &str, namespace: Option<&str>) -> ObjectMeta {

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::{
     api::core::v1::{
-        Affinity, Capabilities, LocalObjectReference, PodSecurityContext, ResourceRequirements,
-        SeccompProfile, SecurityContext, Toleration,
+        Affinity, Capabilities, EnvVar, LocalObjectReference, PodSecurityContext,
+        ResourceRequirements, SeccompProfile, SecurityContext, Toleration,
     },
     apimachinery::pkg::api::resource::Quantity,
 };
@@ -24,6 +24,8 @@ pub const IMAGE_REPOSITORY: &str = "ghcr.io/extendeddaemonset/extendeddaemonset"
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Values {
+    /// Application name in the `app.kubernetes.io/name` label (default: the chart name).
+    pub name_override: String,
     /// Name of every object of the release (default: the release name).
     pub fullname_override: String,
     /// Controller image.
@@ -48,6 +50,10 @@ pub struct Values {
     pub log_level: String,
     /// Log format: json (one object per line) or text.
     pub log_format: LogFormat,
+    /// Extra arguments of `eds controller`, after the chart's (e.g. `--kube-api-qps=50`).
+    pub extra_args: Vec<String>,
+    /// Extra environment variables of the controller container.
+    pub extra_env: Vec<EnvVar>,
     /// Resources of the controller container.
     pub resources: ResourceRequirements,
     /// Node selector of the controller pods.
@@ -70,6 +76,16 @@ pub struct Values {
     pub service_account: ServiceAccountValues,
     /// Prometheus Operator ServiceMonitor scraping the metrics Service.
     pub service_monitor: ServiceMonitorValues,
+    /// PodDisruptionBudget of the controller pods, created when replicas > 1 so that a node
+    /// drain never evicts every replica at once.
+    pub pod_disruption_budget: PodDisruptionBudgetValues,
+    /// ClusterRoles aggregated to the default admin, edit and view roles, so that namespace
+    /// users can read (view) or manage (admin, edit) ExtendedDaemonSets and use `kubectl eds`.
+    pub aggregate_cluster_roles: bool,
+    /// How the CRDs are installed and upgraded.
+    pub crds: CrdValues,
+    /// The `helm test` pod.
+    pub test: TestValues,
     /// Values shared by a parent chart; not used by this chart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global: Option<BTreeMap<String, serde_json::Value>>,
@@ -109,11 +125,55 @@ pub enum LogFormat {
 }
 
 /// The controller's ServiceAccount.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServiceAccountValues {
+    /// Create the ServiceAccount; when false, `name` must exist (default: `default`).
+    pub create: bool,
+    /// Name of the ServiceAccount (default: the release's object name).
+    pub name: String,
     /// Annotations of the ServiceAccount (e.g. a cloud IAM role).
     pub annotations: BTreeMap<String, String>,
+}
+
+impl Default for ServiceAccountValues {
+    fn default() -> Self {
+        Self {
+            create: true,
+            name: String::new(),
+            annotations: BTreeMap::new(),
+        }
+    }
+}
+
+/// PodDisruptionBudget of the controller pods.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PodDisruptionBudgetValues {
+    /// Create it (only when replicas > 1: with one replica it would block every drain).
+    pub enabled: bool,
+    /// Controller pods that must stay available during a voluntary disruption.
+    #[schemars(range(min = 0))]
+    pub min_available: i32,
+}
+
+/// How the CRDs are installed. Helm installs the chart's `crds/` directory on the first
+/// install only and never upgrades or deletes it.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CrdValues {
+    /// Render the CRDs as templates so that `helm upgrade` updates them (install with
+    /// `--skip-crds`; they are kept on uninstall). When false, upgrade them before the chart
+    /// with `kubectl apply --server-side -f crds.yaml` of the release.
+    pub template: bool,
+}
+
+/// The `helm test` pod, which scrapes the controller's metrics Service.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TestValues {
+    /// Image of the test pod (needs `wget`).
+    pub image: String,
 }
 
 /// Prometheus Operator ServiceMonitor.
@@ -138,6 +198,7 @@ fn quantities(pairs: &[(&str, &str)]) -> BTreeMap<String, Quantity> {
 impl Default for Values {
     fn default() -> Self {
         Self {
+            name_override: String::new(),
             fullname_override: String::new(),
             image: Image {
                 repository: IMAGE_REPOSITORY.to_string(),
@@ -151,6 +212,8 @@ impl Default for Values {
             validation_mode: ValidationMode::Auto,
             log_level: "info".to_string(),
             log_format: LogFormat::Json,
+            extra_args: Vec::new(),
+            extra_env: Vec::new(),
             resources: ResourceRequirements {
                 requests: Some(quantities(&[("cpu", "100m"), ("memory", "128Mi")])),
                 limits: Some(quantities(&[("memory", "512Mi")])),
@@ -184,6 +247,15 @@ impl Default for Values {
                 enabled: false,
                 interval: "30s".to_string(),
                 labels: BTreeMap::new(),
+            },
+            pod_disruption_budget: PodDisruptionBudgetValues {
+                enabled: true,
+                min_available: 1,
+            },
+            aggregate_cluster_roles: true,
+            crds: CrdValues::default(),
+            test: TestValues {
+                image: "busybox:1.37".to_string(),
             },
             global: None,
         }

@@ -60,7 +60,7 @@ fn release_manifest(version: &str) -> Value {
 #[test]
 fn release_manifest_has_every_platform_with_its_archive_digest_and_executable() {
     let plugin = release_manifest(VERSION);
-    assert_eq!(text(&plugin, "/metadata/name"), "eds");
+    assert_eq!(text(&plugin, "/metadata/name"), "extendeddaemonset");
     assert_eq!(text(&plugin, "/spec/version"), format!("v{VERSION}"));
     assert_eq!(text(&plugin, "/spec/homepage"), REPOSITORY);
     let platforms = plugin["spec"]["platforms"].as_array().unwrap();
@@ -86,9 +86,9 @@ fn release_manifest_has_every_platform_with_its_archive_digest_and_executable() 
 #[test]
 fn release_manifest_passes_krews_validation() {
     let plugin = release_manifest(VERSION);
-    krew_validate("eds", &plugin).unwrap();
+    krew_validate(krew::NAME, &plugin).unwrap();
     // A pre-release is a valid krew version too.
-    krew_validate("eds", &release_manifest("1.2.0-rc.1")).unwrap();
+    krew_validate(krew::NAME, &release_manifest("1.2.0-rc.1")).unwrap();
 }
 
 /// A change that makes a manifest invalid.
@@ -120,7 +120,7 @@ fn the_validation_catches_what_krew_rejects() {
     for (what, breakage) in breakages {
         let mut plugin = good.clone();
         breakage(&mut plugin);
-        assert!(krew_validate("eds", &plugin).is_err(), "{what} passed");
+        assert!(krew_validate(krew::NAME, &plugin).is_err(), "{what} passed");
     }
 }
 

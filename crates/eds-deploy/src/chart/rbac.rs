@@ -1,9 +1,10 @@
 //! The chart's RBAC template, the same objects as kustomize's: a ClusterRole for nodes; the
 //! rules of the watched namespaces in a ClusterRole when `clusterScope` is set, otherwise in a
-//! Role in each watched namespace; a Role for leader election in the release namespace. Rules
-//! come from [`rbac::rules`].
+//! Role in each watched namespace; a Role for leader election in the release namespace; and,
+//! with `aggregateClusterRoles`, the ClusterRoles aggregated to the default admin, edit and
+//! view roles. Rules come from [`rbac::rules`] and [`rbac::aggregate_rules`].
 
-use super::{CLUSTER_NAME, FULLNAME, LABELS, NAMESPACE};
+use super::{CLUSTER_NAME, FULLNAME, LABELS, NAMESPACE, SERVICE_ACCOUNT};
 use crate::{
     Error,
     helm::{Insert, template},
@@ -24,7 +25,7 @@ fn inserts(name: &str, namespace: Option<&str>, binding: bool) -> Vec<Insert> {
     if binding {
         inserts.extend([
             Insert::expr("/roleRef/name", name),
-            Insert::expr("/subjects/0/name", FULLNAME),
+            Insert::expr("/subjects/0/name", SERVICE_ACCOUNT),
             Insert::expr("/subjects/0/namespace", NAMESPACE),
         ]);
     }
@@ -108,5 +109,31 @@ pub fn file() -> Result<String, Error> {
             leader_election,
         )?,
     );
+    out.push_str("{{- if $.Values.aggregateClusterRoles }}\n");
+    for role in rbac::aggregate_roles("x") {
+        let aggregate: Vec<String> = role
+            .metadata
+            .labels
+            .iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}: {v:?}"))
+            .collect();
+        let suffix = role.metadata.name.as_deref().unwrap_or_default();
+        let name = format!("{CLUSTER_NAME}{}", suffix.trim_start_matches('x'));
+        let mut role = role.clone();
+        role.metadata.labels = None;
+        let labels = format!("{LABELS}\n{}", aggregate.join("\n"));
+        documents(
+            &mut out,
+            vec![template(
+                &role,
+                &[
+                    Insert::expr("/metadata/name", &name),
+                    Insert::text("/metadata/labels", labels),
+                ],
+            )?],
+        );
+    }
+    out.push_str("{{- end }}\n");
     Ok(out)
 }

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{FULLNAME, LABELS, NAMESPACE, SELECTOR_LABELS};
+use super::{FULLNAME, LABELS, NAMESPACE, SELECTOR_LABELS, SERVICE_ACCOUNT};
 use crate::{
     Error,
     helm::{Insert, template},
@@ -46,7 +46,7 @@ fn deployment() -> Result<String, Error> {
             "$.Values.podAnnotations",
             true,
         ),
-        Insert::expr(&at(pod, "serviceAccountName"), FULLNAME),
+        Insert::expr(&at(pod, "serviceAccountName"), SERVICE_ACCOUNT),
         Insert::yaml(
             &at(pod, "imagePullSecrets"),
             "$.Values.imagePullSecrets",
@@ -81,6 +81,14 @@ fn deployment() -> Result<String, Error> {
             &at(container, "args/5"),
             "{{ printf \"--log-level=%s\" $.Values.logLevel | quote }}",
         ),
+        Insert::text(
+            &at(container, "args/6"),
+            "{{- with $.Values.extraArgs }}\n{{- toYaml . | nindent {n} }}\n{{- end }}",
+        ),
+        Insert::text(
+            &at(container, "env/4"),
+            "{{- with $.Values.extraEnv }}\n{{- toYaml . | nindent {n} }}\n{{- end }}",
+        ),
         Insert::Choice {
             pointer: at(container, "env/0"),
             branches: vec![
@@ -111,13 +119,16 @@ fn deployment() -> Result<String, Error> {
 
 fn service_account() -> Result<String, Error> {
     let object = manager::service_account(&Values::default(), &Identity::kustomize());
-    let mut inserts = metadata(FULLNAME, LABELS);
+    let mut inserts = metadata(SERVICE_ACCOUNT, LABELS);
     inserts.push(Insert::yaml(
         "/metadata/annotations",
         "$.Values.serviceAccount.annotations",
         true,
     ));
-    template(&object, &inserts)
+    Ok(format!(
+        "{{{{- if $.Values.serviceAccount.create }}}}\n---\n{}{{{{- end }}}}\n",
+        template(&object, &inserts)?
+    ))
 }
 
 fn metrics_service() -> Result<String, Error> {
@@ -159,7 +170,7 @@ pub fn files() -> Result<Vec<(String, String)>, Error> {
         ("deployment.yaml".to_string(), single(deployment()?)),
         (
             "serviceaccount.yaml".to_string(),
-            single(service_account()?),
+            format!("{}\n{}", yaml::HEADER, service_account()?),
         ),
         ("service.yaml".to_string(), single(metrics_service()?)),
         (

@@ -16,9 +16,24 @@ pub fn helpers() -> String {
 {{{{- default .Release.Name .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}}}
 {{{{- end }}}}
 
+{{{{- /* Application name of the labels: the chart name, or nameOverride. */ -}}}}
+{{{{- define "{NAME}.name" -}}}}
+{{{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}}}
+{{{{- end }}}}
+
+{{{{- /* The controller's ServiceAccount: serviceAccount.name, else the object name when the
+chart creates it, else the namespace's default. */ -}}}}
+{{{{- define "{NAME}.serviceAccountName" -}}}}
+{{{{- if .Values.serviceAccount.create }}}}
+{{{{- default (include "{NAME}.fullname" .) .Values.serviceAccount.name }}}}
+{{{{- else }}}}
+{{{{- default "default" .Values.serviceAccount.name }}}}
+{{{{- end }}}}
+{{{{- end }}}}
+
 {{{{- /* Labels selecting the controller pods. */ -}}}}
 {{{{- define "{NAME}.selectorLabels" -}}}}
-{NAME_LABEL}: {NAME}
+{NAME_LABEL}: {{{{ include "{NAME}.name" . }}}}
 {INSTANCE_LABEL}: {{{{ .Release.Name }}}}
 {{{{- end }}}}
 
@@ -27,10 +42,11 @@ pub fn helpers() -> String {
 {{{{ include "{NAME}.selectorLabels" . }}}}
 app.kubernetes.io/version: {{{{ .Chart.AppVersion | quote }}}}
 app.kubernetes.io/managed-by: {{{{ .Release.Service }}}}
+app.kubernetes.io/part-of: {NAME}
 helm.sh/chart: {{{{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 }}}}
 {{{{- end }}}}
 "#,
-        header = header()
+        header = header(),
     )
 }
 
@@ -47,8 +63,21 @@ It watches ExtendedDaemonSets in: {{{{ .Values.watchNamespaces | default (list .
 
 Check it:
   kubectl -n {{{{ .Release.Namespace }}}} rollout status deployment/{{{{ include "{NAME}.fullname" . }}}}
+  helm test {{{{ .Release.Name }}}} -n {{{{ .Release.Namespace }}}}
   kubectl get eds,ers --all-namespaces
+{{{{- if .Values.crds.template }}}}
+
+The CRDs are templates of this release (crds.template=true): `helm upgrade` updates them, and
+`helm uninstall` keeps them (deleting a CRD deletes every ExtendedDaemonSet).
+{{{{- else }}}}
+
+CRD upgrades: Helm installs the chart's crds/ directory on the first install only and never
+upgrades it. Before `helm upgrade` to a new version, apply that version's CRDs:
+  kubectl apply --server-side -f {repository}/releases/download/v<version>/crds.yaml
+(or `cargo xtask install` from a checkout), or set crds.template=true to let Helm manage them.
+{{{{- end }}}}
 "#,
-        header = header()
+        header = header(),
+        repository = env!("CARGO_PKG_REPOSITORY"),
     )
 }

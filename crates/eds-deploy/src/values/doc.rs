@@ -4,7 +4,10 @@
 use schemars::JsonSchema;
 use serde_json::Value;
 
-use super::{Image, ServiceAccountValues, ServiceMonitorValues, Values, schema};
+use super::{
+    CrdValues, Image, PodDisruptionBudgetValues, ServiceAccountValues, ServiceMonitorValues,
+    TestValues, Values, schema,
+};
 use crate::{Error, yaml};
 
 /// `values.yaml` of the chart.
@@ -21,11 +24,14 @@ pub fn values_yaml() -> Result<String, Error> {
 
 /// Definitions whose keys are documented one by one; Kubernetes types (resources, affinity...)
 /// are documented upstream and shown as plain YAML.
-fn documented_definitions() -> [String; 3] {
+pub(crate) fn documented_definitions() -> [String; 6] {
     [
         Image::schema_name().into_owned(),
         ServiceAccountValues::schema_name().into_owned(),
         ServiceMonitorValues::schema_name().into_owned(),
+        PodDisruptionBudgetValues::schema_name().into_owned(),
+        CrdValues::schema_name().into_owned(),
+        TestValues::schema_name().into_owned(),
     ]
 }
 
@@ -74,7 +80,11 @@ fn key_of(line: &str) -> Option<(usize, &str)> {
 }
 
 /// The definition a property refers to, when it is one of `documented`.
-fn definition<'a>(root: &'a Value, property: &Value, documented: &[String]) -> Option<&'a Value> {
+pub(crate) fn definition<'a>(
+    root: &'a Value,
+    property: &Value,
+    documented: &[String],
+) -> Option<&'a Value> {
     let reference = property.get("$ref").or_else(|| {
         property
             .get("allOf")?

@@ -4,7 +4,7 @@
 use k8s_openapi::api::{
     apps::v1::Deployment,
     core::v1::{EnvVar, PodSpec},
-    rbac::v1::PolicyRule,
+    rbac::v1::{ClusterRole, PolicyRule},
 };
 
 use super::Object;
@@ -77,6 +77,8 @@ pub fn roles(objects: &[Object]) -> Vec<(String, Option<String>, Vec<PolicyRule>
     let mut roles = Vec::new();
     for o in objects {
         let (kind, meta, rules) = match o {
+            // Aggregated to the default roles, for people: bound to no ServiceAccount.
+            Object::ClusterRole(r) if is_aggregated(r) => continue,
             Object::ClusterRole(r) => ("ClusterRole", &r.metadata, &r.rules),
             Object::Role(r) => ("Role", &r.metadata, &r.rules),
             _ => continue,
@@ -110,4 +112,24 @@ pub fn has_rule(rules: &[PolicyRule], resource: &str, verb: &str) -> bool {
     rules.iter().any(|r| {
         r.resources.iter().flatten().any(|x| x == resource) && r.verbs.iter().any(|v| v == verb)
     })
+}
+
+/// Whether a ClusterRole is aggregated to a default role (`aggregate-to-*` label).
+pub fn is_aggregated(role: &ClusterRole) -> bool {
+    role.metadata
+        .labels
+        .iter()
+        .flatten()
+        .any(|(k, v)| k.starts_with("rbac.authorization.k8s.io/aggregate-to-") && v == "true")
+}
+
+/// The ClusterRoles aggregated to default roles, with their aggregation labels.
+pub fn aggregated_roles(objects: &[Object]) -> Vec<ClusterRole> {
+    objects
+        .iter()
+        .filter_map(|o| match o {
+            Object::ClusterRole(r) if is_aggregated(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
 }

@@ -16,7 +16,8 @@ use std::{
 use k8s_openapi::{
     api::{
         apps::v1::Deployment,
-        core::v1::{Namespace, Service, ServiceAccount},
+        core::v1::{Namespace, Pod, Service, ServiceAccount},
+        policy::v1::PodDisruptionBudget,
         rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding},
     },
     apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
@@ -47,8 +48,41 @@ pub enum Object {
     Role(Role),
     RoleBinding(RoleBinding),
     Crd(CustomResourceDefinition),
+    Pod(Pod),
+    PodDisruptionBudget(PodDisruptionBudget),
     /// Prometheus Operator kind, not in k8s-openapi.
     ServiceMonitor(Value),
+}
+
+impl Object {
+    /// The object as JSON (kind, metadata and all).
+    pub fn json(&self) -> Value {
+        let value = match self {
+            Self::Namespace(o) => serde_json::to_value(o),
+            Self::ServiceAccount(o) => serde_json::to_value(o),
+            Self::Service(o) => serde_json::to_value(o),
+            Self::Deployment(o) => serde_json::to_value(o),
+            Self::ClusterRole(o) => serde_json::to_value(o),
+            Self::ClusterRoleBinding(o) => serde_json::to_value(o),
+            Self::Role(o) => serde_json::to_value(o),
+            Self::RoleBinding(o) => serde_json::to_value(o),
+            Self::Crd(o) => serde_json::to_value(o),
+            Self::Pod(o) => serde_json::to_value(o),
+            Self::PodDisruptionBudget(o) => serde_json::to_value(o),
+            Self::ServiceMonitor(o) => Ok(o.clone()),
+        };
+        value.expect("k8s-openapi objects serialize")
+    }
+
+    /// `kind/name`, for messages.
+    pub fn id(&self) -> String {
+        let json = self.json();
+        format!(
+            "{}/{}",
+            json["kind"].as_str().unwrap_or_default(),
+            json["metadata"]["name"].as_str().unwrap_or_default()
+        )
+    }
 }
 
 /// The first difference between two JSON values (numbers compared by value, so `0` and
@@ -112,6 +146,8 @@ pub fn objects(text: &str) -> Vec<Object> {
                 "Role" => typed(doc).map(Object::Role),
                 "RoleBinding" => typed(doc).map(Object::RoleBinding),
                 "CustomResourceDefinition" => typed(doc).map(Object::Crd),
+                "Pod" => typed(doc).map(Object::Pod),
+                "PodDisruptionBudget" => typed(doc).map(Object::PodDisruptionBudget),
                 "ServiceMonitor" => Ok(Object::ServiceMonitor(doc.clone())),
                 other => Err(format!("unexpected kind {other:?}")),
             };
