@@ -8,6 +8,7 @@ pub mod annotate;
 pub mod canary;
 pub mod cli;
 pub mod client;
+pub mod complete;
 pub mod diff;
 pub mod error;
 pub mod get;

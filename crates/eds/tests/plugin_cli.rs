@@ -155,13 +155,46 @@ async fn kubeconfig_context_namespace_and_exit_codes() {
         "error: rollout of ExtendedDaemonSet kube-system/foo failed: canary failed (MaxRestartsExceeded)\n"
     );
 
-    // An unknown context is exit 2 and says why.
+    // An unknown context is exit 2 and says why: the file, and the contexts it has.
     let out = kubectl_eds(&["get", "--kubeconfig", kc, "--context", "nope"]).await;
     assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot load the kubeconfig"), "{err}");
     assert!(
-        text(&out.stderr).contains("cannot load the kubeconfig"),
-        "{}",
-        text(&out.stderr)
+        err.contains("context \"nope\"") && err.contains(kc),
+        "{err}"
     );
+    assert!(err.contains("it has: "), "{err}");
+
+    // kubectl's plugin completion gets the ExtendedDaemonSet names of the context's namespace.
+    let complete = |args: Vec<&str>| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_kubectl_complete-eds"))
+            .args(args)
+            .env_remove("KUBECONFIG")
+            .output()
+    };
+    let out = complete(vec!["--kubeconfig", kc, "get", "f"])
+        .await
+        .unwrap();
+    assert_eq!(text(&out.stdout), "foo\n:4\n");
+    let out = complete(vec!["--kubeconfig", kc, "-n", "default", "get", ""])
+        .await
+        .unwrap();
+    assert_eq!(text(&out.stdout), ":4\n", "no ExtendedDaemonSet in default");
+    // --token and --as reach the server: the simulator accepts any token.
+    let out = kubectl_eds(&[
+        "get",
+        "foo",
+        "--kubeconfig",
+        kc,
+        "--token",
+        "t",
+        "--as",
+        "jane",
+        "--request-timeout",
+        "5s",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
     server.stop().await;
 }

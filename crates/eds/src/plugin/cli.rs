@@ -17,7 +17,7 @@ Exit codes:
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = "kubectl-eds",
-    bin_name = "kubectl-eds",
+    bin_name = "kubectl eds",
     version,
     about = "Control ExtendedDaemonSets (datadoghq.com/v1alpha1): list them, steer canaries and rollouts",
     after_help = EXIT_CODES,
@@ -47,6 +47,62 @@ pub struct ClientArgs {
     /// Namespace of the objects (default: the context's namespace, else `default`).
     #[arg(short = 'n', long, global = true, value_name = "NAMESPACE", help_heading = CONNECTION)]
     pub namespace: Option<String>,
+    /// Name of the kubeconfig cluster to use (default: the context's).
+    #[arg(long, global = true, value_name = "NAME", help_heading = CONNECTION)]
+    pub cluster: Option<String>,
+    /// Name of the kubeconfig user to use (default: the context's).
+    #[arg(long, global = true, value_name = "NAME", help_heading = CONNECTION)]
+    pub user: Option<String>,
+    /// Address and port of the Kubernetes API server.
+    #[arg(short = 's', long, global = true, value_name = "URL", help_heading = CONNECTION)]
+    pub server: Option<String>,
+    /// Path to a PEM file of the certificate authority of the API server.
+    #[arg(long, global = true, value_name = "FILE", help_heading = CONNECTION)]
+    pub certificate_authority: Option<PathBuf>,
+    /// Do not check the API server's certificate (insecure).
+    #[arg(long, global = true, help_heading = CONNECTION)]
+    pub insecure_skip_tls_verify: bool,
+    /// Bearer token for authentication to the API server.
+    #[arg(long, global = true, value_name = "TOKEN", help_heading = CONNECTION)]
+    pub token: Option<String>,
+    /// User to impersonate for the operation.
+    #[arg(long = "as", global = true, value_name = "USER", help_heading = CONNECTION)]
+    pub impersonate: Option<String>,
+    /// Group to impersonate for the operation; repeat it for several groups.
+    #[arg(long = "as-group", global = true, value_name = "GROUP", help_heading = CONNECTION)]
+    pub impersonate_groups: Vec<String>,
+    /// How long to wait for one request: 0 (no limit), seconds, or e.g. 1s, 2m, 3h.
+    #[arg(long, global = true, value_name = "DURATION", help_heading = CONNECTION, value_parser = parse_request_timeout)]
+    pub request_timeout: Option<RequestTimeout>,
+}
+
+/// A parsed `--request-timeout` (`None` inside: no limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestTimeout(pub Option<std::time::Duration>);
+
+fn parse_request_timeout(text: &str) -> Result<RequestTimeout, String> {
+    crate::connect::parse_timeout(text)
+        .map(RequestTimeout)
+        .map_err(|e| e.to_string())
+}
+
+impl ClientArgs {
+    /// The connection flags, as [`crate::connect`] applies them.
+    pub fn overrides(&self) -> crate::connect::Overrides {
+        crate::connect::Overrides {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            cluster: self.cluster.clone(),
+            user: self.user.clone(),
+            server: self.server.clone(),
+            certificate_authority: self.certificate_authority.clone(),
+            insecure_skip_tls_verify: self.insecure_skip_tls_verify,
+            token: self.token.clone(),
+            impersonate: self.impersonate.clone(),
+            impersonate_groups: self.impersonate_groups.clone(),
+            request_timeout: self.request_timeout.and_then(|t| t.0),
+        }
+    }
 }
 
 /// The verbs.

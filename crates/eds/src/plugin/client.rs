@@ -9,12 +9,14 @@ use super::{
 };
 use eds_api::{ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, constants::keys};
 
-/// Builds a client from `--kubeconfig` and `--context`.
+/// Builds a client from kubectl's connection flags (`--kubeconfig`, `--context`, `--server`,
+/// `--token`, `--as`...).
 ///
 /// Without `--kubeconfig` the file comes from `$KUBECONFIG` or `~/.kube/config`; when there is
-/// none and no `--context` was asked for, the in-cluster service account is used, like kubectl.
+/// none and neither `--context` nor `--server` was given, the in-cluster service account is
+/// used, like kubectl.
 pub async fn build_client(args: &ClientArgs) -> Result<Client> {
-    let config = crate::connect::config(args.kubeconfig.as_deref(), args.context.as_deref())
+    let config = crate::connect::config_with(&args.overrides())
         .await
         .map_err(|e| Error::Kubeconfig(e.to_string()))?;
     Client::try_from(config).map_err(Error::Client)
