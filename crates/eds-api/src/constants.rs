@@ -8,6 +8,10 @@ pub const FIELD_MANAGER: &str = "extendeddaemonset-controller";
 /// Field manager of the writes `kubectl eds` makes (annotations, `rollout undo`).
 pub const PLUGIN_FIELD_MANAGER: &str = "kubectl-eds";
 
+/// Pattern of the controller's `--log-level` (a level, or comma-separated `target=level`
+/// directives); the chart's values schema uses it, and the controller accepts the same strings.
+pub const LOG_LEVEL_PATTERN: &str = "^(([A-Za-z0-9_:.-]+=)?(off|error|warn|info|debug|trace))(,([A-Za-z0-9_:.-]+=)?(off|error|warn|info|debug|trace))*$";
+
 /// Label and annotation keys.
 pub mod keys {
     /// Pod label: name of the owning ExtendedDaemonSet.

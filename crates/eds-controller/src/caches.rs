@@ -72,6 +72,50 @@ where
     (reader, stream)
 }
 
+/// [`reflect`], telling when objects go: `forget(namespace, name)` on each watch deletion, and
+/// `retain(store)` after each (re-)list, which reports no deletion of its own. The metrics of
+/// a deleted object go this way: no reconcile runs for an object that is gone.
+pub fn reflect_forgetting<K, F, R>(
+    api: Api<K>,
+    config: watcher::Config,
+    forget: F,
+    retain: R,
+) -> (
+    Store<K>,
+    impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+)
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+    F: Fn(&str, &str) + Send + 'static,
+    R: Fn(&Store<K>) + Send + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let store = reader.clone();
+    let stream = watcher(api, config)
+        .default_backoff()
+        .modify(|obj: &mut K| obj.managed_fields_mut().clear())
+        .reflect(writer)
+        // The reflector has applied the event to the store when it passes it on.
+        .inspect_ok(move |event| match event {
+            watcher::Event::Delete(obj) => {
+                forget(
+                    obj.namespace().as_deref().unwrap_or_default(),
+                    &obj.name_any(),
+                );
+            }
+            watcher::Event::InitDone => retain(&store),
+            _ => {}
+        })
+        .applied_objects();
+    (reader, stream)
+}
+
 /// Watcher configuration for the pods of ExtendedDaemonSets (those carrying the EDS label).
 pub fn pod_watch_config() -> watcher::Config {
     watcher::Config::default().labels(EDS_NAME_LABEL)

@@ -39,8 +39,9 @@ pub struct ControllerArgs {
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Log level or filter directives (tracing EnvFilter syntax, e.g. `info,extendeddaemonset=debug`).
-    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    /// Log level (off, error, warn, info, debug, trace) or comma-separated directives
+    /// `level` or `target=level`, e.g. `info,eds_controller=debug`.
+    #[arg(long, env = "RUST_LOG", default_value = "info", value_parser = parse_log_level)]
     pub log_level: String,
     /// ExtendedDaemonSets reconciled concurrently.
     #[arg(long, default_value_t = 4)]
@@ -54,6 +55,37 @@ pub struct ControllerArgs {
 /// handful of round trips instead of hundreds, without a burst that trips the API server's
 /// priority and fairness limits.
 pub const DEFAULT_MAX_CONCURRENT_WRITES: u16 = 64;
+
+/// Levels `--log-level` accepts, alone or after `target=`.
+pub const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// Pattern of `--log-level` for the chart's values schema; [`parse_log_level`] accepts exactly
+/// the same strings.
+pub use eds_api::constants::LOG_LEVEL_PATTERN;
+
+/// Validates `--log-level`. tracing's own parser takes an unknown word such as `verbose` for a
+/// target name and then logs nothing at all; this refuses it, naming what is allowed.
+pub fn parse_log_level(value: &str) -> Result<String, String> {
+    let target_ok = |t: &str| {
+        !t.is_empty()
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '.' | '-'))
+    };
+    for directive in value.split(',') {
+        let (target, level) = match directive.split_once('=') {
+            Some((t, l)) => (Some(t), l),
+            None => (None, directive),
+        };
+        if !LOG_LEVELS.contains(&level) || target.is_some_and(|t| !target_ok(t)) {
+            return Err(format!(
+                "{directive:?} is not a log level: use one of {} or target=level, \
+                 comma-separated (e.g. info,eds_controller=debug)",
+                LOG_LEVELS.join(", ")
+            ));
+        }
+    }
+    Ok(value.to_string())
+}
 
 /// Log output format.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,5 +192,52 @@ mod tests {
         assert_eq!(parse_addr(":8080").unwrap().port(), 8080);
         assert!(parse_addr("127.0.0.1:9").is_ok());
         assert!(parse_addr("nope").is_err());
+    }
+
+    #[test]
+    fn log_level_is_checked() {
+        for ok in [
+            "info",
+            "off",
+            "info,eds_controller=debug",
+            "kube_runtime::controller=trace",
+        ] {
+            assert_eq!(parse_log_level(ok).as_deref(), Ok(ok));
+        }
+        for bad in [
+            "verbose", "", "info,", "INFO", "=debug", "foo=loud", "a b=info",
+        ] {
+            let err = parse_log_level(bad).unwrap_err();
+            assert!(
+                err.contains("is not a log level") && err.contains("trace"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_flag_is_named_when_the_level_is_refused() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: ControllerArgs,
+        }
+        let err = Cli::try_parse_from(["eds", "--log-level", "verbose"])
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            err.contains("--log-level") && err.contains("verbose"),
+            "{err}"
+        );
+        let err = Cli::try_parse_from(["eds", "--log-format", "yaml"])
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            err.contains("--log-format") && err.contains("json"),
+            "{err}"
+        );
     }
 }

@@ -17,6 +17,9 @@ pub mod reconcile;
 pub mod run;
 pub mod scope;
 
-pub use config::{ControllerArgs, LogFormat, RuntimeConfig, WatchScope};
+pub use config::{
+    ControllerArgs, LOG_LEVEL_PATTERN, LOG_LEVELS, LogFormat, RuntimeConfig, WatchScope,
+    parse_log_level,
+};
 pub use error::RunError;
 pub use run::{Runtime, run};

@@ -1,4 +1,7 @@
-//! Prometheus metrics: upstream names (`eds_*`, `ers_*`) plus reconcile health.
+//! Prometheus metrics: upstream's names and labels (`eds_*`, `ers_*`, from its `metrics.go`)
+//! plus reconcile health. Per-object series live in [`objects`] and go with their object.
+
+mod objects;
 
 use prometheus_client::{
     encoding::EncodeLabelSet,
@@ -7,9 +10,13 @@ use prometheus_client::{
 };
 
 use eds_api::{
-    ExtendedDaemonSetReplicaSetStatus, ExtendedDaemonSetStatus,
-    constants::{ers_state, state},
+    ExtendedDaemonSet, ExtendedDaemonSetReplicaSetStatus, ExtendedDaemonSetStatus,
+    condition::find,
+    constants::{condition_type, ers_state},
 };
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+pub use objects::{Labels, ObjectSeries, k8s_labels};
 
 /// Labels naming one object.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -32,34 +39,98 @@ pub struct Metrics {
     pub reconcile_errors: Family<ErrorLabels, Counter>,
     pub pods_created: Counter,
     pub pods_deleted: Counter,
-    eds: EdsGauges,
-    ers: ErsGauges,
+    /// Series of each ExtendedDaemonSet ([`EDS_SERIES`]).
+    pub eds: ObjectSeries,
+    /// Series of each ExtendedDaemonSetReplicaSet ([`ERS_SERIES`]).
+    pub ers: ObjectSeries,
     pub ers_rolling_update_stuck: Family<ObjectLabels, Gauge>,
 }
 
-#[derive(Clone, Default)]
-struct EdsGauges {
-    desired: Family<ObjectLabels, Gauge>,
-    current: Family<ObjectLabels, Gauge>,
-    ready: Family<ObjectLabels, Gauge>,
-    available: Family<ObjectLabels, Gauge>,
-    uptodate: Family<ObjectLabels, Gauge>,
-    ignored_unresponsive_nodes: Family<ObjectLabels, Gauge>,
-    canary_activated: Family<ObjectLabels, Gauge>,
-    canary_paused: Family<ObjectLabels, Gauge>,
-    canary_node_number: Family<ObjectLabels, Gauge>,
-    rolling_update_paused: Family<ObjectLabels, Gauge>,
-    rollout_frozen: Family<ObjectLabels, Gauge>,
-}
+/// ExtendedDaemonSet series, upstream's names, in the order of the `EDS_*` indexes.
+pub const EDS_SERIES: [(&str, &str); 13] = [
+    (
+        "eds_labels",
+        "Kubernetes labels converted to Prometheus labels (value 1)",
+    ),
+    ("eds_created", "Unix creation timestamp"),
+    (
+        "eds_status_desired",
+        "Nodes that should run a pod of the ExtendedDaemonSet",
+    ),
+    (
+        "eds_status_current",
+        "Nodes running a pod of the ExtendedDaemonSet",
+    ),
+    (
+        "eds_status_ready",
+        "Nodes running a ready pod of the ExtendedDaemonSet",
+    ),
+    (
+        "eds_status_available",
+        "Nodes running an available pod of the ExtendedDaemonSet",
+    ),
+    (
+        "eds_status_uptodate",
+        "Nodes running a pod of the current template",
+    ),
+    (
+        "eds_status_ignored_unresponsive_nodes",
+        "Unresponsive nodes left out of the unavailability budget",
+    ),
+    (
+        "eds_status_canary_activated",
+        "1 while a canary is in progress (label replicaset: the canary ERS)",
+    ),
+    (
+        "eds_status_canary_paused",
+        "1 while the canary is paused (labels replicaset and paused_reason)",
+    ),
+    (
+        "eds_status_canary_node_number",
+        "Nodes running a canary pod",
+    ),
+    (
+        "eds_status_rolling_update_paused",
+        "1 while the rolling update is paused",
+    ),
+    ("eds_status_rollout_frozen", "1 while the rollout is frozen"),
+];
 
-#[derive(Clone, Default)]
-struct ErsGauges {
-    desired: Family<ObjectLabels, Gauge>,
-    current: Family<ObjectLabels, Gauge>,
-    ready: Family<ObjectLabels, Gauge>,
-    available: Family<ObjectLabels, Gauge>,
-    ignored_unresponsive_nodes: Family<ObjectLabels, Gauge>,
-    canary_failed: Family<ObjectLabels, Gauge>,
+/// ExtendedDaemonSetReplicaSet series, upstream's names.
+pub const ERS_SERIES: [(&str, &str); 8] = [
+    (
+        "ers_labels",
+        "Kubernetes labels converted to Prometheus labels (value 1)",
+    ),
+    ("ers_created", "Unix creation timestamp"),
+    (
+        "ers_status_desired",
+        "Nodes that should run a pod of the ExtendedDaemonSetReplicaSet",
+    ),
+    (
+        "ers_status_current",
+        "Pods of the ExtendedDaemonSetReplicaSet (label status: active, canary, canary-failed, unknown)",
+    ),
+    (
+        "ers_status_ready",
+        "Ready pods of the ExtendedDaemonSetReplicaSet",
+    ),
+    (
+        "ers_status_available",
+        "Available pods of the ExtendedDaemonSetReplicaSet",
+    ),
+    (
+        "ers_status_ignored_unresponsive_nodes",
+        "Unresponsive nodes left out of the unavailability budget",
+    ),
+    (
+        "ers_status_canary_failed",
+        "1 when the ExtendedDaemonSetReplicaSet is a failed canary",
+    ),
+];
+
+fn created(meta: &ObjectMeta) -> Option<i64> {
+    meta.creation_timestamp.as_ref().map(|t| t.0.as_second())
 }
 
 impl Metrics {
@@ -79,8 +150,8 @@ impl Metrics {
             reconcile_errors: Family::default(),
             pods_created: Counter::default(),
             pods_deleted: Counter::default(),
-            eds: EdsGauges::default(),
-            ers: ErsGauges::default(),
+            eds: ObjectSeries::register(registry, &EDS_SERIES),
+            ers: ObjectSeries::register(registry, &ERS_SERIES),
             ers_rolling_update_stuck: Family::default(),
         };
         let r = registry;
@@ -111,210 +182,117 @@ impl Metrics {
         );
         r.register(
             "ers_rolling_update_stuck",
-            "1 when the rolling update of the ExtendedDaemonSetReplicaSet cannot progress",
+            "1 when the rolling update of the active ExtendedDaemonSetReplicaSet cannot progress (nodes that cannot run the pod hold the budget)",
             metrics.ers_rolling_update_stuck.clone(),
         );
-        let e = &metrics.eds;
-        for (name, help, family) in [
-            (
-                "eds_status_desired",
-                "Nodes that should run a pod of the ExtendedDaemonSet",
-                &e.desired,
-            ),
-            (
-                "eds_status_current",
-                "Nodes running a pod of the ExtendedDaemonSet",
-                &e.current,
-            ),
-            (
-                "eds_status_ready",
-                "Nodes running a ready pod of the ExtendedDaemonSet",
-                &e.ready,
-            ),
-            (
-                "eds_status_available",
-                "Nodes running an available pod of the ExtendedDaemonSet",
-                &e.available,
-            ),
-            (
-                "eds_status_uptodate",
-                "Nodes running a pod of the current template",
-                &e.uptodate,
-            ),
-            (
-                "eds_status_ignored_unresponsive_nodes",
-                "Unresponsive nodes left out of the unavailability budget",
-                &e.ignored_unresponsive_nodes,
-            ),
-            (
-                "eds_status_canary_activated",
-                "1 while a canary is in progress",
-                &e.canary_activated,
-            ),
-            (
-                "eds_status_canary_paused",
-                "1 while the canary is paused",
-                &e.canary_paused,
-            ),
-            (
-                "eds_status_canary_node_number",
-                "Nodes running a canary pod",
-                &e.canary_node_number,
-            ),
-            (
-                "eds_status_rolling_update_paused",
-                "1 while the rolling update is paused",
-                &e.rolling_update_paused,
-            ),
-            (
-                "eds_status_rollout_frozen",
-                "1 while the rollout is frozen",
-                &e.rollout_frozen,
-            ),
-        ] {
-            r.register(name, help, family.clone());
-        }
-        let s = &metrics.ers;
-        for (name, help, family) in [
-            (
-                "ers_status_desired",
-                "Nodes that should run a pod of the ExtendedDaemonSetReplicaSet",
-                &s.desired,
-            ),
-            (
-                "ers_status_current",
-                "Pods of the ExtendedDaemonSetReplicaSet",
-                &s.current,
-            ),
-            (
-                "ers_status_ready",
-                "Ready pods of the ExtendedDaemonSetReplicaSet",
-                &s.ready,
-            ),
-            (
-                "ers_status_available",
-                "Available pods of the ExtendedDaemonSetReplicaSet",
-                &s.available,
-            ),
-            (
-                "ers_status_ignored_unresponsive_nodes",
-                "Unresponsive nodes left out of the unavailability budget",
-                &s.ignored_unresponsive_nodes,
-            ),
-            (
-                "ers_status_canary_failed",
-                "1 when the ExtendedDaemonSetReplicaSet is a failed canary",
-                &s.canary_failed,
-            ),
-        ] {
-            r.register(name, help, family.clone());
-        }
         metrics
     }
 
-    /// Publishes the status of an ExtendedDaemonSet.
+    /// Publishes the series of an ExtendedDaemonSet with status `status`; `paused` and `frozen`
+    /// are the rolling-update pause and the freeze the plan read.
     pub fn observe_eds(
         &self,
-        namespace: &str,
-        name: &str,
+        eds: &ExtendedDaemonSet,
         status: &ExtendedDaemonSetStatus,
-        annotations_paused: bool,
-        annotations_frozen: bool,
+        paused: bool,
+        frozen: bool,
     ) {
-        let l = ObjectLabels {
-            namespace: namespace.into(),
-            name: name.into(),
-        };
-        let e = &self.eds;
-        let state = status.state.as_deref().unwrap_or_default();
-        let set = |f: &Family<ObjectLabels, Gauge>, v: i64| {
-            f.get_or_create(&l).set(v);
-        };
-        set(&e.desired, status.desired.into());
-        set(&e.current, status.current.into());
-        set(&e.ready, status.ready.into());
-        set(&e.available, status.available.into());
-        set(&e.uptodate, status.up_to_date.into());
-        set(
-            &e.ignored_unresponsive_nodes,
-            status.ignored_unresponsive_nodes.into(),
+        let meta = &eds.metadata;
+        let (ns, name) = (
+            meta.namespace.as_deref().unwrap_or_default(),
+            meta.name.as_deref().unwrap_or_default(),
         );
-        set(&e.canary_activated, i64::from(status.canary.is_some()));
-        set(&e.canary_paused, i64::from(state == state::CANARY_PAUSED));
-        set(
-            &e.canary_node_number,
-            status.canary.as_ref().map_or(0, |c| c.nodes.len() as i64),
-        );
-        set(&e.rolling_update_paused, i64::from(annotations_paused));
-        set(&e.rollout_frozen, i64::from(annotations_frozen));
+        let canary = status.canary.as_ref().map(|c| c.replica_set.clone());
+        let paused =
+            find(&status.conditions, condition_type::CANARY_PAUSED).filter(|c| c.is_true());
+        let mut paused_labels: Labels = Vec::new();
+        if let Some(rs) = &canary {
+            paused_labels.push(("replicaset".into(), rs.clone()));
+            if let Some(c) = paused {
+                paused_labels.push(("paused_reason".into(), c.reason.clone().unwrap_or_default()));
+            }
+        }
+        let mut samples = vec![
+            (0, k8s_labels(meta.labels.as_ref()), 1),
+            (2, vec![], status.desired.into()),
+            (3, vec![], status.current.into()),
+            (4, vec![], status.ready.into()),
+            (5, vec![], status.available.into()),
+            (6, vec![], status.up_to_date.into()),
+            (7, vec![], status.ignored_unresponsive_nodes.into()),
+            (
+                8,
+                vec![("replicaset".into(), canary.clone().unwrap_or_default())],
+                i64::from(canary.is_some()),
+            ),
+            (9, paused_labels, i64::from(paused.is_some())),
+            (
+                10,
+                vec![],
+                status.canary.as_ref().map_or(0, |c| c.nodes.len() as i64),
+            ),
+            (11, vec![], i64::from(paused)),
+            (12, vec![], i64::from(frozen)),
+        ];
+        samples.extend(created(meta).map(|t| (1, vec![], t)));
+        self.eds.publish(ns, name, samples);
+        let blocked = find(&status.conditions, condition_type::STALLED).is_some_and(|c| {
+            c.is_true() && c.reason.as_deref() == Some(eds_api::constants::reason::ROLLOUT_BLOCKED)
+        });
+        if !status.active_replica_set.is_empty() {
+            self.ers_rolling_update_stuck
+                .get_or_create(&ObjectLabels {
+                    namespace: ns.into(),
+                    name: status.active_replica_set.clone(),
+                })
+                .set(i64::from(blocked));
+        }
     }
 
-    /// Publishes the status of an ExtendedDaemonSetReplicaSet.
+    /// Publishes the series of an ExtendedDaemonSetReplicaSet (`meta`: the object as last
+    /// seen, for its labels and creation time; absent for one created by this reconcile).
     pub fn observe_ers(
         &self,
         namespace: &str,
         name: &str,
+        meta: Option<&ObjectMeta>,
         status: &ExtendedDaemonSetReplicaSetStatus,
     ) {
-        let l = ObjectLabels {
-            namespace: namespace.into(),
-            name: name.into(),
-        };
-        let s = &self.ers;
-        s.desired.get_or_create(&l).set(status.desired.into());
-        s.current.get_or_create(&l).set(status.current.into());
-        s.ready.get_or_create(&l).set(status.ready.into());
-        s.available.get_or_create(&l).set(status.available.into());
-        s.ignored_unresponsive_nodes
-            .get_or_create(&l)
-            .set(status.ignored_unresponsive_nodes.into());
-        s.canary_failed
-            .get_or_create(&l)
-            .set(i64::from(status.status == ers_state::CANARY_FAILED));
+        let mut samples = vec![
+            (2, vec![], status.desired.into()),
+            (
+                3,
+                vec![("status".into(), status.status.to_lowercase())],
+                status.current.into(),
+            ),
+            (4, vec![], status.ready.into()),
+            (5, vec![], status.available.into()),
+            (6, vec![], status.ignored_unresponsive_nodes.into()),
+            (
+                7,
+                vec![],
+                i64::from(status.status == ers_state::CANARY_FAILED),
+            ),
+        ];
+        if let Some(meta) = meta {
+            samples.push((0, k8s_labels(meta.labels.as_ref()), 1));
+            samples.extend(created(meta).map(|t| (1, vec![], t)));
+        }
+        self.ers.publish(namespace, name, samples);
     }
 
     /// Drops the series of a deleted ExtendedDaemonSet.
     pub fn forget_eds(&self, namespace: &str, name: &str) {
-        let l = ObjectLabels {
-            namespace: namespace.into(),
-            name: name.into(),
-        };
-        let e = &self.eds;
-        for f in [
-            &e.desired,
-            &e.current,
-            &e.ready,
-            &e.available,
-            &e.uptodate,
-            &e.ignored_unresponsive_nodes,
-            &e.canary_activated,
-            &e.canary_paused,
-            &e.canary_node_number,
-            &e.rolling_update_paused,
-            &e.rollout_frozen,
-        ] {
-            f.remove(&l);
-        }
+        self.eds.forget(namespace, name);
     }
 
     /// Drops the series of a deleted ExtendedDaemonSetReplicaSet.
     pub fn forget_ers(&self, namespace: &str, name: &str) {
-        let l = ObjectLabels {
+        self.ers.forget(namespace, name);
+        self.ers_rolling_update_stuck.remove(&ObjectLabels {
             namespace: namespace.into(),
             name: name.into(),
-        };
-        let s = &self.ers;
-        for f in [
-            &s.desired,
-            &s.current,
-            &s.ready,
-            &s.available,
-            &s.ignored_unresponsive_nodes,
-            &s.canary_failed,
-        ] {
-            f.remove(&l);
-        }
-        self.ers_rolling_update_stuck.remove(&l);
+        });
     }
 
     /// Counts a failed reconcile.
@@ -328,57 +306,4 @@ impl Metrics {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The metric names of a text exposition, from its sample lines.
-    fn names(text: &str) -> Vec<&str> {
-        text.lines()
-            .filter(|l| !l.starts_with('#') && !l.is_empty())
-            .filter_map(|l| l.split(['{', ' ']).next())
-            .collect()
-    }
-
-    #[test]
-    fn exports_upstream_names() {
-        let (metrics, registry) = Metrics::with_registry();
-        let status = ExtendedDaemonSetStatus {
-            desired: 3,
-            current: 2,
-            state: Some(state::CANARY_PAUSED.into()),
-            ..Default::default()
-        };
-        metrics.observe_eds("ns", "foo", &status, false, true);
-        metrics.leader.set(1);
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
-        assert!(
-            text.contains(r#"eds_status_desired{namespace="ns",name="foo"} 3"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#"eds_status_canary_paused{namespace="ns",name="foo"} 1"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#"eds_status_rollout_frozen{namespace="ns",name="foo"} 1"#),
-            "{text}"
-        );
-        assert!(text.contains("eds_controller_leader 1"), "{text}");
-        // Whole names, not suffixes: a registry prefix would turn `eds_status_desired` into
-        // `<prefix>_eds_status_desired`, which dashboards written for upstream do not find.
-        let names = names(&text);
-        assert!(names.contains(&"eds_status_desired"), "{names:?}");
-        assert!(names.contains(&"eds_controller_leader"), "{names:?}");
-        assert!(
-            names
-                .iter()
-                .all(|n| n.starts_with("eds_") || n.starts_with("ers_")),
-            "{names:?}"
-        );
-        metrics.forget_eds("ns", "foo");
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
-        assert!(!text.contains(r#"name="foo""#), "{text}");
-    }
-}
+mod tests;

@@ -168,14 +168,17 @@ pub async fn reconcile(
         .remove(&key);
 
     ctx.metrics.observe_eds(
-        &ns,
-        &name,
+        &eds,
         &plan.eds_status,
         plan.steering.rolling_update_paused,
         plan.steering.rollout_frozen,
     );
     for (ers, status) in &plan.ers_statuses {
-        ctx.metrics.observe_ers(&ns, ers, status);
+        let meta = replica_sets
+            .iter()
+            .find(|r| r.metadata.name.as_deref() == Some(ers.as_str()))
+            .map(|r| &r.metadata);
+        ctx.metrics.observe_ers(&ns, ers, meta, status);
     }
     for gone in &plan.ers_deletes {
         ctx.metrics.forget_ers(&ns, &gone.name);
@@ -187,6 +190,8 @@ pub async fn reconcile(
         tracing::info!(
             created = outcome.created,
             deleted = outcome.deleted,
+            revision = %plan.target_revision,
+            state = plan.eds_status.state.as_deref().unwrap_or_default(),
             "rollout step"
         );
     }

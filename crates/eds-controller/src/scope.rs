@@ -81,13 +81,28 @@ pub fn start_scope(namespace: Option<&str>, shared: &Shared<'_>) -> Scope {
         shutdown,
         readiness,
     } = *shared;
-    let (eds_store, eds_stream) = caches::reflect(
+    // Series of deleted objects go with the watch's deletion, within one reconcile of it.
+    let (m1, m2, m3, m4) = (
+        metrics.clone(),
+        metrics.clone(),
+        metrics.clone(),
+        metrics.clone(),
+    );
+    let (eds_store, eds_stream) = caches::reflect_forgetting(
         caches::scoped_api::<ExtendedDaemonSet>(client, namespace),
         watcher::Config::default(),
+        move |ns, name| m1.forget_eds(ns, name),
+        move |store: &Store<ExtendedDaemonSet>| {
+            m2.eds.retain(|ns, name| in_store(store, ns, name));
+        },
     );
-    let (ers_store, ers_stream) = caches::reflect(
+    let (ers_store, ers_stream) = caches::reflect_forgetting(
         caches::scoped_api::<ExtendedDaemonSetReplicaSet>(client, namespace),
         watcher::Config::default(),
+        move |ns, name| m3.forget_ers(ns, name),
+        move |store: &Store<ExtendedDaemonSetReplicaSet>| {
+            m4.ers.retain(|ns, name| in_store(store, ns, name));
+        },
     );
     let (pod_store, pod_stream) = caches::reflect(
         caches::scoped_api::<Pod>(client, namespace),
@@ -228,4 +243,12 @@ fn may_select(eds: &ExtendedDaemonSet, node: &Node) -> bool {
         .and_then(|s| s.node_selector.as_ref())
         .is_none_or(|ns| ns.iter().all(|(k, v)| labels.get(k) == Some(v)));
     selector_ok && node_selector_ok
+}
+
+/// Whether `store` holds object `namespace/name`.
+fn in_store<K>(store: &Store<K>, namespace: &str, name: &str) -> bool
+where
+    K: kube::Resource<DynamicType = ()> + Clone + 'static,
+{
+    store.get(&ObjectRef::new(name).within(namespace)).is_some()
 }

@@ -7,6 +7,7 @@
 //! manager Deployment, the CRDs) is built once, with k8s-openapi types, and serialized into
 //! both.
 
+pub mod argocd;
 pub mod chart;
 pub mod crds;
 pub mod files;
@@ -40,12 +41,13 @@ pub fn crd_files() -> Result<Vec<(PathBuf, String)>, Error> {
 }
 
 /// Every generated file, with paths relative to the repository root: the CRDs, the chart, the
-/// kustomize tree and `.krew.yaml`.
+/// kustomize tree, `.krew.yaml` and `argocd/argocd-cm.yaml`.
 pub fn all_files() -> Result<Vec<(PathBuf, String)>, Error> {
     let mut files = crd_files()?;
     files.extend(chart::files()?);
     files.extend(kustomize::files()?);
     files.extend(krew::files()?);
+    files.extend(argocd::files()?);
     Ok(files)
 }
 

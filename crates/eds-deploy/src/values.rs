@@ -44,9 +44,9 @@ pub struct Values {
     /// Canary validation mode of canaries that do not set one (EDS_VALIDATION_MODE): auto or
     /// manual.
     pub validation_mode: ValidationMode,
-    /// Log level (error, warn, info, debug, trace) or tracing filter directives, e.g.
-    /// `info,extendeddaemonset=debug`.
-    #[schemars(length(min = 1))]
+    /// Log level (off, error, warn, info, debug, trace) or comma-separated `target=level`
+    /// directives, e.g. `info,eds_controller=debug`; the controller refuses anything else.
+    #[schemars(regex(pattern = eds_api::constants::LOG_LEVEL_PATTERN))]
     pub log_level: String,
     /// Log format: json (one object per line) or text.
     pub log_format: LogFormat,
@@ -86,6 +86,9 @@ pub struct Values {
     pub crds: CrdValues,
     /// The `helm test` pod.
     pub test: TestValues,
+    /// Argo CD health check and actions (promote, pause, resume, abort, rolling-update pause,
+    /// freeze) for ExtendedDaemonSets, as `argocd-cm` keys (also in `argocd/argocd-cm.yaml`).
+    pub argocd: ArgocdValues,
     /// Values shared by a parent chart; not used by this chart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global: Option<BTreeMap<String, serde_json::Value>>,
@@ -188,6 +191,21 @@ pub struct ServiceMonitorValues {
     pub labels: BTreeMap<String, String>,
 }
 
+/// Argo CD resource customizations.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ArgocdValues {
+    /// Render the health check and actions into a ConfigMap.
+    pub enabled: bool,
+    /// Name of that ConfigMap: `argocd-cm` when this release manages it, or a ConfigMap your
+    /// Argo CD installation merges into it.
+    #[schemars(length(min = 1))]
+    pub config_map_name: String,
+    /// Namespace of Argo CD.
+    #[schemars(length(min = 1))]
+    pub namespace: String,
+}
+
 fn quantities(pairs: &[(&str, &str)]) -> BTreeMap<String, Quantity> {
     pairs
         .iter()
@@ -256,6 +274,11 @@ impl Default for Values {
             crds: CrdValues::default(),
             test: TestValues {
                 image: "busybox:1.37".to_string(),
+            },
+            argocd: ArgocdValues {
+                enabled: false,
+                config_map_name: "argocd-cm".to_string(),
+                namespace: "argocd".to_string(),
             },
             global: None,
         }

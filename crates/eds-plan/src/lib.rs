@@ -36,6 +36,7 @@ pub use output::{
     Budget, EventObject, EventType, NodeAction, NodeExplanation, ObjectRef, Plan, PlannedEvent,
     PodDelete, PodLabelUpdate,
 };
+pub use placement::pod_node;
 pub use snapshot::{Backoff, PlannerConfig, PlannerState, Snapshot, SnapshotError, StateObject};
 pub use steering::Steering;
 

@@ -47,7 +47,14 @@ pub async fn run(cli: &Cli, client: &Client, ui: Ui, out: &mut (dyn Write + Send
         Command::Get(args) => get::get(client, ns, args).await?,
         Command::GetErs(args) => get::get_ers(client, ns, args).await?,
         Command::Pods(args) => pods::pods(client, ns, &args.name, args.select, args.output).await?,
-        Command::Diff(args) => diff::diff(client, ns, &args.name, ui.color).await?,
+        Command::Diff(args) => {
+            let (text, differ) = diff::diff(client, ns, &args.name, ui.color).await?;
+            out.write_all(text.as_bytes())?;
+            if differ {
+                return Err(Error::TemplatesDiffer(ObjectRef::new(ns, &args.name)));
+            }
+            String::new()
+        }
         Command::Canary(verb) => match verb {
             CanaryCommand::Validate(a) => {
                 annotate::annotate(client, ns, &a.name, canary::validate).await?

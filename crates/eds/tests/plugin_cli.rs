@@ -74,7 +74,7 @@ async fn usage_errors_exit_2() {
         &["pods", "foo", "--select", "all"],
         &["get", "foo", "-A"],
         &["rollout", "status", "foo", "--timeout", "soon", "--watch"],
-        &["rollout", "status", "foo", "--timeout", "1m"],
+        &["rollout", "status", "foo", "--watch=maybe"],
     ] {
         let out = kubectl_eds(args).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}");

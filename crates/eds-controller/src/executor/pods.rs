@@ -22,6 +22,7 @@ use kube::{
 use serde_json::json;
 
 use super::{ExecuteError, Executor, Outcome, fill_owner_uids, guarded_delete, unless_gone};
+use eds_api::constants::keys::ERS_NAME_LABEL;
 use eds_plan::{PodDelete, PodLabelUpdate};
 
 /// What one write did.
@@ -82,6 +83,12 @@ impl Executor<'_> {
         outcome: &mut Outcome,
     ) -> Result<(), ExecuteError> {
         let record = |delete: &PodDelete| {
+            tracing::info!(
+                pod = %delete.name,
+                node = delete.node.as_deref().unwrap_or_default(),
+                reason = %delete.reason,
+                "pod deleted"
+            );
             self.metrics.pods_deleted.inc();
             outcome.deleted += 1;
             if let Some(uid) = &delete.uid {
@@ -117,6 +124,16 @@ impl Executor<'_> {
         outcome: &mut Outcome,
     ) -> Result<(), ExecuteError> {
         let record = |pod: &Pod| {
+            tracing::info!(
+                pod = %pod.name_any(),
+                node = eds_plan::pod_node(pod).unwrap_or_default(),
+                ers = pod
+                    .labels()
+                    .get(ERS_NAME_LABEL)
+                    .map(String::as_str)
+                    .unwrap_or_default(),
+                "pod created"
+            );
             self.metrics.pods_created.inc();
             outcome.created += 1;
             outcome.pending.creates.insert(pod.name_any());

@@ -163,6 +163,26 @@ fn service_monitor() -> Result<String, Error> {
     ))
 }
 
+/// The Argo CD health check and actions for ExtendedDaemonSets as a ConfigMap Argo CD reads
+/// (`argocd-cm` keys), only when `argocd.enabled`.
+fn argocd_config_map() -> Result<String, Error> {
+    let object = json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {},
+        "data": crate::argocd::data()?,
+    });
+    let inserts = vec![
+        Insert::expr("/metadata/name", "{{ $.Values.argocd.configMapName }}"),
+        Insert::expr("/metadata/namespace", "{{ $.Values.argocd.namespace }}"),
+        Insert::text("/metadata/labels", LABELS),
+    ];
+    Ok(format!(
+        "{{{{- if $.Values.argocd.enabled }}}}\n---\n{}{{{{- end }}}}\n",
+        template(&object, &inserts)?
+    ))
+}
+
 /// The template files, named.
 pub fn files() -> Result<Vec<(String, String)>, Error> {
     let single = |text: String| yaml::file(&[text]);
@@ -176,6 +196,10 @@ pub fn files() -> Result<Vec<(String, String)>, Error> {
         (
             "servicemonitor.yaml".to_string(),
             format!("{}\n{}", yaml::HEADER, service_monitor()?),
+        ),
+        (
+            "argocd-cm.yaml".to_string(),
+            format!("{}\n{}", yaml::HEADER, argocd_config_map()?),
         ),
     ])
 }

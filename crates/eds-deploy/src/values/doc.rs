@@ -5,8 +5,8 @@ use schemars::JsonSchema;
 use serde_json::Value;
 
 use super::{
-    CrdValues, Image, PodDisruptionBudgetValues, ServiceAccountValues, ServiceMonitorValues,
-    TestValues, Values, schema,
+    ArgocdValues, CrdValues, Image, PodDisruptionBudgetValues, ServiceAccountValues,
+    ServiceMonitorValues, TestValues, Values, schema,
 };
 use crate::{Error, yaml};
 
@@ -24,7 +24,7 @@ pub fn values_yaml() -> Result<String, Error> {
 
 /// Definitions whose keys are documented one by one; Kubernetes types (resources, affinity...)
 /// are documented upstream and shown as plain YAML.
-pub(crate) fn documented_definitions() -> [String; 6] {
+pub(crate) fn documented_definitions() -> [String; 7] {
     [
         Image::schema_name().into_owned(),
         ServiceAccountValues::schema_name().into_owned(),
@@ -32,6 +32,7 @@ pub(crate) fn documented_definitions() -> [String; 6] {
         PodDisruptionBudgetValues::schema_name().into_owned(),
         CrdValues::schema_name().into_owned(),
         TestValues::schema_name().into_owned(),
+        ArgocdValues::schema_name().into_owned(),
     ]
 }
 

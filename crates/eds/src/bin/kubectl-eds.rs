@@ -1,5 +1,6 @@
 //! `kubectl-eds`: the `kubectl eds` plugin. Parses the arguments, builds the client, runs the
-//! verb and maps errors to the documented exit codes (0 ok, 1 rollout failed, 2 error).
+//! verb and maps errors to the documented exit codes (0 ok, 1 rollout failed or templates differ, 2
+//! error).
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ async fn main() -> ExitCode {
     let _ = stdout.flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The diff is printed; exit 1 says it is not empty, as `kubectl diff`.
+        Err(e @ plugin::Error::TemplatesDiffer(_)) => ExitCode::from(e.exit_code()),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())

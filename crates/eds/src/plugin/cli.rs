@@ -10,7 +10,8 @@ use eds_api::Duration;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  `rollout status`: the rollout failed (canary failed, Stalled condition) or timed out
+  1  `rollout status`: the rollout failed (canary failed, Stalled condition) or timed out;
+     `diff`: the templates differ (as `kubectl diff`)
   2  usage error, object not found, or an API server error";
 
 /// Control ExtendedDaemonSets: list them, watch and steer their canaries and rollouts.
@@ -231,7 +232,7 @@ pub enum RolloutCommand {
     History(HistoryArgs),
     /// Roll back: write a revision's pod template into the ExtendedDaemonSet.
     Undo(UndoArgs),
-    /// Show the rollout's progress; with --watch, wait until it is done.
+    /// Show the rollout's progress and wait until it is done (--watch=false: check once).
     Status(StatusArgs),
 }
 
@@ -258,17 +259,28 @@ pub struct UndoArgs {
 /// Arguments of `rollout status`.
 #[derive(Args, Debug, Clone)]
 #[command(
-    after_help = "Exits 0 when the rollout is done (or, without --watch, still in progress), \
-1 when it failed (canary failed, Stalled condition) or --timeout ran out, 2 on errors."
+    after_help = "Exits 0 when the rollout is done (or, with --watch=false, still in progress), \
+1 when it failed (canary failed, auto-paused, Stalled condition) or --timeout ran out, 2 on \
+errors. A pause a user asked for (canary pause, pause-rolling-update, freeze-rollout) is not a \
+failure: it waits. See docs/status.md."
 )]
 pub struct StatusArgs {
     /// Name of the ExtendedDaemonSet.
     pub name: String,
-    /// Wait until the rollout is done or failed, showing its progress.
-    #[arg(short = 'w', long)]
+    /// Wait until the rollout is done or failed, showing its progress (the default);
+    /// --watch=false prints where it stands and exits.
+    #[arg(
+        short = 'w',
+        long,
+        default_value_t = true,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set,
+        value_name = "BOOL"
+    )]
     pub watch: bool,
     /// Give up waiting after this long (e.g. 30s, 5m; default: wait forever).
-    #[arg(long, value_name = "DURATION", requires = "watch")]
+    #[arg(long, value_name = "DURATION")]
     pub timeout: Option<Duration>,
 }
 

@@ -66,8 +66,14 @@ fn colorize(line: &str) -> String {
     format!("{style}{line}{RESET}\n")
 }
 
-/// Runs `diff`: reads the ExtendedDaemonSet and its active and canary replica sets.
-pub async fn diff(client: &Client, namespace: &str, name: &str, color: bool) -> Result<String> {
+/// Runs `diff`: reads the ExtendedDaemonSet and its active and canary replica sets. Returns the
+/// text, and whether the templates differ (exit 1, as `kubectl diff`).
+pub async fn diff(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    color: bool,
+) -> Result<(String, bool)> {
     let eds = get_eds(client, namespace, name).await?;
     let canary = canary_ers(&eds)?;
     let active = eds
@@ -91,11 +97,13 @@ pub async fn diff(client: &Client, namespace: &str, name: &str, color: bool) -> 
     };
     let active_ers = read(active.clone()).await?;
     let canary_ers = read(canary.clone()).await?;
-    template_diff(
+    let differ = to_yaml(&active_ers.spec.template)? != to_yaml(&canary_ers.spec.template)?;
+    let text = template_diff(
         (&active, &active_ers.spec.template),
         (&canary, &canary_ers.spec.template),
         color,
-    )
+    )?;
+    Ok((text, differ))
 }
 
 #[cfg(test)]

@@ -118,6 +118,10 @@ pub enum Error {
         /// Why, from the status.
         reason: String,
     },
+    /// `diff` found that the active and canary templates differ: not a failure, but exit 1
+    /// as `kubectl diff` does, so scripts can tell (the binary prints no error for it).
+    #[error("the templates of ExtendedDaemonSet {0} differ")]
+    TemplatesDiffer(ObjectRef),
     /// `rollout status --watch --timeout` ran out of time.
     #[error("timed out after {timeout} waiting for the rollout of ExtendedDaemonSet {eds}")]
     Timeout {
@@ -140,7 +144,9 @@ impl Error {
     /// The process exit code for this error (see `kubectl-eds --help`).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::RolloutFailed { .. } | Self::Timeout { .. } => EXIT_FAILURE,
+            Self::RolloutFailed { .. } | Self::Timeout { .. } | Self::TemplatesDiffer(_) => {
+                EXIT_FAILURE
+            }
             _ => EXIT_ERROR,
         }
     }

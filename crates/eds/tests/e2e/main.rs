@@ -9,6 +9,7 @@ mod invariants;
 mod adoption;
 mod canary;
 mod deploy;
+mod events;
 mod parity;
 mod robustness;
 mod sequences;

@@ -130,7 +130,12 @@ async fn canary_pods_need_a_canary() {
 #[tokio::test]
 async fn diff_of_active_and_canary_templates() {
     let c = canary_with_pods().await;
-    insta::assert_snapshot!(ok(&c.client, &["diff", "foo"]).await, @r"
+    // Templates that differ: the diff is printed and the exit code is 1, as `kubectl diff`.
+    let (result, out) = support::run_then(&c.client, &["diff", "foo"], async {}).await;
+    let e = result.expect_err("templates differ");
+    assert!(matches!(e, Error::TemplatesDiffer(_)), "{e}");
+    assert_eq!(e.exit_code(), 1);
+    insta::assert_snapshot!(out, @r"
     --- foo-8z7lr (active)
     +++ foo-xdj4b (canary)
     @@ -3,5 +3,5 @@
@@ -143,8 +148,7 @@ async fn diff_of_active_and_canary_templates() {
     ");
     let c = cluster().await;
     support::running_foo(&c.client).await;
-    assert!(matches!(
-        err(&c.client, &["diff", "foo"]).await,
-        Error::NoCanary { .. }
-    ));
+    let e = err(&c.client, &["diff", "foo"]).await;
+    assert!(matches!(e, Error::NoCanary { .. }), "{e}");
+    assert_eq!(e.exit_code(), 2, "an error is above 1, as `kubectl diff`");
 }

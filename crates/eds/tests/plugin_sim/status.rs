@@ -32,7 +32,7 @@ async fn done_waiting_and_failed() {
 
     patch_status(&c.client, canary("foo-8z7lr", "foo-xdj4b")).await;
     assert_eq!(
-        ok(&c.client, &["rollout", "status", "foo"]).await,
+        ok(&c.client, &["rollout", "status", "foo", "--watch=false"]).await,
         "ExtendedDaemonSet default/foo: canary foo-xdj4b in progress: 1 of 3 pods updated\n"
     );
 

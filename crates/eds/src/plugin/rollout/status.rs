@@ -1,9 +1,11 @@
-//! `rollout status <eds> [--watch] [--timeout D]`.
+//! `rollout status <eds> [--watch=false] [--timeout D]`.
 //!
 //! Done means what it means for a DaemonSet, plus the ExtendedDaemonSet state: the controller
 //! has seen the latest spec (`status.observedGeneration >= metadata.generation`), every desired
-//! node runs an up-to-date and available pod, and the state is `Running`. A failed canary or a
-//! `Stalled` condition is a failure (exit 1), as is running out of `--timeout`.
+//! node runs an up-to-date and available pod, and the state is `Running`. As in the status
+//! contract (`docs/status.md`), a failed canary or a `Stalled` condition is a failure (exit 1),
+//! as is running out of `--timeout`; a pause a user asked for is not: it waits. It watches by
+//! default, as `kubectl rollout status` does, and shows the time a canary has left.
 
 use std::io::Write;
 
@@ -20,7 +22,7 @@ use crate::plugin::{
     error::{Error, ObjectRef, Result},
 };
 use eds_api::{
-    Duration, ExtendedDaemonSet,
+    Duration, ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ValidationMode,
     condition::find,
     constants::{condition_type, state},
 };
@@ -97,6 +99,36 @@ pub fn evaluate(eds: &ExtendedDaemonSet) -> Progress {
     Progress::Waiting(message, counts)
 }
 
+/// What a canary in progress waits for: the time left of its `duration` (counted from the
+/// creation of the canary ERS, `ers_created`), or `canary validate` in manual mode. `None` when
+/// no canary runs.
+pub fn canary_note(
+    eds: &ExtendedDaemonSet,
+    ers_created: Option<jiff::Timestamp>,
+    now: jiff::Timestamp,
+) -> Option<String> {
+    let status = eds.status.as_ref()?;
+    if status.state.as_deref() != Some(state::CANARY) {
+        return None;
+    }
+    // The controller's default mode (EDS_VALIDATION_MODE) is not visible here: auto unless the
+    // spec says otherwise.
+    let canary = eds.spec.resolve(ValidationMode::Auto).canary?;
+    let Some(duration) = canary
+        .duration
+        .filter(|_| canary.validation_mode == ValidationMode::Auto)
+    else {
+        return Some("manual validation: waiting for `kubectl eds canary validate`".into());
+    };
+    let created = ers_created?;
+    let total = std::time::Duration::from(duration).as_secs();
+    let elapsed = u64::try_from(now.as_second() - created.as_second()).unwrap_or(0);
+    Some(match total.checked_sub(elapsed).filter(|left| *left > 0) {
+        Some(left) => format!("{} of {duration} left", Duration::from_secs(left)),
+        None => format!("{duration} elapsed, promotion once no canary pod restarts"),
+    })
+}
+
 /// How `rollout status` shows its progress.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StatusOptions {
@@ -120,6 +152,8 @@ pub async fn status(
     let eds_ref = ObjectRef::new(namespace, name);
     let eds = get_eds(client, namespace, name).await?;
     let mut view = View::new(&eds_ref, options.progress_bar);
+    let ers_api: Api<ExtendedDaemonSetReplicaSet> = Api::namespaced(client.clone(), namespace);
+    view.canary_created = canary_created(&ers_api, &eds).await;
     if view.show(&eds, out)? || !options.watch {
         return Ok(());
     }
@@ -129,6 +163,7 @@ pub async fn status(
         while let Some(event) = stream.next().await {
             match event {
                 Ok(Some(eds)) => {
+                    view.canary_created = canary_created(&ers_api, &eds).await;
                     if view.show(&eds, out)? {
                         return Ok(());
                     }
@@ -164,11 +199,23 @@ pub async fn status(
     result
 }
 
+/// Creation time of the canary ERS (best effort: without it, no time left is shown).
+async fn canary_created(
+    api: &Api<ExtendedDaemonSetReplicaSet>,
+    eds: &ExtendedDaemonSet,
+) -> Option<jiff::Timestamp> {
+    let name = eds.status.as_ref()?.canary.as_ref()?.replica_set.clone();
+    let ers = api.get_opt(&name).await.ok().flatten()?;
+    ers.metadata.creation_timestamp.map(|t| t.0)
+}
+
 /// The printed side of `rollout status`: one line per new message, and the progress bar.
 struct View<'a> {
     eds: &'a ObjectRef,
     last: Option<String>,
     bar: ProgressBar,
+    /// Creation time of the canary ERS, for the time left.
+    canary_created: Option<jiff::Timestamp>,
 }
 
 impl<'a> View<'a> {
@@ -190,6 +237,7 @@ impl<'a> View<'a> {
             eds,
             last: None,
             bar,
+            canary_created: None,
         }
     }
 
@@ -201,8 +249,18 @@ impl<'a> View<'a> {
             Progress::Waiting(m, (updated, available, desired)) => {
                 self.bar.set_length((*desired).max(0) as u64);
                 self.bar.set_position((*updated).max(0) as u64);
-                self.bar.set_message(format!("{available} available"));
-                (format!("ExtendedDaemonSet {}: {m}", self.eds), false)
+                let note = canary_note(eds, self.canary_created, jiff::Timestamp::now());
+                self.bar.set_message(match note.as_ref() {
+                    Some(n) => format!("{available} available, {n}"),
+                    None => format!("{available} available"),
+                });
+                // Lines are printed on status changes only, so the time left they show is
+                // the one at that change; the bar's message follows it.
+                let line = match note {
+                    Some(n) => format!("ExtendedDaemonSet {}: {m} ({n})", self.eds),
+                    None => format!("ExtendedDaemonSet {}: {m}", self.eds),
+                };
+                (line, false)
             }
             Progress::Failed(reason) => {
                 self.bar.finish_and_clear();
@@ -318,5 +376,57 @@ mod tests {
                 "condition Stalled is True: RolloutBlocked: node-2 cannot run the pod".into()
             )
         );
+    }
+
+    #[test]
+    fn canary_note_counts_down_the_duration_or_waits_for_validation() {
+        let t = |s: i64| jiff::Timestamp::from_second(1_700_000_000 + s).unwrap();
+        let running = testing::eds("foo");
+        assert_eq!(canary_note(&running, Some(t(0)), t(60)), None);
+        let mut eds = testing::canary(testing::eds("foo"), "foo-xdj4b");
+        eds.spec.strategy.canary = Some(eds_api::Canary {
+            duration: Some("10m".parse().unwrap()),
+            ..Default::default()
+        });
+        assert_eq!(
+            canary_note(&eds, Some(t(0)), t(240)).as_deref(),
+            Some("6m of 10m left")
+        );
+        assert_eq!(
+            canary_note(&eds, Some(t(0)), t(601)).as_deref(),
+            Some("10m elapsed, promotion once no canary pod restarts")
+        );
+        assert_eq!(canary_note(&eds, None, t(240)), None);
+        eds.spec.strategy.canary = Some(eds_api::Canary {
+            validation_mode: Some(ValidationMode::Manual),
+            ..Default::default()
+        });
+        assert!(
+            canary_note(&eds, Some(t(0)), t(240))
+                .unwrap()
+                .contains("canary validate")
+        );
+    }
+
+    #[test]
+    fn a_pause_a_user_asked_for_waits_and_an_auto_pause_fails() {
+        let paused = |reason: &str, stalled: bool| {
+            with(|e| {
+                let s = e.status.as_mut().unwrap();
+                s.state = Some(state::CANARY_PAUSED.into());
+                s.conditions = vec![
+                    Condition::new(condition_type::RECONCILING, !stalled, reason, "m"),
+                    Condition::new(condition_type::STALLED, stalled, reason, "m"),
+                ];
+            })
+        };
+        assert!(matches!(
+            evaluate(&paused("CanaryPausedByUser", false)),
+            Progress::Waiting(m, _) if m.starts_with("canary paused")
+        ));
+        assert!(matches!(
+            evaluate(&paused("CanaryPaused", true)),
+            Progress::Failed(m) if m.contains("CanaryPaused")
+        ));
     }
 }

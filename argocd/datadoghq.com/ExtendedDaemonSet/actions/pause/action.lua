@@ -1,0 +1,24 @@
+-- pause = `kubectl eds canary pause`: canary-paused, and drop a canary-unpaused that would
+-- override it.
+local function annotations()
+  if obj.metadata == nil then
+    obj.metadata = {}
+  end
+  if obj.metadata.annotations == nil then
+    obj.metadata.annotations = {}
+  end
+  return obj.metadata.annotations
+end
+local prefix = "extendeddaemonset.datadoghq.com/"
+local canary = nil
+if obj.status ~= nil and obj.status.canary ~= nil then
+  canary = obj.status.canary.replicaSet
+end
+if canary == nil or canary == "" then
+  error("no canary in progress", 0)
+end
+local a = annotations()
+a[prefix .. "canary-paused"] = "true"
+a[prefix .. "canary-paused-reason"] = "Manual"
+a[prefix .. "canary-unpaused"] = nil
+return obj

@@ -1,0 +1,13 @@
+-- unfreeze-rollout = `kubectl eds unfreeze-rollout`.
+local function annotations()
+  if obj.metadata == nil then
+    obj.metadata = {}
+  end
+  if obj.metadata.annotations == nil then
+    obj.metadata.annotations = {}
+  end
+  return obj.metadata.annotations
+end
+local prefix = "extendeddaemonset.datadoghq.com/"
+annotations()[prefix .. "rollout-frozen"] = nil
+return obj
