@@ -203,12 +203,12 @@ impl Metrics {
             meta.name.as_deref().unwrap_or_default(),
         );
         let canary = status.canary.as_ref().map(|c| c.replica_set.clone());
-        let paused =
+        let canary_paused =
             find(&status.conditions, condition_type::CANARY_PAUSED).filter(|c| c.is_true());
         let mut paused_labels: Labels = Vec::new();
         if let Some(rs) = &canary {
             paused_labels.push(("replicaset".into(), rs.clone()));
-            if let Some(c) = paused {
+            if let Some(c) = canary_paused {
                 paused_labels.push(("paused_reason".into(), c.reason.clone().unwrap_or_default()));
             }
         }
@@ -225,7 +225,7 @@ impl Metrics {
                 vec![("replicaset".into(), canary.clone().unwrap_or_default())],
                 i64::from(canary.is_some()),
             ),
-            (9, paused_labels, i64::from(paused.is_some())),
+            (9, paused_labels, i64::from(canary_paused.is_some())),
             (
                 10,
                 vec![],
