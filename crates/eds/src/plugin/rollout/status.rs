@@ -124,9 +124,21 @@ pub fn canary_note(
     let total = std::time::Duration::from(duration).as_secs();
     let elapsed = u64::try_from(now.as_second() - created.as_second()).unwrap_or(0);
     Some(match total.checked_sub(elapsed).filter(|left| *left > 0) {
-        Some(left) => format!("{} of {duration} left", Duration::from_secs(left)),
-        None => format!("{duration} elapsed, promotion once no canary pod restarts"),
+        Some(left) => format!("{} of {} left", minutes(left), minutes(total)),
+        None => format!(
+            "{} elapsed, promotion once no canary pod restarts",
+            minutes(total)
+        ),
     })
+}
+
+/// `6m`, `5m30s`, `45s`.
+fn minutes(secs: u64) -> String {
+    match (secs / 60, secs % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m{s}s"),
+    }
 }
 
 /// How `rollout status` shows its progress.
