@@ -20,11 +20,14 @@ use prometheus_client::{
 /// A label set: `namespace`, `name`, then the family's own labels, in upstream's order.
 pub type Labels = Vec<(String, String)>;
 
+/// Label sets published, per object `(namespace, name)`, one slot per family.
+type Published = HashMap<(String, String), Vec<Option<Labels>>>;
+
 /// The families of one kind of object, and the label sets each object published.
 #[derive(Clone)]
 pub struct ObjectSeries {
     families: Vec<Family<Labels, Gauge>>,
-    published: Arc<Mutex<HashMap<(String, String), Vec<Option<Labels>>>>>,
+    published: Arc<Mutex<Published>>,
 }
 
 /// One sample to publish: family index, extra labels (after namespace and name), value.
@@ -44,7 +47,7 @@ impl ObjectSeries {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Vec<Option<Labels>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Published> {
         self.published.lock().unwrap_or_else(|e| e.into_inner())
     }
 
