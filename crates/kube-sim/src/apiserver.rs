@@ -5,7 +5,8 @@
 //! create/update/delete with resourceVersion concurrency, merge/JSON/strategic patches,
 //! server-side apply with managedFields, status subresources, dry run, finalizers, pod
 //! graceful deletion, ownerReference garbage collection and CRDs with schema admission.
-//! Faults (errors, conflicts, latency, watch closes, forced 410) are switched at run time
+//! Faults (read and write errors, conflicts, latency, watch closes, forced 410, an outage
+//! answering 503 to everything while keeping the state) are switched at run time
 //! through [`Faults`].
 //!
 //! Known differences from a real API server (none matters to kube-rs controllers or to the

@@ -306,6 +306,17 @@ async fn node_annotations_and_removal() {
     cluster.kubelet().remove_node(&b).await.unwrap();
     assert!(nodes.get_opt(&b).await.unwrap().is_none());
     cluster.wait_pod_deleted("on-b", &pod.uid().unwrap()).await;
+    // A writer whose cache still had the node creates a pod bound to it: collected, as pod
+    // garbage collection does on a real cluster.
+    let late = cluster
+        .create_pod(
+            "late-on-b",
+            serde_json::json!({ "nodeName": b, "containers": [{ "name": "app", "image": "pause" }] }),
+        )
+        .await;
+    cluster
+        .wait_pod_deleted("late-on-b", &late.uid().unwrap())
+        .await;
     assert_eq!(cluster.kubelet().node_names(), vec![a.clone()]);
     cluster
         .kubelet()

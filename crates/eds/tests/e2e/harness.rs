@@ -39,6 +39,8 @@ pub const TIMEOUT: Duration = Duration::from_secs(60);
 /// A cluster for one test.
 pub struct TestCluster {
     pub client: Client,
+    /// Configuration of [`Self::client`], to build clients on other runtimes.
+    pub kube_config: kube::Config,
     pub namespace: String,
     /// Value of [`TEST_NODE_LABEL`] on this test's nodes.
     pub test_id: String,
@@ -82,22 +84,25 @@ impl TestCluster {
             .with_test_writer()
             .try_init();
         let test_id = format!("{test}-{}", std::process::id());
-        let (client, sim) = match std::env::var("EDS_TEST_KUBECONFIG") {
+        let (kube_config, sim) = match std::env::var("EDS_TEST_KUBECONFIG") {
             Ok(path) => {
                 let kubeconfig = kube::config::Kubeconfig::read_from(&path)
                     .expect("reading EDS_TEST_KUBECONFIG");
                 let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
                     .await
                     .expect("EDS_TEST_KUBECONFIG is a usable kubeconfig");
-                (Client::try_from(config).expect("client"), None)
+                (config, None)
             }
             Err(_) => {
                 let sim = SimApiServer::start(Default::default())
                     .await
                     .expect("simulator starts");
-                (sim.client().expect("simulator client"), Some(sim))
+                let mut config = kube::Config::new(sim.url().parse().expect("simulator URL"));
+                config.default_namespace = "default".into();
+                (config, Some(sim))
             }
         };
+        let client = Client::try_from(kube_config.clone()).expect("client");
         install_crds(&client).await;
         let namespace = test_id.clone();
         Api::<Namespace>::all(client.clone())
@@ -120,6 +125,7 @@ impl TestCluster {
         let invariants = Invariants::start(client.clone(), &namespace).await;
         let mut cluster = TestCluster {
             client,
+            kube_config,
             namespace,
             test_id,
             kubelet,
@@ -367,7 +373,17 @@ impl TestCluster {
 
     /// Stops everything; fails the test if an invariant was broken. On a real cluster, deletes
     /// the namespace and the fake nodes.
-    pub async fn finish(mut self) {
+    pub async fn finish(self) {
+        let violations = self.finish_report().await;
+        assert!(
+            violations.is_empty(),
+            "invariants broken:\n{}",
+            violations.join("\n")
+        );
+    }
+
+    /// Stops everything like [`Self::finish`] and returns the broken invariants.
+    pub async fn finish_report(mut self) -> Vec<String> {
         self.stop_controller().await;
         let violations = self.invariants.stop().await;
         if self.sim.is_none() {
@@ -379,11 +395,7 @@ impl TestCluster {
         if let Some(sim) = self.sim.take() {
             sim.stop().await;
         }
-        assert!(
-            violations.is_empty(),
-            "invariants broken:\n{}",
-            violations.join("\n")
-        );
+        violations
     }
 }
 

@@ -8,7 +8,9 @@
 //! 2. maxUnavailable: at any moment, the nodes whose available pod was taken away by a
 //!    deletion (not by a crash) and not yet replaced by an available one are at most
 //!    `maxUnavailable`. Canary nodes are exempt (upstream replaces old pods on canary nodes at
-//!    once, and so do we).
+//!    once, and so do we), and so are deletions the test made itself ([`Invariants::exempt_pod`],
+//!    [`Invariants::exempt_node`]: an eviction, a node removed).
+//! 3. Canary size: never more live canary pods of one revision than the canary's `replicas`.
 //!
 //! Replaying after the fact (instead of checking on each event) lets the checker look ahead:
 //! whether a node lost its pod for a canary is only known when the next pod lands there.
@@ -39,6 +41,10 @@ enum Record {
         name: String,
         limits: Option<Limits>,
     },
+    /// A deletion of this pod is the test's doing, not the controller's.
+    ExemptPod { uid: String },
+    /// Deletions of pods on this node are the test's doing from now on (node removed).
+    ExemptNode { node: String },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -49,12 +55,15 @@ struct PodState {
     ready: bool,
     live: bool,
     canary: bool,
+    ers: String,
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Limits {
     max_unavailable: usize,
     max_surge: usize,
+    /// Canary `replicas` scaled on the desired count; `None` without a canary.
+    canary: Option<usize>,
 }
 
 /// A running checker.
@@ -131,6 +140,25 @@ impl Invariants {
         });
     }
 
+    /// The test deletes this pod itself (an eviction): its deletion does not count against the
+    /// budget.
+    #[allow(dead_code)] // used by the chaos example
+    pub fn exempt_pod(&self, uid: &str) {
+        self.log
+            .lock()
+            .unwrap()
+            .push(Record::ExemptPod { uid: uid.into() });
+    }
+
+    /// The test removes this node or takes it out of the rollout (a taint): from now on, the
+    /// deletion of its pods does not count against the budget.
+    #[allow(dead_code)] // used by the chaos example
+    pub fn exempt_node(&self, node: &str) {
+        self.log.lock().unwrap().push(Record::ExemptNode {
+            node: node.to_string(),
+        });
+    }
+
     /// Stops watching and returns every violation found.
     pub async fn stop(&mut self) -> Vec<String> {
         // Let the last events arrive.
@@ -159,6 +187,11 @@ fn pod_state(pod: &Pod) -> PodState {
         ready: is_ready(pod),
         live: pod.metadata.deletion_timestamp.is_none(),
         canary: is_canary(pod),
+        ers: pod
+            .labels()
+            .get(keys::ERS_NAME_LABEL)
+            .cloned()
+            .unwrap_or_default(),
     }
 }
 
@@ -172,6 +205,9 @@ fn limits(eds: &ExtendedDaemonSet) -> Limits {
         max_surge: scaled_value(&resolved.max_surge, desired, true)
             .unwrap_or(0)
             .max(0) as usize,
+        canary: resolved
+            .canary
+            .map(|c| scaled_value(&c.replicas, desired, true).unwrap_or(1).max(0) as usize),
     }
 }
 
@@ -183,9 +219,20 @@ fn replay(log: &[Record]) -> Vec<String> {
     let mut available: BTreeMap<(String, String), bool> = BTreeMap::new();
     // (eds, node) -> index of the event at which a deletion took its available pod away.
     let mut lost: BTreeMap<(String, String), (usize, bool)> = BTreeMap::new();
+    let mut exempt_pods: BTreeSet<&str> = BTreeSet::new();
+    let mut exempt_nodes: BTreeSet<&str> = BTreeSet::new();
     for (i, record) in log.iter().enumerate() {
         let mut deleted_ready: BTreeSet<(String, String)> = BTreeSet::new();
         match record {
+            Record::ExemptPod { uid } => {
+                exempt_pods.insert(uid);
+                continue;
+            }
+            Record::ExemptNode { node } => {
+                exempt_nodes.insert(node);
+                lost.retain(|(_, n), _| n != node);
+                continue;
+            }
             Record::Eds {
                 name,
                 limits: Some(l),
@@ -223,6 +270,8 @@ fn replay(log: &[Record]) -> Vec<String> {
                     && b.live
                     && b.ready
                     && state.as_ref().is_none_or(|s| !s.live)
+                    && !exempt_pods.contains(uid.as_str())
+                    && !exempt_nodes.contains(b.node.as_str())
                 {
                     deleted_ready.insert((b.eds.clone(), b.node.clone()));
                     if b.canary {
@@ -250,6 +299,17 @@ fn replay(log: &[Record]) -> Vec<String> {
                     "event {i}: EDS {eds} runs more than one pod on {surging:?} (maxSurge {})",
                     limits.max_surge
                 ));
+            }
+            if let Some(size) = limits.canary {
+                let mut canaries: BTreeMap<&str, usize> = BTreeMap::new();
+                for p in live_by_node.values().flatten().filter(|p| p.canary) {
+                    *canaries.entry(&p.ers).or_default() += 1;
+                }
+                for (ers, n) in canaries.into_iter().filter(|(_, n)| *n > size) {
+                    violations.push(format!(
+                        "event {i}: EDS {eds} runs {n} canary pods of {ers} (canary replicas {size})"
+                    ));
+                }
             }
             let nodes: BTreeSet<String> = pods
                 .values()
@@ -331,6 +391,7 @@ mod tests {
                 ready,
                 live,
                 canary,
+                ers: "v2".into(),
             }),
         }
     }
@@ -341,6 +402,7 @@ mod tests {
             limits: Some(Limits {
                 max_unavailable,
                 max_surge: 0,
+                canary: Some(1),
             }),
         }
     }
@@ -414,5 +476,28 @@ mod tests {
         let v = replay(&log);
         assert!(v.iter().all(|m| !m.contains("unavailable")), "{v:?}");
         assert!(v.iter().any(|m| m.contains("more than one pod")), "{v:?}");
+    }
+
+    #[test]
+    fn evictions_and_removed_nodes_do_not_count_but_a_second_canary_does() {
+        let log = vec![
+            eds(1),
+            pod("a", "n1", true, true, false),
+            pod("b", "n2", true, true, false),
+            pod("c", "n3", true, true, false),
+            Record::ExemptPod { uid: "a".into() },
+            pod("a", "n1", true, false, false),
+            Record::ExemptNode { node: "n2".into() },
+            pod("b", "n2", true, false, false),
+            pod("c", "n3", true, false, false),
+        ];
+        assert!(replay(&log).is_empty(), "{:?}", replay(&log));
+        let log = vec![
+            eds(1),
+            pod("a", "n1", false, true, true),
+            pod("b", "n2", false, true, true),
+        ];
+        let v = replay(&log);
+        assert!(v.iter().any(|m| m.contains("2 canary pods")), "{v:?}");
     }
 }

@@ -3,13 +3,16 @@
 //! own fake nodes, and an invariant checker fails it if a rollout ever breaks maxUnavailable or
 //! the one-pod-per-node rule.
 
+mod chaos_process;
 mod harness;
 mod invariants;
 
 mod adoption;
+mod bad_input;
 mod canary;
 mod deploy;
 mod events;
+mod outage;
 mod parity;
 mod robustness;
 mod sequences;

@@ -1,9 +1,11 @@
-//! Fault injection, switchable at run time through [`Faults`]: write errors (500 or 429 with
-//! `Retry-After`), injected conflicts, added latency, watch streams closed after a while, and
-//! a forced `410 Gone` on the next watch. Random draws come from a seeded ChaCha RNG, so a
+//! Fault injection, switchable at run time through [`Faults`]: write and read errors (500 or
+//! 429 with `Retry-After`), injected conflicts, added latency, watch streams closed after a
+//! while, a forced `410 Gone` on the next watch, and an outage (every request answered `503`,
+//! every watch closed, the state kept for when it ends). Random draws come from a seeded ChaCha RNG, so a
 //! run with the same seed and the same request order fails the same requests.
 
 use std::{
+    collections::BTreeMap,
     sync::{Arc, Mutex, MutexGuard},
     time::Duration,
 };
@@ -35,6 +37,12 @@ struct State {
     latency: Duration,
     watch_close_after: Option<Duration>,
     force_gone: bool,
+    read_error_rate: f64,
+    outage: bool,
+    /// Errors injected so far (errors and conflicts), for reports.
+    injected: u64,
+    /// Requests refused during outages, by `User-Agent`.
+    refused: BTreeMap<String, u64>,
 }
 
 /// Handle to the fault switches of a running server; cheap to clone.
@@ -57,6 +65,10 @@ impl Faults {
                 latency: Duration::ZERO,
                 watch_close_after: None,
                 force_gone: false,
+                read_error_rate: 0.0,
+                outage: false,
+                injected: 0,
+                refused: BTreeMap::new(),
             })),
             epoch: Arc::new(watch::channel(0).0),
         }
@@ -72,6 +84,27 @@ impl Faults {
         let mut s = self.lock();
         s.write_error_rate = rate.clamp(0.0, 1.0);
         s.write_error = error;
+    }
+
+    /// Fails a fraction `rate` (0.0-1.0) of reads (get, list, watch) with a 500.
+    pub fn set_read_errors(&self, rate: f64) {
+        self.lock().read_error_rate = rate.clamp(0.0, 1.0);
+    }
+
+    /// Starts (`true`) or ends an outage: while it lasts every request gets `503
+    /// ServiceUnavailable`, as from a load balancer in front of a dead API server. Starting one
+    /// closes every open watch; the stored objects are kept.
+    pub fn set_outage(&self, down: bool) {
+        self.lock().outage = down;
+        if down {
+            self.close_watches();
+        }
+    }
+
+    /// Requests refused by outages so far, by `User-Agent` (empty when the client sends
+    /// none): each client's request rate while the server is down.
+    pub fn refused(&self) -> BTreeMap<String, u64> {
+        self.lock().refused.clone()
     }
 
     /// Fails a fraction `rate` (0.0-1.0) of writes with a 409 Conflict.
@@ -107,6 +140,13 @@ impl Faults {
         s.latency = Duration::ZERO;
         s.watch_close_after = None;
         s.force_gone = false;
+        s.read_error_rate = 0.0;
+        s.outage = false;
+    }
+
+    /// How many write errors and conflicts were injected since the server started.
+    pub fn injected(&self) -> u64 {
+        self.lock().injected
     }
 
     /// Added latency of every request.
@@ -119,6 +159,7 @@ impl Faults {
         let mut s = self.lock();
         let error_rate = s.write_error_rate;
         if error_rate > 0.0 && s.rng.random_bool(error_rate) {
+            s.injected += 1;
             return Err(match s.write_error {
                 WriteError::Internal => ApiError::Internal("injected fault: internal error".into()),
                 WriteError::TooManyRequests { retry_after } => ApiError::TooManyRequests {
@@ -129,7 +170,24 @@ impl Faults {
         }
         let conflict_rate = s.conflict_rate;
         if conflict_rate > 0.0 && s.rng.random_bool(conflict_rate) {
+            s.injected += 1;
             return Err(ApiError::stale(plural, group, name));
+        }
+        Ok(())
+    }
+
+    /// Whether this request is refused: `Err(true)` during an outage (503), `Err(false)` for
+    /// an injected read error (500).
+    pub(crate) fn on_request(&self, read: bool, agent: &str) -> Result<(), bool> {
+        let mut s = self.lock();
+        if s.outage {
+            *s.refused.entry(agent.to_string()).or_default() += 1;
+            return Err(true);
+        }
+        let rate = s.read_error_rate;
+        if read && rate > 0.0 && s.rng.random_bool(rate) {
+            s.injected += 1;
+            return Err(false);
         }
         Ok(())
     }

@@ -71,10 +71,33 @@ async fn dispatch(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    match shared.faults.on_request(method == Method::GET, agent) {
+        Ok(()) => {}
+        Err(true) => return unavailable(),
+        Err(false) => {
+            return ApiError::Internal("injected fault: internal error".into()).into_response();
+        }
+    }
     match route(&shared, &method, &uri, &headers, body) {
         Ok(resp) => resp,
         Err(e) => e.into_response(),
     }
+}
+
+/// The answer of a server in an outage.
+fn unavailable() -> Response {
+    json_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &serde_json::json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "the server is currently unable to handle the request",
+            "reason": "ServiceUnavailable", "code": 503,
+        }),
+    )
 }
 
 fn route(

@@ -7,7 +7,7 @@ mod queue;
 mod watch;
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     sync::{Arc, Mutex, MutexGuard},
 };
 
@@ -39,6 +39,9 @@ pub(crate) struct Shared {
     pub node_store: Store<Node>,
     node_writer: Mutex<Option<reflector::store::Writer<Node>>>,
     pub queue: queue::Queue,
+    /// Fake nodes this simulator deleted: pods bound to them later are deleted, as the pod
+    /// garbage collector of kube-controller-manager does for pods on nodes that are gone.
+    removed: Mutex<BTreeSet<String>>,
 }
 
 #[derive(Clone)]
@@ -61,7 +64,13 @@ impl Shared {
             node_store,
             node_writer: Mutex::new(Some(node_writer)),
             queue: queue::Queue::default(),
+            removed: Mutex::default(),
         })
+    }
+
+    /// Whether `node` is a fake node this simulator deleted (and did not add again).
+    pub(crate) fn was_removed(&self, node: &str) -> bool {
+        lock(&self.removed).contains(node)
     }
 
     pub(crate) fn node_names(&self) -> Vec<String> {
@@ -82,6 +91,7 @@ impl Shared {
 
     pub(crate) async fn add_node(&self, fake: FakeNode) -> Result<(), KubeletError> {
         let name = fake.name.clone();
+        lock(&self.removed).remove(&name);
         {
             let mut nodes = lock(&self.nodes);
             if nodes.contains_key(&name) {
@@ -193,6 +203,7 @@ impl Shared {
         if lock(&self.nodes).remove(name).is_none() {
             return Err(KubeletError::UnknownNode(name.to_string()));
         }
+        lock(&self.removed).insert(name.to_string());
         let delete_error = |source| KubeletError::DeleteNode {
             node: name.to_string(),
             source,

@@ -73,6 +73,7 @@ async fn process(shared: &Shared, key: Key) {
     let result = match node_name {
         None => super::bind::schedule(shared, &pod, &key).await,
         Some(node) if shared.node(&node).is_some() => kubelet(shared, &pod, &node, &key).await,
+        Some(node) if shared.was_removed(&node) => collect(shared, &key).await,
         Some(_) => Ok(()),
     };
     if let Err(error) = result {
@@ -80,6 +81,21 @@ async fn process(shared: &Shared, key: Key) {
         shared
             .queue
             .wake_at(key, lifecycle::container::after(Timestamp::now(), RETRY));
+    }
+}
+
+/// Force-deletes a pod bound to a node that is gone (a writer whose cache still had the node
+/// created it after the node's pods were deleted), as kube-controller-manager's pod garbage
+/// collector does.
+async fn collect(shared: &Shared, key: &Key) -> Result<(), kube::Error> {
+    let api: Api<Pod> = Api::namespaced(shared.client.clone(), &key.0);
+    match api
+        .delete(&key.1, &DeleteParams::default().grace_period(0))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
