@@ -68,7 +68,7 @@ where
         .default_backoff()
         .modify(|obj: &mut K| obj.managed_fields_mut().clear())
         .reflect(writer)
-        .applied_objects();
+        .touched_objects();
     (reader, stream)
 }
 
