@@ -46,7 +46,8 @@ where
     }
 }
 
-/// A reflector stream of `api` with managedFields stripped, applied objects only.
+/// A reflector stream of `api` with managedFields stripped: applied and deleted objects, so that
+/// the final deletion of a pod (which lets the next pod on its node start) re-queues its owner.
 pub fn reflect<K>(
     api: Api<K>,
     config: watcher::Config,
