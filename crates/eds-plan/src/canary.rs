@@ -49,7 +49,8 @@ pub enum Phase {
         /// `validated` or `duration elapsed`.
         by: &'static str,
     },
-    /// Paused: canary nodes are held as they are, nothing is promoted.
+    /// Paused: canary nodes are held as they are (a canary node left with no pod gets its
+    /// canary pod back), nothing is promoted.
     Paused {
         /// Upstream reason (waiting reason, termination reason, `SlowStartTimeoutExceeded`...).
         reason: String,

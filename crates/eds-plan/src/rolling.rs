@@ -16,6 +16,8 @@
 //!   active. We differ: pods created and not ready yet count against it, so the limit holds
 //!   however often the controller reconciles.
 //! - Canary nodes (and nodes given back after a failed canary) are replaced at once.
+//! - A paused canary holds the pods of its nodes, but a canary node left without a pod (evicted)
+//!   gets its canary pod back (we differ: upstream creates nothing while paused).
 //! - `rolling-update-paused`: no deletion outside canary nodes (creations go on, so new nodes
 //!   get pods); `rollout-frozen`: no pod action at all; `OnDelete`: outdated pods are kept.
 //! - Failed pods are deleted with a per-node backoff (10 s doubling up to 15 min).

@@ -273,6 +273,53 @@ fn restarts_pause_then_fail_the_canary_and_a_fixed_template_goes_through() {
 }
 
 #[test]
+fn a_paused_canary_recreates_a_deleted_canary_pod_and_can_still_fail() {
+    // A paused canary holds its nodes as they are, but a canary node whose pod is evicted or
+    // deleted is not left without a pod (upstream creates nothing while paused): the canary
+    // pod comes back, and its restarts still count towards autoFail.
+    let mut sc = eds("foo")
+        .canary(1)
+        .canary_with(|c| {
+            c.auto_pause = Some(eds_api::AutoPause {
+                max_restarts: Some(1),
+                ..Default::default()
+            });
+            c.auto_fail = Some(eds_api::AutoFail {
+                max_restarts: Some(3),
+                ..Default::default()
+            });
+        })
+        .nodes(3);
+    let first = start_canary(&mut sc);
+    let at = sc.now;
+    crash(sc.pod_mut("node-1"), 2, "StartError", at);
+    let plan = sc.step();
+    assert_eq!(plan.eds_status.state.as_deref(), Some(state::CANARY_PAUSED));
+    // The canary pod is evicted.
+    sc.snapshot
+        .pods
+        .retain(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) != Some("node-1"));
+    let plan = sc.step();
+    assert_eq!(plan.eds_status.state.as_deref(), Some(state::CANARY_PAUSED));
+    assert_eq!(canary_nodes(&plan), ["node-1"]);
+    assert_eq!(plan.pod_creates.len(), 1, "the canary pod is recreated");
+    assert_eq!(
+        sc.revision_on("node-1"),
+        Some(first.target_revision.clone())
+    );
+    let labels = sc.pod_on("node-1").metadata.labels.clone().unwrap();
+    assert_eq!(labels[keys::CANARY_LABEL], "true");
+    // The pause still holds everything else: no pod is deleted.
+    assert!(plan.pod_deletes.is_empty());
+    let at = sc.now;
+    crash(sc.pod_mut("node-1"), 4, "StartError", at);
+    let plan = sc.step();
+    assert_eq!(plan.eds_status.state.as_deref(), Some(state::CANARY_FAILED));
+    sc.run();
+    assert_eq!(sc.revision_on("node-1"), Some(sc.active()));
+}
+
+#[test]
 fn canary_unpaused_overrides_a_pause() {
     let mut sc = eds("foo").canary(1).nodes(2);
     start_canary(&mut sc);

@@ -27,7 +27,10 @@ pub fn node_intents(
         .iter()
         .enumerate()
         .map(|(i, node)| {
-            let canary = is_canary[i];
+            // A refused canary (too few nodes) replaces nothing: a node of it with no pod
+            // gets the active revision, not a pod of a canary that cannot run.
+            let refused = outcome.is_some_and(|o| o.refused.is_some());
+            let canary = is_canary[i] && !(refused && node.live().next().is_none());
             // Only canary pods are taken back at once: a node may run the target revision
             // for another reason (a `rollout undo` to a template it still runs), and that pod
             // is replaced within the budget.

@@ -121,12 +121,19 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
         this
     }
 
+    /// Why node `i` may not act now (`deleting`: the action deletes or replaces a pod).
+    /// A node hold (a paused canary) keeps the node's pods as they are, but does not leave a
+    /// node without a pod: a create on an empty node goes on (we differ from upstream, which
+    /// creates nothing while the canary is paused, so an evicted canary pod never came back
+    /// and the canary could no longer fail).
     pub(super) fn block(&self, i: usize, deleting: bool) -> Option<String> {
         let intent = &self.inp.intents[i];
         if self.inp.frozen {
             return Some("rollout frozen (rollout-frozen annotation)".into());
         }
-        if let Some(hold) = &intent.hold {
+        if let Some(hold) = &intent.hold
+            && deleting
+        {
             return Some(hold.clone());
         }
         (deleting && self.inp.paused && !intent.canary)
