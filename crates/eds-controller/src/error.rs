@@ -12,15 +12,19 @@ pub enum RunError {
         /// The listener's error.
         source: std::io::Error,
     },
-    /// The Lease for leader election could not be set up.
-    #[error("leader election on Lease {namespace}/{name}: {source}")]
+    /// The Lease for leader election cannot be used (RBAC, a missing namespace, an invalid
+    /// name): an error no retry fixes. Transient errors are retried.
+    #[error(
+        "leader election on Lease {namespace}/{name} (check --leader-elect-namespace, \
+         --leader-elect-lease and the RBAC rules on leases): {source}"
+    )]
     LeaderElection {
         /// Namespace of the Lease.
         namespace: String,
         /// Name of the Lease.
         name: String,
-        /// What the lease manager reported.
-        source: kube_lease_manager::LeaseManagerError,
+        /// What the API server answered.
+        source: kube::Error,
     },
     /// A watch cache was dropped before it synced (its watcher ended).
     #[error("a watch cache closed before it synced")]

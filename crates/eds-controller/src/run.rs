@@ -71,13 +71,15 @@ pub async fn run(
 
     let leadership = match rt.leader_election {
         Some(settings) => {
-            leader::elect(
+            // The election runs as a task: an error no retry fixes stops the controller.
+            let (leadership, election) = leader::elect(
                 rt.client.clone(),
                 settings,
                 metrics.clone(),
                 shutdown_rx.clone(),
-            )
-            .await?
+            );
+            tasks.spawn(election);
+            leadership
         }
         None => {
             metrics.leader.set(1);

@@ -78,7 +78,7 @@ pub fn rules() -> Rules {
             rule(&group, &[&setting], &["get", "list", "watch"]),
             rule(&group, &[&status(&setting)], &["patch"]),
         ],
-        // kube-lease-manager reads the Lease, creates it once, and renews or takes it over
+        // Leader election reads the Lease, creates it once, and renews or takes it over
         // with patches (never a PUT).
         leader_election: vec![rule(
             "coordination.k8s.io",
