@@ -23,6 +23,7 @@ use super::{
     config::RuntimeConfig,
     executor::{ExecuteError, Executor, Outcome},
     expectations::{Expectations, StoreView},
+    health::Readiness,
     metrics::Metrics,
 };
 use eds_api::ExtendedDaemonSet;
@@ -37,6 +38,8 @@ pub struct Context {
     pub stores: ScopeStores,
     pub nodes: Store<k8s_openapi::api::core::v1::Node>,
     pub leader: watch::Receiver<bool>,
+    /// Set once every cache synced: no plan is made from a cache still listing.
+    pub synced: Readiness,
     pub expectations: Expectations,
     /// Planner state kept between reconciles (e.g. failed-pod backoff), per EDS key.
     pub state: Mutex<BTreeMap<String, plan::PlannerState>>,
@@ -50,6 +53,10 @@ pub enum ReconcileError {
     /// Executing the plan failed.
     #[error(transparent)]
     Execute(#[from] ExecuteError),
+    /// The plan's writes took longer than [`EXECUTE_LIMIT`] (a request the API server does
+    /// not answer): the reconcile is retried, not stalled.
+    #[error("executing the plan took longer than {0:?}; retrying")]
+    TimedOut(Duration),
     /// Listing the pods of the DaemonSet being migrated failed.
     #[error("listing pods of DaemonSet {name} to migrate: {source}")]
     ListOldDaemonSetPods { name: String, source: kube::Error },
@@ -59,10 +66,16 @@ impl ReconcileError {
     fn metric_reason(&self) -> &'static str {
         match self {
             Self::Execute(e) => e.metric_reason(),
+            Self::TimedOut(_) => "timed_out",
             Self::ListOldDaemonSetPods { .. } => "list_old_daemonset_pods",
         }
     }
 }
+
+/// Longest the writes of one plan may take. The client has no read timeout (it would cut quiet
+/// watch streams too), so a request the API server never answers would otherwise hold this
+/// ExtendedDaemonSet's reconcile forever.
+pub const EXECUTE_LIMIT: Duration = Duration::from_secs(60);
 
 fn key(eds: &ExtendedDaemonSet) -> String {
     format!("{}/{}", eds.namespace().unwrap_or_default(), eds.name_any())
@@ -86,6 +99,11 @@ pub async fn reconcile(
     }
     if !*ctx.leader.borrow() {
         return Ok(Action::requeue(Duration::from_secs(5)));
+    }
+    // A replica that just started (or took the lease over) plans only once every cache has
+    // listed: an ERS or pod cache still empty would make it re-create or replace what exists.
+    if !ctx.synced.is_ready() {
+        return Ok(Action::requeue(Duration::from_millis(500)));
     }
     let pods: Vec<Arc<Pod>> = ctx
         .stores
@@ -155,9 +173,15 @@ pub async fn reconcile(
         max_concurrent_writes: ctx.config.max_concurrent_writes,
     };
     let mut outcome = Outcome::default();
-    let executed = executor
-        .execute(&eds, &replica_sets, &plan, &mut outcome)
-        .await;
+    let executed = match tokio::time::timeout(
+        EXECUTE_LIMIT,
+        executor.execute(&eds, &replica_sets, &plan, &mut outcome),
+    )
+    .await
+    {
+        Ok(result) => result.map_err(ReconcileError::from),
+        Err(_) => Err(ReconcileError::TimedOut(EXECUTE_LIMIT)),
+    };
     // What was written before a failure is expected too, or the next plan would redo it.
     ctx.expectations
         .record(&key, std::mem::take(&mut outcome.pending), Instant::now());

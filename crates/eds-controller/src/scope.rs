@@ -138,6 +138,7 @@ pub fn start_scope(namespace: Option<&str>, shared: &Shared<'_>) -> Scope {
         stores: stores.clone(),
         nodes: nodes.clone(),
         leader: leader.clone(),
+        synced: readiness.clone(),
         expectations: Default::default(),
         state: Default::default(),
         failures: Default::default(),
