@@ -301,6 +301,29 @@ async fn write_faults_reach_the_client() {
 }
 
 #[tokio::test]
+async fn hung_requests_outlast_a_client_timeout_and_are_carried_out_after() {
+    let server = SimApiServer::start(config()).await.expect("start");
+    let cms: Api<ConfigMap> = Api::namespaced(server.client().expect("client"), "default");
+    let faults = server.faults();
+    faults.set_hangs(1.0, Duration::from_millis(500));
+    // A client that gives up after 100 ms sees a timeout...
+    let (params, hung) = (PostParams::default(), cm("hung", "1"));
+    let create = cms.create(&params, &hung);
+    let timed_out = tokio::time::timeout(Duration::from_millis(100), create).await;
+    assert!(timed_out.is_err(), "the request hangs");
+    assert_eq!(faults.hung(), 1);
+    // ...and a patient one gets its answer.
+    faults.set_hangs(1.0, Duration::from_millis(50));
+    cms.create(&PostParams::default(), &cm("slow", "1"))
+        .await
+        .expect("a hung request is answered in the end");
+    assert_eq!(faults.hung(), 2);
+    faults.clear();
+    cms.get("slow").await.expect("created");
+    assert_eq!(faults.hung(), 2, "no hang once cleared");
+}
+
+#[tokio::test]
 async fn streaming_list_watcher_gets_initial_events_then_changes() {
     let server = SimApiServer::start(config()).await.expect("start");
     let cms: Api<ConfigMap> = Api::namespaced(server.client().expect("client"), "default");

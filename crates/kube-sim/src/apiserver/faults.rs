@@ -1,6 +1,6 @@
 //! Fault injection, switchable at run time through [`Faults`]: write and read errors (500 or
-//! 429 with `Retry-After`), injected conflicts, added latency, watch streams closed after a
-//! while, a forced `410 Gone` on the next watch, and an outage (every request answered `503`,
+//! 429 with `Retry-After`), injected conflicts, added latency, hung requests (a fraction held
+//! past a client's timeout before being answered), watch streams closed after a while, a forced `410 Gone` on the next watch, and an outage (every request answered `503`,
 //! every watch closed, the state kept for when it ends). Random draws come from a seeded ChaCha RNG, so a
 //! run with the same seed and the same request order fails the same requests.
 
@@ -35,6 +35,11 @@ struct State {
     write_error: WriteError,
     conflict_rate: f64,
     latency: Duration,
+    /// Fraction of requests held for `hang` before being handled.
+    hang_rate: f64,
+    hang: Duration,
+    /// Requests held so far.
+    hung: u64,
     watch_close_after: Option<Duration>,
     force_gone: bool,
     read_error_rate: f64,
@@ -63,6 +68,9 @@ impl Faults {
                 write_error: WriteError::Internal,
                 conflict_rate: 0.0,
                 latency: Duration::ZERO,
+                hang_rate: 0.0,
+                hang: Duration::ZERO,
+                hung: 0,
                 watch_close_after: None,
                 force_gone: false,
                 read_error_rate: 0.0,
@@ -117,6 +125,20 @@ impl Faults {
         self.lock().latency = latency;
     }
 
+    /// Holds a fraction `rate` (0.0-1.0) of requests for `hang` before handling them, as an
+    /// API server (or a proxy in front of it) that stops answering for a while: a client with
+    /// a shorter timeout gives up first, and the request may still be carried out after.
+    pub fn set_hangs(&self, rate: f64, hang: Duration) {
+        let mut s = self.lock();
+        s.hang_rate = rate.clamp(0.0, 1.0);
+        s.hang = hang;
+    }
+
+    /// How many requests were held by [`Faults::set_hangs`] so far.
+    pub fn hung(&self) -> u64 {
+        self.lock().hung
+    }
+
     /// Closes every watch stream `after` it started (`None`: never).
     pub fn set_watch_close_after(&self, after: Option<Duration>) {
         self.lock().watch_close_after = after;
@@ -138,6 +160,7 @@ impl Faults {
         s.write_error_rate = 0.0;
         s.conflict_rate = 0.0;
         s.latency = Duration::ZERO;
+        s.hang_rate = 0.0;
         s.watch_close_after = None;
         s.force_gone = false;
         s.read_error_rate = 0.0;
@@ -149,9 +172,15 @@ impl Faults {
         self.lock().injected
     }
 
-    /// Added latency of every request.
-    pub(crate) fn latency(&self) -> Duration {
-        self.lock().latency
+    /// Delay of this request: the added latency, plus a hang if one is drawn.
+    pub(crate) fn delay(&self) -> Duration {
+        let mut s = self.lock();
+        let rate = s.hang_rate;
+        if rate > 0.0 && s.rng.random_bool(rate) {
+            s.hung += 1;
+            return s.latency + s.hang;
+        }
+        s.latency
     }
 
     /// Draws whether this write fails, and with what.

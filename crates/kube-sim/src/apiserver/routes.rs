@@ -67,7 +67,7 @@ async fn dispatch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let latency = shared.faults.latency();
+    let latency = shared.faults.delay();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
