@@ -318,6 +318,21 @@ async fn node_annotations_and_removal() {
         .wait_pod_deleted("late-on-b", &late.uid().unwrap())
         .await;
     assert_eq!(cluster.kubelet().node_names(), vec![a.clone()]);
+    // A removal whose API delete fails is retried in full: the node goes in the end.
+    if let Some(sim) = &cluster.base.sim {
+        sim.faults()
+            .set_write_errors(1.0, kube_sim::apiserver::WriteError::Internal);
+        assert!(cluster.kubelet().remove_node(&a).await.is_err());
+        sim.faults().clear();
+        assert!(nodes.get_opt(&a).await.unwrap().is_some(), "still there");
+        cluster.kubelet().remove_node(&a).await.unwrap();
+        assert!(nodes.get_opt(&a).await.unwrap().is_none());
+        cluster
+            .kubelet()
+            .add_node(FakeNode::new(a.clone()))
+            .await
+            .unwrap();
+    }
     cluster
         .kubelet()
         .add_node(FakeNode::new(b.clone()))

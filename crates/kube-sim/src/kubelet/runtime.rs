@@ -200,7 +200,10 @@ impl Shared {
     }
 
     pub(crate) async fn remove_node(&self, name: &str) -> Result<(), KubeletError> {
-        if lock(&self.nodes).remove(name).is_none() {
+        // A removal whose API calls failed part-way is retried in full: the node is already
+        // out of the map, but its Node object, pods or Lease may still be there.
+        let known = lock(&self.nodes).remove(name).is_some();
+        if !known && !self.was_removed(name) {
             return Err(KubeletError::UnknownNode(name.to_string()));
         }
         lock(&self.removed).insert(name.to_string());
