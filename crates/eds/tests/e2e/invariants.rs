@@ -58,12 +58,14 @@ struct PodState {
     ers: String,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Limits {
     max_unavailable: usize,
     max_surge: usize,
     /// Canary `replicas` scaled on the desired count; `None` without a canary.
     canary: Option<usize>,
+    /// Canary nodes of the canary in progress (`status.canary.nodes`).
+    canary_nodes: Vec<String>,
 }
 
 /// A running checker.
@@ -142,7 +144,6 @@ impl Invariants {
 
     /// The test deletes this pod itself (an eviction): its deletion does not count against the
     /// budget.
-    #[allow(dead_code)] // used by the chaos example
     pub fn exempt_pod(&self, uid: &str) {
         self.log
             .lock()
@@ -152,7 +153,6 @@ impl Invariants {
 
     /// The test removes this node or takes it out of the rollout (a taint): from now on, the
     /// deletion of its pods does not count against the budget.
-    #[allow(dead_code)] // used by the chaos example
     pub fn exempt_node(&self, node: &str) {
         self.log.lock().unwrap().push(Record::ExemptNode {
             node: node.to_string(),
@@ -208,6 +208,12 @@ fn limits(eds: &ExtendedDaemonSet) -> Limits {
         canary: resolved
             .canary
             .map(|c| scaled_value(&c.replicas, desired, true).unwrap_or(1).max(0) as usize),
+        canary_nodes: eds
+            .status
+            .as_ref()
+            .and_then(|s| s.canary.as_ref())
+            .map(|c| c.nodes.clone())
+            .unwrap_or_default(),
     }
 }
 
@@ -221,6 +227,7 @@ fn replay(log: &[Record]) -> Vec<String> {
     let mut lost: BTreeMap<(String, String), (usize, bool)> = BTreeMap::new();
     let mut exempt_pods: BTreeSet<&str> = BTreeSet::new();
     let mut exempt_nodes: BTreeSet<&str> = BTreeSet::new();
+    let next_budget = next_budgets(log);
     for (i, record) in log.iter().enumerate() {
         let mut deleted_ready: BTreeSet<(String, String)> = BTreeSet::new();
         match record {
@@ -237,7 +244,7 @@ fn replay(log: &[Record]) -> Vec<String> {
                 name,
                 limits: Some(l),
             } => {
-                eds_limits.insert(name.clone(), *l);
+                eds_limits.insert(name.clone(), l.clone());
                 continue;
             }
             Record::Eds { name, limits: None } => {
@@ -329,8 +336,12 @@ fn replay(log: &[Record]) -> Vec<String> {
                     .is_some_and(|v| v.iter().any(|p| p.ready));
                 let was = available.get(&key).copied().unwrap_or(false);
                 if was && !now && deleted_ready.contains(&key) {
-                    lost.entry(key.clone())
-                        .or_insert((i, next_pod_is_canary(log, i, eds, &node)));
+                    lost.entry(key.clone()).or_insert_with(|| {
+                        let canary = next_pod_is_canary(log, i, eds, &node)
+                            || limits.canary_nodes.contains(&node)
+                            || canary_node_before_next_pod(log, i, eds, &node);
+                        (i, canary)
+                    });
                 }
                 if now {
                     lost.remove(&key);
@@ -342,17 +353,57 @@ fn replay(log: &[Record]) -> Vec<String> {
                 .filter(|((e, _), (_, exempt))| e == eds && !exempt)
                 .map(|((_, n), _)| n.as_str())
                 .collect();
-            if counted.len() > limits.max_unavailable {
+            // A percentage budget follows the node count: the plan that made these deletions
+            // may have counted a node the status (written after its pod writes) shows next.
+            let budget = next_budget[i]
+                .get(eds.as_str())
+                .map_or(limits.max_unavailable, |&n| n.max(limits.max_unavailable));
+            if counted.len() > budget {
                 violations.push(format!(
-                    "event {i}: EDS {eds} has {} nodes made unavailable by deletions {counted:?} (maxUnavailable {})",
+                    "event {i}: EDS {eds} has {} nodes made unavailable by deletions {counted:?} (maxUnavailable {budget})",
                     counted.len(),
-                    limits.max_unavailable
                 ));
             }
         }
     }
     violations.dedup();
     violations
+}
+
+/// For each event, the maxUnavailable of each ExtendedDaemonSet's next record after it.
+fn next_budgets(log: &[Record]) -> Vec<BTreeMap<&str, usize>> {
+    let mut next: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut out = vec![BTreeMap::new(); log.len()];
+    for (i, record) in log.iter().enumerate().rev() {
+        out[i] = next.clone();
+        if let Record::Eds {
+            name,
+            limits: Some(l),
+        } = record
+        {
+            next.insert(name, l.max_unavailable);
+        }
+    }
+    out
+}
+
+/// Whether the status of `eds` lists `node` as a canary node after event `i`, before the next
+/// pod of `eds` appears there: its pod was taken for a canary that failed (or was replaced)
+/// before its canary pod landed, so the next pod there is not a canary pod.
+fn canary_node_before_next_pod(log: &[Record], i: usize, eds: &str, node: &str) -> bool {
+    for record in &log[i + 1..] {
+        match record {
+            Record::Eds {
+                name,
+                limits: Some(l),
+            } if name == eds && l.canary_nodes.iter().any(|n| n == node) => return true,
+            Record::Pod { state: Some(s), .. } if s.eds == eds && s.node == node && s.live => {
+                return false;
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Whether the next pod of `eds` that appears on `node` after event `i` is a canary pod.
@@ -397,14 +448,67 @@ mod tests {
     }
 
     fn eds(max_unavailable: usize) -> Record {
+        eds_canary(max_unavailable, &[])
+    }
+
+    fn eds_canary(max_unavailable: usize, canary_nodes: &[&str]) -> Record {
         Record::Eds {
             name: "foo".into(),
             limits: Some(Limits {
                 max_unavailable,
                 max_surge: 0,
                 canary: Some(1),
+                canary_nodes: canary_nodes.iter().map(|n| n.to_string()).collect(),
             }),
         }
+    }
+
+    #[test]
+    fn a_budget_grown_by_a_new_node_counts_from_the_plan_that_used_it() {
+        // Two nodes go at once under a budget of 1, and the status written right after says
+        // the budget (10% of the nodes, a node joined) is 2 now.
+        let log = vec![
+            eds(1),
+            pod("a", "n1", true, true, false),
+            pod("b", "n2", true, true, false),
+            pod("a", "n1", true, false, false),
+            pod("b", "n2", true, false, false),
+            eds(2),
+        ];
+        assert_eq!(replay(&log), Vec::<String>::new());
+        let mut plain = log.clone();
+        plain.pop();
+        assert!(!replay(&plain).is_empty());
+    }
+
+    #[test]
+    fn a_canary_node_whose_canary_failed_before_its_pod_landed_is_exempt() {
+        // n1's pod goes for a canary (the status lists n1 once the plan is written), the
+        // canary fails before its pod lands, and n1 gets the active revision back; meanwhile
+        // the rolling update takes n2 down: one node of the budget, not two.
+        let log = vec![
+            eds(1),
+            pod("a", "n1", true, true, false),
+            pod("b", "n2", true, true, false),
+            pod("b", "n2", true, false, false),
+            pod("a", "n1", true, false, false),
+            eds_canary(1, &["n1"]),
+            eds(1),
+            Record::Pod {
+                uid: "a".into(),
+                state: None,
+            },
+            pod("c", "n1", true, true, false),
+        ];
+        assert_eq!(replay(&log), Vec::<String>::new());
+        // Without the canary listing, the same history breaks the budget.
+        let mut plain = log.clone();
+        plain.remove(5);
+        assert!(
+            replay(&plain)[0].contains("2 nodes made unavailable"),
+            "{:?}",
+            replay(&plain)
+        );
     }
 
     #[test]
