@@ -4,7 +4,7 @@
 //! contending for the lease, nodes added, removed, cordoned and tainted, pods evicted, watch
 //! streams cut, the template changed mid-rollout (a quarter of the time to a crashing image,
 //! whose canary must fail), and on the embedded simulator 5% of API reads and writes failing
-//! with 500 or 429. An invariant checker watches every moment (one pod per node, the
+//! with 500 or 429 and 0.5% of requests hanging for 1-2 s. An invariant checker watches every moment (one pod per node, the
 //! maxUnavailable budget outside canary nodes, the canary size); each run must end converged
 //! (or with its canary failed), with the user's spec unchanged and nothing orphaned.
 //!
@@ -52,8 +52,10 @@ async fn main() {
     let args = Args::parse();
     // Injected API errors are logged by the client at ERROR level: keep them out of the report.
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,kube_client=off".into());
+    // Each replica runs on threads named after it: the log says which replica wrote what.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_thread_names(true)
         .with_writer(std::io::stderr)
         .init();
     let mut faults: BTreeMap<&'static str, u64> = BTreeMap::new();

@@ -2,11 +2,12 @@
 //! drawn from one seed. While the rollout runs, the controller replica is killed abruptly and
 //! restarted, a second replica contends for the lease, nodes are added, removed, cordoned and
 //! tainted, pods are evicted, watch streams are cut, the template changes (sometimes to a
-//! crashing image), and on the simulator 5% of API calls fail with 500 or 429. The invariant
-//! checker watches every moment; at the end the rollout must have converged (or its canary
-//! failed, for a crashing image), the spec must be the user's, and nothing may be orphaned.
+//! crashing image), and on the simulator 5% of API calls fail with 500 or 429 and 0.5% hang for
+//! 1-2 s (then are carried out). The invariant checker watches every moment; at the end the
+//! rollout must have converged (or its canary failed, for a crashing image), the spec must be
+//! the user's, and nothing may be orphaned.
 //!
-//! Used by the `chaos` example (`--runs 100`).
+//! Used by the `chaos` example (`--runs 100`) and by a short soak in the test suite.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -121,6 +122,9 @@ impl Chaos {
             };
             sim.faults().set_write_errors(0.05, error);
             sim.faults().set_read_errors(0.05);
+            // Some requests hang past the replicas' lease timeout, and are carried out after.
+            let hang = Duration::from_millis(self.rng.random_range(1_000..=2_000));
+            sim.faults().set_hangs(0.005, hang);
         }
         self.start_leader();
         let canary = self.rng.random_range(1..=3);
@@ -187,6 +191,7 @@ impl Chaos {
         // The end checks read the cluster once: no injected error may fail them.
         if let Some(sim) = self.tc.sim() {
             *self.report.faults.entry("api-error").or_default() += sim.faults().injected();
+            *self.report.faults.entry("api-hang").or_default() += sim.faults().hung();
             sim.faults().clear();
         }
         self.final_checks().await;

@@ -59,8 +59,16 @@ pub async fn settled(
     }
     for (node, pods) in &by_node {
         if !nodes.contains(node) {
+            let names: Vec<String> = pods
+                .iter()
+                .map(|p| {
+                    let pinned = eds_plan::pod_node(p).unwrap_or_default();
+                    let phase = p.status.as_ref().and_then(|s| s.phase.clone());
+                    format!("{} (pinned to {pinned:?}, phase {phase:?})", p.name_any())
+                })
+                .collect();
             return Err(format!(
-                "{} pods on {node:?}, not an eligible node",
+                "{} pods on {node:?}, not an eligible node: {names:?}",
                 pods.len()
             ));
         }

@@ -3,6 +3,8 @@
 //! own fake nodes, and an invariant checker fails it if a rollout ever breaks maxUnavailable or
 //! the one-pod-per-node rule.
 
+mod chaos;
+mod chaos_checks;
 mod chaos_process;
 mod harness;
 mod invariants;
@@ -16,3 +18,4 @@ mod outage;
 mod parity;
 mod robustness;
 mod sequences;
+mod soak;
