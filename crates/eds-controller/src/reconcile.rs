@@ -17,6 +17,7 @@ use kube::{
     runtime::{controller::Action, events::Recorder, reflector::Store},
 };
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use super::{
     caches::ScopeStores,
@@ -105,16 +106,10 @@ pub async fn reconcile(
     if !ctx.synced.is_ready() {
         return Ok(Action::requeue(Duration::from_millis(500)));
     }
-    let pods: Vec<Arc<Pod>> = ctx
-        .stores
-        .pods
-        .state()
-        .into_iter()
-        .filter(|p| {
-            p.metadata.namespace.as_deref() == Some(&ns)
-                && p.labels().get(eds_api::constants::keys::EDS_NAME_LABEL) == Some(&name)
-        })
-        .collect();
+    let pods = {
+        let _phase = tracing::debug_span!("snapshot").entered();
+        eds_pods(&ctx, &ns, &name)
+    };
     let view = StoreView::new(&pods, &ctx.stores.ers, &ns);
     if !ctx
         .expectations
@@ -123,43 +118,16 @@ pub async fn reconcile(
         return Ok(Action::requeue(Duration::from_millis(500)));
     }
 
-    let replica_sets: Vec<_> = ctx
-        .stores
-        .ers
-        .state()
-        .into_iter()
-        .filter(|e| e.namespace().as_deref() == Some(&ns) && owned_by(e.owner_references(), &eds))
-        .map(|e| (*e).clone())
-        .collect();
     let old_daemonset_pods = old_daemonset_pods(&eds, &ctx).await?;
-    let state = ctx
-        .state
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&key)
-        .cloned()
-        .unwrap_or_default();
-    let snapshot = Snapshot {
-        eds: (*eds).clone(),
-        replica_sets: replica_sets.clone(),
-        pods,
-        old_daemonset_pods,
-        nodes: ctx.nodes.state(),
-        settings: ctx
-            .stores
-            .settings
-            .state()
-            .into_iter()
-            .filter(|s| s.namespace().as_deref() == Some(&ns))
-            .map(|s| (*s).clone())
-            .collect(),
-        config: plan::PlannerConfig {
-            default_validation_mode: ctx.config.validation_mode,
-            ..Default::default()
-        },
-        state,
+    let snapshot = {
+        let _phase = tracing::debug_span!("snapshot").entered();
+        snapshot(&eds, &ctx, &key, pods, old_daemonset_pods)
     };
-    let plan = plan::plan(&snapshot, jiff::Timestamp::now());
+    let plan = {
+        let _phase = tracing::debug_span!("plan").entered();
+        plan::plan(&snapshot, jiff::Timestamp::now())
+    };
+    let replica_sets = snapshot.replica_sets;
     ctx.state
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -175,7 +143,9 @@ pub async fn reconcile(
     let mut outcome = Outcome::default();
     let executed = match tokio::time::timeout(
         EXECUTE_LIMIT,
-        executor.execute(&eds, &replica_sets, &plan, &mut outcome),
+        executor
+            .execute(&eds, &replica_sets, &plan, &mut outcome)
+            .instrument(tracing::debug_span!("execute")),
     )
     .await
     {
@@ -254,6 +224,68 @@ pub fn error_policy(
 pub fn backoff_delay(failures: u32) -> Duration {
     let exp = failures.saturating_sub(1).min(10);
     Duration::from_millis(500u64.saturating_mul(1 << exp)).min(Duration::from_secs(300))
+}
+
+/// The pods of the ExtendedDaemonSet `ns/name`, from the pod cache.
+fn eds_pods(ctx: &Context, ns: &str, name: &str) -> Vec<Arc<Pod>> {
+    ctx.stores
+        .pods
+        .state()
+        .into_iter()
+        .filter(|p| {
+            p.metadata.namespace.as_deref() == Some(ns)
+                && p.labels()
+                    .get(eds_api::constants::keys::EDS_NAME_LABEL)
+                    .map(String::as_str)
+                    == Some(name)
+        })
+        .collect()
+}
+
+/// The planner's input for `eds`, read from the caches.
+fn snapshot(
+    eds: &ExtendedDaemonSet,
+    ctx: &Context,
+    key: &str,
+    pods: Vec<Arc<Pod>>,
+    old_daemonset_pods: Vec<Arc<Pod>>,
+) -> Snapshot {
+    let ns = eds.namespace();
+    let replica_sets = ctx
+        .stores
+        .ers
+        .state()
+        .into_iter()
+        .filter(|e| e.namespace() == ns && owned_by(e.owner_references(), eds))
+        .map(|e| (*e).clone())
+        .collect();
+    let state = ctx
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(key)
+        .cloned()
+        .unwrap_or_default();
+    Snapshot {
+        eds: eds.clone(),
+        replica_sets,
+        pods,
+        old_daemonset_pods,
+        nodes: ctx.nodes.state(),
+        settings: ctx
+            .stores
+            .settings
+            .state()
+            .into_iter()
+            .filter(|s| s.namespace() == ns)
+            .map(|s| (*s).clone())
+            .collect(),
+        config: plan::PlannerConfig {
+            default_validation_mode: ctx.config.validation_mode,
+            ..Default::default()
+        },
+        state,
+    }
 }
 
 fn owned_by(

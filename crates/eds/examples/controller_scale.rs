@@ -4,10 +4,12 @@
 //! +10% a second; pod start delay 1 s, grace period 1 s), the controller running in-process
 //! with `/metrics` served on a local port.
 //!
-//! Prints the time from the first apply until every node runs a Ready pod, the time of the
-//! rolling update to a new image until every node runs a Ready pod of the new revision and no
-//! old pod is left (both read from the EDS status: `observedGeneration`, the `Ready`
-//! condition and the counts), and for each phase and in total:
+//! Three phases: the first deployment, a rolling update to a new image, and a canary + rolling
+//! update to another image (canary on 10% of the nodes, promoted automatically after 5 s).
+//! Prints the time of each phase from the apply until every node runs a Ready pod of the new
+//! revision and no old pod is left (read from the EDS status: `observedGeneration`, the
+//! `Ready` condition and the counts), the theoretical minimum of the updates with its formula
+//! and the ratio to it, and for each phase and in total:
 //!
 //! - the reconciles of the `eds_reconcile_duration_seconds` histogram (those that planned and
 //!   executed): count, mean and the bucket counts;
@@ -15,6 +17,9 @@
 //!   return early because the caches have not caught up with the controller's own writes):
 //!   count, mean and max of the wall time (span creation to close, API calls included) and of
 //!   the busy time (time spent polling the future: snapshot, planning and executor CPU);
+//! - the reconciles that planned, by phase: the computing (building the snapshot from the
+//!   caches, and `plan()`), as CPU time of the thread that ran it, and the wall time of the
+//!   writes;
 //! - the CPU time of the process (API server, kubelet simulator and controller together).
 //!
 //! And the resident memory at the end. Wall times and process CPU include the simulated API
@@ -30,6 +35,8 @@
 mod common;
 #[path = "scale/latency.rs"]
 mod latency;
+#[path = "scale/rollout.rs"]
+mod rollout;
 #[path = "scale/writes.rs"]
 mod writes;
 
@@ -39,25 +46,18 @@ use std::{
     time::{Duration, Instant},
 };
 
-use eds_api::{
-    ExtendedDaemonSet, ExtendedDaemonSetStatus, ValidationMode,
-    condition::find,
-    constants::{condition_type, keys},
-};
+use eds_api::{ExtendedDaemonSet, ExtendedDaemonSetStatus, ValidationMode, constants::keys};
 use eds_controller::{self as controller, RuntimeConfig, WatchScope};
 use k8s_openapi::api::core::v1::Pod;
-use kube::{
-    Api, ResourceExt,
-    api::{ListParams, Patch, PatchParams},
-};
+use kube::{Api, ResourceExt, api::ListParams};
 use kube_sim::{
     apiserver::{Config, SimApiServer},
     cluster::install_crds,
     kubelet::{FakeNode, KubeletConfig, SimKubelet},
 };
-use serde_json::json;
 
 use common::{Cpu, rss_mib};
+use rollout::{NAME, NAMESPACE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tracing::span;
 use tracing_subscriber::{
@@ -65,27 +65,43 @@ use tracing_subscriber::{
 };
 use writes::Writes;
 
-const NAMESPACE: &str = "default";
-const NAME: &str = "foo";
 const START_DELAY: Duration = Duration::from_secs(1);
-/// `terminationGracePeriodSeconds` of the pods: the simulated kubelet keeps a deleted pod
-/// terminating that long.
-const GRACE: Duration = Duration::from_secs(1);
 /// Quiet period after the rollout, over which the controller's writes are counted.
-const QUIET: Duration = Duration::from_secs(20);
+const QUIET: Duration = Duration::from_secs(60);
 /// Nodes added one at a time at the end, to time node -> pod.
 const LATE_NODES: usize = 20;
-/// How long one phase may take before the program gives up.
-const PHASE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Timing of the reconcile function's spans, collected by [`ReconcileTimer`].
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 struct SpanStats {
     calls: u64,
     wall: Duration,
     busy: Duration,
     max_wall: Duration,
     max_busy: Duration,
+    /// Per reconcile that planned: thread CPU time of its `snapshot` and `plan` phases.
+    snapshot: Vec<Duration>,
+    plan: Vec<Duration>,
+    /// Per reconcile that planned: wall time of its `execute` phase (the API writes).
+    execute: Vec<Duration>,
+    /// Per reconcile that planned: wall time of the whole call.
+    planned_wall: Vec<Duration>,
+}
+
+/// `p50 / mean / max` of `values`, in milliseconds.
+fn spread(values: &[Duration]) -> String {
+    if values.is_empty() {
+        return "-".into();
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let mean = ms(sorted.iter().sum::<Duration>()) / sorted.len() as f64;
+    format!(
+        "p50 {:.1} / mean {mean:.1} / max {:.1} ms",
+        ms(sorted[sorted.len() / 2]),
+        ms(sorted[sorted.len() - 1])
+    )
 }
 
 impl SpanStats {
@@ -101,6 +117,35 @@ impl SpanStats {
             ms(self.max_busy)
         )
     }
+
+    /// The phases of the reconciles that planned.
+    fn phases(&self) -> String {
+        let computing: Vec<Duration> = self
+            .snapshot
+            .iter()
+            .zip(&self.plan)
+            .map(|(s, p)| *s + *p)
+            .collect();
+        format!(
+            "{} planned: wall {}; computing (snapshot + plan, thread CPU) {} \
+             [snapshot {}, plan {}]; writes (wall) {}",
+            self.planned_wall.len(),
+            spread(&self.planned_wall),
+            spread(&computing),
+            spread(&self.snapshot),
+            spread(&self.plan),
+            spread(&self.execute),
+        )
+    }
+}
+
+/// CPU time of the calling thread so far (Linux; zero elsewhere): on a shared machine, time
+/// spent preempted is not the controller's computing.
+fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
 }
 
 /// Per-span state: when the span was created, when it was last entered, time spent entered.
@@ -108,9 +153,30 @@ struct SpanTiming {
     created: Instant,
     entered: Option<Instant>,
     busy: Duration,
+    /// Thread CPU time when the span was last entered.
+    entered_cpu: Duration,
+    /// Phases of a reconcile span, added up from its children.
+    snapshot: Duration,
+    plan: Duration,
+    execute: Option<Duration>,
 }
 
-/// A tracing layer timing the `reconcile` span of the controller (one span per call).
+impl SpanTiming {
+    fn new() -> Self {
+        Self {
+            created: Instant::now(),
+            entered: None,
+            busy: Duration::ZERO,
+            entered_cpu: Duration::ZERO,
+            snapshot: Duration::ZERO,
+            plan: Duration::ZERO,
+            execute: None,
+        }
+    }
+}
+
+/// A tracing layer timing the `reconcile` span of the controller (one span per call) and its
+/// phases (`snapshot`, `plan`, `execute`).
 #[derive(Clone, Default)]
 struct ReconcileTimer(Arc<Mutex<SpanStats>>);
 
@@ -120,6 +186,11 @@ impl ReconcileTimer {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
+
+const RECONCILE_TARGET: &str = "eds_controller::reconcile";
+const PHASES: [&str; 3] = ["snapshot", "plan", "execute"];
+/// Phases without an await: timed by the CPU time of the thread that ran them.
+const SYNC_PHASES: [&str; 2] = ["snapshot", "plan"];
 
 impl<S> Layer<S> for ReconcileTimer
 where
@@ -132,15 +203,13 @@ where
         ctx: tracing_subscriber::layer::Context<'_, S>,
     ) {
         let meta = attrs.metadata();
-        if meta.name() != "reconcile" || meta.target() != "eds_controller::reconcile" {
+        if meta.target() != RECONCILE_TARGET
+            || (meta.name() != "reconcile" && !PHASES.contains(&meta.name()))
+        {
             return;
         }
         if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(SpanTiming {
-                created: Instant::now(),
-                entered: None,
-                busy: Duration::ZERO,
-            });
+            span.extensions_mut().insert(SpanTiming::new());
         }
     }
 
@@ -149,15 +218,38 @@ where
             && let Some(t) = span.extensions_mut().get_mut::<SpanTiming>()
         {
             t.entered = Some(Instant::now());
+            if SYNC_PHASES.contains(&span.name()) {
+                t.entered_cpu = thread_cpu();
+            }
         }
     }
 
     fn on_exit(&self, id: &span::Id, ctx: tracing_subscriber::layer::Context<'_, S>) {
-        if let Some(span) = ctx.span(id)
-            && let Some(t) = span.extensions_mut().get_mut::<SpanTiming>()
-            && let Some(entered) = t.entered.take()
-        {
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        let mut ext = span.extensions_mut();
+        let Some(t) = ext.get_mut::<SpanTiming>() else {
+            return;
+        };
+        if let Some(entered) = t.entered.take() {
             t.busy += entered.elapsed();
+        }
+        let name = span.name();
+        if !SYNC_PHASES.contains(&name) {
+            return;
+        }
+        let cpu = thread_cpu().saturating_sub(t.entered_cpu);
+        drop(ext);
+        // The synchronous phases run on one thread between enter and exit.
+        if let Some(parent) = span.parent()
+            && let Some(p) = parent.extensions_mut().get_mut::<SpanTiming>()
+        {
+            match name {
+                "snapshot" => p.snapshot += cpu,
+                "plan" => p.plan += cpu,
+                _ => {}
+            }
         }
     }
 
@@ -169,12 +261,29 @@ where
             return;
         };
         let wall = t.created.elapsed();
+        if span.name() == "execute" {
+            if let Some(parent) = span.parent()
+                && let Some(p) = parent.extensions_mut().get_mut::<SpanTiming>()
+            {
+                p.execute = Some(wall);
+            }
+            return;
+        }
+        if span.name() != "reconcile" {
+            return;
+        }
         let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
         s.calls += 1;
         s.wall += wall;
         s.busy += t.busy;
         s.max_wall = s.max_wall.max(wall);
         s.max_busy = s.max_busy.max(t.busy);
+        if let Some(execute) = t.execute {
+            s.snapshot.push(t.snapshot);
+            s.plan.push(t.plan);
+            s.execute.push(execute);
+            s.planned_wall.push(wall);
+        }
     }
 }
 
@@ -289,89 +398,6 @@ async fn scrape(addr: SocketAddr) -> Result<Scrape, Box<dyn std::error::Error>> 
     Ok(Scrape::parse(&body))
 }
 
-/// The ExtendedDaemonSet: `foo` of the examples without a canary, with a 10% rolling update.
-fn eds(image: &str, nodes: usize) -> ExtendedDaemonSet {
-    serde_json::from_value(json!({
-        "apiVersion": "datadoghq.com/v1alpha1",
-        "kind": "ExtendedDaemonSet",
-        "metadata": {"name": NAME, "namespace": NAMESPACE},
-        "spec": {
-            "strategy": {"rollingUpdate": {
-                "maxUnavailable": "10%",
-                "slowStartIntervalDuration": "1s",
-                "slowStartAdditiveIncrease": "10%",
-                // The default (250) would cap the creations below 10% past 2,500 nodes.
-                "maxParallelPodCreation": nodes.div_ceil(10).max(1),
-            }},
-            "template": {"spec": {
-                "containers": [{"name": "daemon", "image": image}],
-                "tolerations": [{"operator": "Exists"}],
-                "terminationGracePeriodSeconds": 1,
-            }},
-        },
-    }))
-    .expect("ExtendedDaemonSet")
-}
-
-/// Whether the status says the rollout of `generation` is complete on `nodes` nodes.
-fn complete(status: &ExtendedDaemonSetStatus, generation: i64, nodes: i32) -> bool {
-    let ready = find(&status.conditions, condition_type::READY).is_some_and(|c| c.is_true());
-    status.observed_generation == Some(generation)
-        && ready
-        && status.desired == nodes
-        && status.ready == nodes
-        && status.up_to_date == nodes
-}
-
-/// Polls the EDS status until the rollout of `generation` is complete, printing its counts
-/// every 10 s; returns the final status.
-async fn wait_complete(
-    api: &Api<ExtendedDaemonSet>,
-    generation: i64,
-    nodes: i32,
-    started: Instant,
-) -> Result<ExtendedDaemonSetStatus, Box<dyn std::error::Error>> {
-    let mut next_report = Duration::from_secs(10);
-    loop {
-        let status = api.get(NAME).await?.status.unwrap_or_default();
-        if complete(&status, generation, nodes) {
-            return Ok(status);
-        }
-        let elapsed = started.elapsed();
-        if elapsed >= next_report {
-            println!(
-                "  {:5.1} s: desired {}, current {}, ready {}, up-to-date {}, state {}",
-                elapsed.as_secs_f64(),
-                status.desired,
-                status.current,
-                status.ready,
-                status.up_to_date,
-                status.state.as_deref().unwrap_or("-")
-            );
-            next_report += Duration::from_secs(10);
-        }
-        if elapsed > PHASE_TIMEOUT {
-            return Err(format!("rollout not complete after {PHASE_TIMEOUT:?}").into());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Applies `eds` as `kubectl apply --server-side` would; returns its new generation.
-async fn apply(
-    api: &Api<ExtendedDaemonSet>,
-    eds: &ExtendedDaemonSet,
-) -> Result<i64, Box<dyn std::error::Error>> {
-    let applied = api
-        .patch(
-            NAME,
-            &PatchParams::apply("kubectl").force(),
-            &Patch::Apply(eds),
-        )
-        .await?;
-    Ok(applied.metadata.generation.unwrap_or_default())
-}
-
 /// Where the figures of a phase come from.
 struct Probes {
     metrics: SocketAddr,
@@ -387,7 +413,7 @@ async fn phase(
     image: &str,
     nodes: usize,
     probes: &Probes,
-    floor: Option<Duration>,
+    floor: Option<&latency::Floor>,
 ) -> Result<ExtendedDaemonSetStatus, Box<dyn std::error::Error>> {
     let Probes {
         metrics,
@@ -399,8 +425,9 @@ async fn phase(
     timer.take();
     writes.take();
     let t = Instant::now();
-    let generation = apply(api, &eds(image, nodes)).await?;
-    let status = wait_complete(api, generation, nodes as i32, t).await?;
+    let canary = floor.is_some_and(|f| f.canary.is_some());
+    let generation = rollout::apply(api, &rollout::eds(image, nodes, canary)).await?;
+    let status = rollout::wait_complete(api, generation, nodes as i32, t).await?;
     let elapsed = t.elapsed();
     let (after, spans) = (scrape(metrics).await?, timer.take());
     println!(
@@ -410,6 +437,7 @@ async fn phase(
     );
     println!("  histogram: {}", after.since(&before).summary());
     println!("  reconcile spans: {}", spans.summary());
+    println!("  reconciles that {}", spans.phases());
     println!("  process CPU: {}", Cpu::now().since(cpu).summary());
     let counts = writes.take();
     println!(
@@ -419,9 +447,9 @@ async fn phase(
     );
     if let Some(floor) = floor {
         println!(
-            "  theoretical minimum {:.2} s; ratio {:.2}",
-            floor.as_secs_f64(),
-            elapsed.as_secs_f64() / floor.as_secs_f64()
+            "  theoretical minimum {}; ratio {:.2}",
+            floor.explain(),
+            elapsed.as_secs_f64() / floor.total.as_secs_f64()
         );
     }
     Ok(status)
@@ -509,7 +537,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         t.elapsed().as_secs_f64()
     );
 
-    let api: Api<ExtendedDaemonSet> = Api::namespaced(client.clone(), NAMESPACE);
+    let api: Api<ExtendedDaemonSet> = Api::namespaced(client.clone(), rollout::NAMESPACE);
     let probes = Probes {
         metrics,
         timer: timer.clone(),
@@ -524,22 +552,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None,
     )
     .await?;
-    let floor = latency::rolling_update_floor(nodes, START_DELAY, jitter, GRACE);
-    println!(
-        "rolling update minimum: {} waves of {} nodes x ({:.1} s grace + {:.2} s mean pod start) = {:.2} s",
-        floor.waves,
-        floor.per_wave,
-        GRACE.as_secs_f64(),
-        floor.start.as_secs_f64(),
-        floor.total.as_secs_f64()
-    );
-    let update = phase(
+    let floor = latency::rolling_update_floor(nodes, START_DELAY, jitter, rollout::GRACE, None);
+    phase(
         "rolling update",
         &api,
         "registry.k8s.io/pause:3.1",
         nodes,
         &probes,
-        Some(floor.total),
+        Some(&floor),
+    )
+    .await?;
+    // The canary takes 10% of the nodes, rounded up as the controller scales percentages.
+    let canary_nodes = nodes.div_ceil(10);
+    let floor = latency::rolling_update_floor(
+        nodes,
+        START_DELAY,
+        jitter,
+        rollout::GRACE,
+        Some((canary_nodes, rollout::CANARY_DURATION)),
+    );
+    let update = phase(
+        "canary + rolling update",
+        &api,
+        "registry.k8s.io/pause:3.2",
+        nodes,
+        &probes,
+        Some(&floor),
     )
     .await?;
 

@@ -16,26 +16,68 @@ use eds_api::constants::keys;
 /// The shortest a rolling update can take with `maxUnavailable: 10%`,
 /// `maxParallelPodCreation` 10% of the nodes and slow start by 10% per interval: every node
 /// is replaced once, at most `per_wave` at a time, and a node is unavailable from the delete
-/// of its old pod (which terminates for `grace`) until its new pod is Ready (`start`, plus
-/// half the jitter on average).
+/// of its old pod until its new pod is Ready. The old pod terminates until its
+/// `deletionTimestamp`, which the API server stores in whole seconds: delete time + grace
+/// period, truncated, so half a second less than the grace period on average (`grace`). The
+/// new pod is Ready its start delay after it is bound (`start`: plus half the jitter on
+/// average). With a canary, its nodes are replaced first and promoted
+/// when both the canary duration has passed and its pods are Ready; the rolling update then
+/// replaces the other nodes.
 pub struct Floor {
     pub per_wave: usize,
     pub waves: usize,
     pub start: Duration,
+    pub grace: Duration,
+    /// Canary nodes and canary duration, with a canary.
+    pub canary: Option<(usize, Duration)>,
     pub total: Duration,
 }
 
-/// [`Floor`] of `nodes` nodes.
-pub fn rolling_update_floor(nodes: usize, start: Duration, jitter: f64, grace: Duration) -> Floor {
+impl Floor {
+    /// The formula with its values.
+    pub fn explain(&self) -> String {
+        let wave = format!(
+            "({:.1} s mean grace + {:.2} s mean pod start)",
+            self.grace.as_secs_f64(),
+            self.start.as_secs_f64()
+        );
+        let rolling = format!("{} waves of {} nodes x {wave}", self.waves, self.per_wave);
+        match self.canary {
+            None => format!("{rolling} = {:.2} s", self.total.as_secs_f64()),
+            Some((nodes, duration)) => format!(
+                "canary on {nodes} nodes: max({:.1} s duration, {wave}) + {rolling} of the \
+                 other nodes = {:.2} s",
+                duration.as_secs_f64(),
+                self.total.as_secs_f64()
+            ),
+        }
+    }
+}
+
+/// [`Floor`] of `nodes` nodes with a pod start delay `start` (+ up to `jitter` of it) and a
+/// grace period `grace`, with a canary on `canary.0` of them for `canary.1`.
+pub fn rolling_update_floor(
+    nodes: usize,
+    start: Duration,
+    jitter: f64,
+    grace: Duration,
+    canary: Option<(usize, Duration)>,
+) -> Floor {
+    // deletionTimestamp in whole seconds: the pod goes at a uniform point of the last second.
+    let grace = grace.saturating_sub(Duration::from_millis(500));
     // 10% rounded up, as the controller scales percentages of maxUnavailable.
     let per_wave = nodes.div_ceil(10).max(1);
-    let waves = nodes.div_ceil(per_wave);
     let start = start.mul_f64(1.0 + jitter / 2.0);
+    let rolled = nodes - canary.map_or(0, |(c, _)| c.min(nodes));
+    let waves = rolled.div_ceil(per_wave);
+    let canary_time = canary.map_or(Duration::ZERO, |(_, d)| d.max(grace + start));
     Floor {
         per_wave,
         waves,
         start,
-        total: (grace + start) * waves as u32,
+        grace,
+        canary,
+        total: canary_time + (grace + start) * waves as u32,
     }
 }
 

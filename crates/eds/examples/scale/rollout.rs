@@ -1,0 +1,119 @@
+//! The ExtendedDaemonSet of the scale examples, applied and waited for through the API.
+
+use std::time::{Duration, Instant};
+
+use eds_api::{
+    ExtendedDaemonSet, ExtendedDaemonSetStatus, condition::find, constants::condition_type,
+};
+use kube::{
+    Api,
+    api::{Patch, PatchParams},
+};
+use serde_json::json;
+
+pub const NAMESPACE: &str = "default";
+pub const NAME: &str = "foo";
+/// `terminationGracePeriodSeconds` of the pods: the simulated kubelet keeps a deleted pod
+/// terminating that long.
+pub const GRACE: Duration = Duration::from_secs(1);
+/// How long one phase may take before the program gives up.
+pub const PHASE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The canary of the canary + rolling update phase: 10% of the nodes, promoted automatically
+/// `CANARY_DURATION` after it started.
+pub const CANARY_REPLICAS: &str = "10%";
+pub const CANARY_DURATION: Duration = Duration::from_secs(5);
+
+/// The ExtendedDaemonSet: `foo` of the examples with a 10% rolling update (at most 10% of the
+/// nodes unavailable and 10% starting a pod at once, slow start +10% a second), and with
+/// `canary` a canary on 10% of the nodes, validated automatically after 5 s.
+pub fn eds(image: &str, nodes: usize, canary: bool) -> ExtendedDaemonSet {
+    let mut strategy = json!({"rollingUpdate": {
+        "maxUnavailable": "10%",
+        "slowStartIntervalDuration": "1s",
+        "slowStartAdditiveIncrease": "10%",
+        // The default (250) would cap the creations below 10% past 2,500 nodes.
+        "maxParallelPodCreation": nodes.div_ceil(10).max(1),
+    }});
+    if canary {
+        strategy["canary"] = json!({
+            "replicas": CANARY_REPLICAS,
+            "duration": format!("{}s", CANARY_DURATION.as_secs()),
+            "noRestartsDuration": "1s",
+            "validationMode": "auto",
+        });
+    }
+    serde_json::from_value(json!({
+        "apiVersion": "datadoghq.com/v1alpha1",
+        "kind": "ExtendedDaemonSet",
+        "metadata": {"name": NAME, "namespace": NAMESPACE},
+        "spec": {
+            "strategy": strategy,
+            "template": {"spec": {
+                "containers": [{"name": "daemon", "image": image}],
+                "tolerations": [{"operator": "Exists"}],
+                "terminationGracePeriodSeconds": GRACE.as_secs(),
+            }},
+        },
+    }))
+    .expect("ExtendedDaemonSet")
+}
+
+/// Whether the status says the rollout of `generation` is complete on `nodes` nodes.
+pub fn complete(status: &ExtendedDaemonSetStatus, generation: i64, nodes: i32) -> bool {
+    let ready = find(&status.conditions, condition_type::READY).is_some_and(|c| c.is_true());
+    status.observed_generation == Some(generation)
+        && ready
+        && status.desired == nodes
+        && status.ready == nodes
+        && status.up_to_date == nodes
+}
+
+/// Polls the EDS status until the rollout of `generation` is complete, printing its counts
+/// every 10 s; returns the final status.
+pub async fn wait_complete(
+    api: &Api<ExtendedDaemonSet>,
+    generation: i64,
+    nodes: i32,
+    started: Instant,
+) -> Result<ExtendedDaemonSetStatus, Box<dyn std::error::Error>> {
+    let mut next_report = Duration::from_secs(10);
+    loop {
+        let status = api.get(NAME).await?.status.unwrap_or_default();
+        if complete(&status, generation, nodes) {
+            return Ok(status);
+        }
+        let elapsed = started.elapsed();
+        if elapsed >= next_report {
+            println!(
+                "  {:5.1} s: desired {}, current {}, ready {}, up-to-date {}, state {}",
+                elapsed.as_secs_f64(),
+                status.desired,
+                status.current,
+                status.ready,
+                status.up_to_date,
+                status.state.as_deref().unwrap_or("-")
+            );
+            next_report += Duration::from_secs(10);
+        }
+        if elapsed > PHASE_TIMEOUT {
+            return Err(format!("rollout not complete after {PHASE_TIMEOUT:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Applies `eds` as `kubectl apply --server-side` would; returns its new generation.
+pub async fn apply(
+    api: &Api<ExtendedDaemonSet>,
+    eds: &ExtendedDaemonSet,
+) -> Result<i64, Box<dyn std::error::Error>> {
+    let applied = api
+        .patch(
+            NAME,
+            &PatchParams::apply("kubectl").force(),
+            &Patch::Apply(eds),
+        )
+        .await?;
+    Ok(applied.metadata.generation.unwrap_or_default())
+}
