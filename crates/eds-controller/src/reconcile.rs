@@ -110,11 +110,13 @@ pub async fn reconcile(
         let _phase = tracing::debug_span!("snapshot").entered();
         eds_pods(&ctx, &ns, &name)
     };
-    let view = StoreView::new(&pods, &ctx.stores.ers, &ns);
-    if !ctx
-        .expectations
-        .satisfied(&key, &view, Instant::now(), ctx.config.expectations_timeout)
-    {
+    let caught_up = ctx.expectations.satisfied(
+        &key,
+        &StoreView::new(&pods, &ctx.stores.ers, &ns),
+        Instant::now(),
+        ctx.config.expectations_timeout,
+    );
+    if !caught_up {
         return Ok(Action::requeue(Duration::from_millis(500)));
     }
 
