@@ -293,7 +293,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None,
     )
     .await?;
-    let floor = latency::rolling_update_floor(nodes, START_DELAY, JITTER, rollout::GRACE, None);
+    let floor = latency::rolling_update_floor(
+        nodes,
+        nodes.div_ceil(10),
+        START_DELAY,
+        JITTER,
+        rollout::GRACE,
+        None,
+    );
     phase(
         "rolling update",
         &api,

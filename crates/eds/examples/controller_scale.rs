@@ -33,6 +33,8 @@
 
 #[path = "../../kube-sim/examples/common/mod.rs"]
 mod common;
+#[path = "scale/controller.rs"]
+mod controller;
 #[path = "scale/latency.rs"]
 mod latency;
 #[path = "scale/rollout.rs"]
@@ -46,8 +48,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use eds_api::{ExtendedDaemonSet, ExtendedDaemonSetStatus, ValidationMode, constants::keys};
-use eds_controller::{self as controller, RuntimeConfig, WatchScope};
+use eds_api::{ExtendedDaemonSet, ExtendedDaemonSetStatus, constants::keys};
 use k8s_openapi::api::core::v1::Pod;
 use kube::{Api, ResourceExt, api::ListParams};
 use kube_sim::{
@@ -58,7 +59,6 @@ use kube_sim::{
 
 use common::{Cpu, rss_mib};
 use rollout::{NAME, NAMESPACE};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tracing::span;
 use tracing_subscriber::{
     EnvFilter, Layer, layer::SubscriberExt, registry::LookupSpan, util::SubscriberInitExt,
@@ -374,24 +374,8 @@ impl Scrape {
     }
 }
 
-/// A plain HTTP/1.1 GET on a local listener: the status code and the body.
-async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    Ok((code, body.to_string()))
-}
-
 async fn scrape(addr: SocketAddr) -> Result<Scrape, Box<dyn std::error::Error>> {
-    let (code, body) = http_get(addr, "/metrics").await?;
+    let (code, body) = controller::http_get(addr, "/metrics").await?;
     if code != 200 {
         return Err(format!("/metrics answered {code}: {body}").into());
     }
@@ -495,43 +479,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         started.elapsed().as_secs_f64()
     );
 
-    let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let health_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let (metrics, health) = (
-        metrics_listener.local_addr()?,
-        health_listener.local_addr()?,
-    );
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let writes = Writes::default();
     let mut controller_config = kube::Config::new(server.url().parse()?);
     controller_config.default_namespace = NAMESPACE.into();
-    let controller_client = writes.client(controller_config)?;
     let t = Instant::now();
-    let controller = tokio::spawn(controller::run(
-        controller::Runtime {
-            client: controller_client,
-            config: RuntimeConfig {
-                scope: WatchScope::All,
-                validation_mode: ValidationMode::Auto,
-                concurrency: 4,
-                max_concurrent_writes: controller::config::DEFAULT_MAX_CONCURRENT_WRITES.into(),
-                identity: "eds-scale".into(),
-                expectations_timeout: Duration::from_secs(10),
-            },
-            metrics_listener: Some(metrics_listener),
-            health_listener: Some(health_listener),
-            leader_election: None,
-        },
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
-    while !matches!(http_get(health, "/readyz").await, Ok((200, _))) {
-        if controller.is_finished() {
-            return Err("the controller stopped before its caches synced".into());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let controller = controller::start(writes.client(controller_config)?, "eds-scale").await?;
+    let metrics = controller.metrics;
     println!(
         "controller caches synced in {:.2} s",
         t.elapsed().as_secs_f64()
@@ -552,7 +505,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None,
     )
     .await?;
-    let floor = latency::rolling_update_floor(nodes, START_DELAY, jitter, rollout::GRACE, None);
+    // 10% rounded up, as the controller scales percentages of maxUnavailable.
+    let per_wave = nodes.div_ceil(10);
+    let floor =
+        latency::rolling_update_floor(nodes, per_wave, START_DELAY, jitter, rollout::GRACE, None);
     phase(
         "rolling update",
         &api,
@@ -566,6 +522,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let canary_nodes = nodes.div_ceil(10);
     let floor = latency::rolling_update_floor(
         nodes,
+        per_wave,
         START_DELAY,
         jitter,
         rollout::GRACE,
@@ -588,7 +545,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         QUIET.as_secs_f64(),
         writes::summary(&writes.take())
     );
-    let late = latency::new_node_latency(&server, &client, NAMESPACE, LATE_NODES).await?;
+    let late =
+        latency::new_node_latency(&client, NAMESPACE, keys::EDS_NAME_LABEL, LATE_NODES, |k| {
+            let prefix = format!("late-{k:02}");
+            let created = server.create_nodes(&prefix, 1);
+            async move {
+                created?;
+                Ok(format!("{prefix}-0001"))
+            }
+        })
+        .await?;
     println!(
         "new node -> its pod created ({LATE_NODES} nodes, one at a time): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
         late.p50.as_secs_f64() * 1000.0,
@@ -625,12 +591,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("rss at end: {:.0} MiB", rss_mib());
 
-    let _ = stop_tx.send(());
-    match controller.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => println!("the controller stopped with an error: {e:#}"),
-        Err(e) => println!("the controller task failed: {e}"),
-    }
+    controller.stop().await;
     kubelet.stop().await?;
     server.stop().await;
     Ok(())

@@ -9,13 +9,10 @@ use kube::{
     Api,
     runtime::{WatchStreamExt, watcher},
 };
-use kube_sim::apiserver::SimApiServer;
 
-use eds_api::constants::keys;
-
-/// The shortest a rolling update can take with `maxUnavailable: 10%`,
-/// `maxParallelPodCreation` 10% of the nodes and slow start by 10% per interval: every node
-/// is replaced once, at most `per_wave` at a time, and a node is unavailable from the delete
+/// The shortest a rolling update can take with `maxUnavailable` `per_wave` nodes (10% in the
+/// scale examples), `maxParallelPodCreation` as many and slow start by 10% per interval: every
+/// node is replaced once, at most `per_wave` at a time, and a node is unavailable from the delete
 /// of its old pod until its new pod is Ready. The old pod terminates until its
 /// `deletionTimestamp`, which the API server stores in whole seconds: delete time + grace
 /// period, truncated, so half a second less than the grace period on average (`grace`). The
@@ -54,10 +51,12 @@ impl Floor {
     }
 }
 
-/// [`Floor`] of `nodes` nodes with a pod start delay `start` (+ up to `jitter` of it) and a
-/// grace period `grace`, with a canary on `canary.0` of them for `canary.1`.
+/// [`Floor`] of `nodes` nodes replaced `per_wave` at a time, with a pod start delay `start`
+/// (+ up to `jitter` of it) and a grace period `grace`, with a canary on `canary.0` of them for
+/// `canary.1`.
 pub fn rolling_update_floor(
     nodes: usize,
+    per_wave: usize,
     start: Duration,
     jitter: f64,
     grace: Duration,
@@ -65,8 +64,7 @@ pub fn rolling_update_floor(
 ) -> Floor {
     // deletionTimestamp in whole seconds: the pod goes at a uniform point of the last second.
     let grace = grace.saturating_sub(Duration::from_millis(500));
-    // 10% rounded up, as the controller scales percentages of maxUnavailable.
-    let per_wave = nodes.div_ceil(10).max(1);
+    let per_wave = per_wave.max(1);
     let start = start.mul_f64(1.0 + jitter / 2.0);
     let rolled = nodes - canary.map_or(0, |(c, _)| c.min(nodes));
     let waves = rolled.div_ceil(per_wave);
@@ -88,16 +86,22 @@ pub struct Latency {
     pub max: Duration,
 }
 
-/// Adds `count` Ready nodes one at a time and times each until a pod of the ExtendedDaemonSet
-/// bound or pinned to it is seen through a watch.
-pub async fn new_node_latency(
-    server: &SimApiServer,
+/// Adds `count` Ready nodes one at a time (`add(k)` adds the `k`th and returns its name) and
+/// times each from the call until a pod in `namespace` matching the label selector `labels`,
+/// bound or pinned to it, is seen through a watch.
+pub async fn new_node_latency<F, Fut>(
     client: &kube::Client,
     namespace: &str,
+    labels: &str,
     count: usize,
-) -> Result<Latency, Box<dyn std::error::Error>> {
+    mut add: F,
+) -> Result<Latency, Box<dyn std::error::Error>>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<String, Box<dyn std::error::Error>>>,
+{
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let config = watcher::Config::default().labels(keys::EDS_NAME_LABEL);
+    let config = watcher::Config::default().labels(labels);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let (synced_tx, synced_rx) = tokio::sync::oneshot::channel();
     let watch = tokio::spawn(async move {
@@ -122,12 +126,12 @@ pub async fn new_node_latency(
     synced_rx.await?;
     let mut times = Vec::with_capacity(count);
     for k in 0..count {
-        let prefix = format!("late-{k:02}");
-        let node = format!("{prefix}-0001");
         let t0 = Instant::now();
-        server.create_nodes(&prefix, 1)?;
+        let node = add(k).await?;
         loop {
-            let seen = tokio::time::timeout(Duration::from_secs(30), rx.recv()).await?;
+            let seen = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+                .await
+                .map_err(|_| format!("no pod on the new node {node} within 30 s"))?;
             let Some((on, at)) = seen else {
                 return Err("pod watch ended".into());
             };

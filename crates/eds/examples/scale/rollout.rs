@@ -28,12 +28,29 @@ pub const CANARY_DURATION: Duration = Duration::from_secs(5);
 /// nodes unavailable and 10% starting a pod at once, slow start +10% a second), and with
 /// `canary` a canary on 10% of the nodes, validated automatically after 5 s.
 pub fn eds(image: &str, nodes: usize, canary: bool) -> ExtendedDaemonSet {
+    eds_with(image, nodes, canary, "10%", None)
+}
+
+/// [`eds`] with `maxUnavailable` (a count or a percentage) and its pods restricted to the
+/// nodes labelled `node_selector`; `maxParallelPodCreation` is `maxUnavailable` resolved on
+/// `nodes` nodes.
+pub fn eds_with(
+    image: &str,
+    nodes: usize,
+    canary: bool,
+    max_unavailable: &str,
+    node_selector: Option<(&str, &str)>,
+) -> ExtendedDaemonSet {
+    let max_unavailable_value = match max_unavailable.parse::<u32>() {
+        Ok(n) => json!(n),
+        Err(_) => json!(max_unavailable),
+    };
     let mut strategy = json!({"rollingUpdate": {
-        "maxUnavailable": "10%",
+        "maxUnavailable": max_unavailable_value,
         "slowStartIntervalDuration": "1s",
         "slowStartAdditiveIncrease": "10%",
         // The default (250) would cap the creations below 10% past 2,500 nodes.
-        "maxParallelPodCreation": nodes.div_ceil(10).max(1),
+        "maxParallelPodCreation": scaled(max_unavailable, nodes).unwrap_or(1),
     }});
     if canary {
         strategy["canary"] = json!({
@@ -49,14 +66,49 @@ pub fn eds(image: &str, nodes: usize, canary: bool) -> ExtendedDaemonSet {
         "metadata": {"name": NAME, "namespace": NAMESPACE},
         "spec": {
             "strategy": strategy,
-            "template": {"spec": {
-                "containers": [{"name": "daemon", "image": image}],
-                "tolerations": [{"operator": "Exists"}],
-                "terminationGracePeriodSeconds": GRACE.as_secs(),
-            }},
+            "template": pod_template(image, node_selector, &[]),
         },
     }))
     .expect("ExtendedDaemonSet")
+}
+
+/// The pod template of the examples' workloads: one `daemon` container running `image`,
+/// tolerating every taint, with a grace period of [`GRACE`], labelled `labels` and restricted
+/// to the nodes labelled `node_selector`.
+pub fn pod_template(
+    image: &str,
+    node_selector: Option<(&str, &str)>,
+    labels: &[(&str, &str)],
+) -> serde_json::Value {
+    let mut template = json!({"spec": {
+        "containers": [{"name": "daemon", "image": image}],
+        "tolerations": [{"operator": "Exists"}],
+        "terminationGracePeriodSeconds": GRACE.as_secs(),
+    }});
+    if let Some((key, value)) = node_selector {
+        template["spec"]["nodeSelector"] = json!({ key: value });
+    }
+    if !labels.is_empty() {
+        let labels: serde_json::Map<String, serde_json::Value> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        template["metadata"] = json!({ "labels": labels });
+    }
+    template
+}
+
+/// `value` (a count, or a percentage rounded up as both controllers scale them) of `nodes`,
+/// at least 1; `None` if it is neither.
+pub fn scaled(value: &str, nodes: usize) -> Option<usize> {
+    let n = match value.strip_suffix('%') {
+        Some(percent) => {
+            let p: usize = percent.parse().ok().filter(|p| *p <= 100)?;
+            (nodes * p).div_ceil(100)
+        }
+        None => value.parse().ok()?,
+    };
+    Some(n.max(1))
 }
 
 /// Whether the status says the rollout of `generation` is complete on `nodes` nodes.
