@@ -563,11 +563,13 @@ async fn main() -> Result<(), Error> {
 
     let result = bench(&args, &client, &kubelet, &writes, server.is_some(), jitter).await;
 
+    // The controller first, so that it does not write the status of what is being deleted;
+    // the fake nodes' pods go with the nodes.
+    controller.stop().await;
     clean_up(&client, namespace_created).await;
     if let Err(e) = kubelet.stop().await {
         println!("clean-up: fake nodes: {e}");
     }
-    controller.stop().await;
     if let Some(server) = server {
         server.stop().await;
     }
