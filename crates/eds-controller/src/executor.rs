@@ -19,7 +19,7 @@ mod pods;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use kube::{
     Api, Client, Resource, ResourceExt,
     api::{DeleteParams, Patch, PatchParams, Preconditions},
@@ -270,7 +270,13 @@ impl Executor<'_> {
                 action: event.reason.clone(),
                 // The revision as related object keeps events of different revisions apart
                 // (the recorder merges events by object, related object and reason).
-                secondary: event.revision.as_ref().map(ers_ref),
+                // (the recorder merges events by object, related object and reason); so
+                // does the node of an event about a node.
+                secondary: event
+                    .revision
+                    .as_ref()
+                    .map(ers_ref)
+                    .or_else(|| event.node.as_deref().map(node_ref)),
             };
             // Events are best effort: a failure is logged, never fails the reconcile.
             if let Err(e) = self.recorder.publish(&ev, &reference).await {
@@ -278,6 +284,16 @@ impl Executor<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Reference to node `name`, the related object of an event about a node.
+fn node_ref(name: &str) -> ObjectReference {
+    ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("Node".into()),
+        name: Some(name.to_string()),
+        ..ObjectReference::default()
     }
 }
 

@@ -124,6 +124,14 @@ impl<'a> Cluster<'a> {
     /// a memory round trip per pod.
     pub fn build(snapshot: &'a Snapshot, ctx: BuildContext<'a, '_>) -> Self {
         let prefix = overrides_prefix(ctx.namespace, ctx.eds);
+        let containers: Vec<&str> = snapshot
+            .eds
+            .spec
+            .template
+            .spec
+            .iter()
+            .flat_map(|s| s.containers.iter().map(|c| c.name.as_str()))
+            .collect();
         let mut views: Vec<NodeView<'a>> = sorted_nodes(&snapshot.nodes)
             .into_iter()
             .map(|(name, node)| {
@@ -136,7 +144,7 @@ impl<'a> Cluster<'a> {
                     node,
                     eligibility,
                     setting,
-                    overrides: Some(node_overrides(node, &prefix))
+                    overrides: Some(node_overrides(node, &prefix, &containers))
                         .filter(|o| o.hash.is_some())
                         .map(Box::new),
                     pods: SmallVec::new(),

@@ -35,6 +35,19 @@ impl Events {
             message,
             on: EventObject::ExtendedDaemonSet,
             revision: None,
+            node: None,
+        });
+    }
+
+    /// Adds an event on the ExtendedDaemonSet about node `node`.
+    pub fn about_node(&mut self, node: &str, type_: EventType, reason: &str, message: String) {
+        self.list.push(PlannedEvent {
+            type_,
+            reason: reason.to_string(),
+            message,
+            on: EventObject::ExtendedDaemonSet,
+            revision: None,
+            node: Some(node.to_string()),
         });
     }
 
@@ -46,6 +59,7 @@ impl Events {
             message,
             on: EventObject::ExtendedDaemonSet,
             revision: Some(revision.to_string()),
+            node: None,
         });
     }
 

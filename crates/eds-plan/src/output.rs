@@ -158,6 +158,11 @@ pub struct PlannedEvent {
     /// that events of different revisions never merge into one series.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// The node the event is about, recorded as the event's related object (events about a
+    /// node name no revision) so that the events of different nodes never merge into one series
+    /// that keeps the first node's message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// What happens on one node.

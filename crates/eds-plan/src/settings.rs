@@ -7,18 +7,22 @@
 //! ExtendedDaemonSet overlap on a node, the newest wins and the others are in error. We differ:
 //! conflicts are judged per referenced ExtendedDaemonSet and on the current nodes, so they are
 //! re-evaluated when nodes change. A malformed annotation is ignored (with a Warning event),
-//! never fatal.
+//! never fatal: a value that is not JSON ResourceRequirements, a field other than
+//! `limits`, `requests` and `claims`, a quantity the API server would refuse, or a container the
+//! template does not have.
+
+mod overrides;
+mod quantity;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Node, ResourceRequirements};
+use k8s_openapi::api::core::v1::Node;
 use kube::core::{Selector, SelectorExt};
 
+pub use overrides::{NodeOverrides, node_overrides, overrides_prefix};
+
 use super::revision::{canonical_json, sha256_hex};
-use eds_api::{
-    ExtendedDaemonsetSetting, ExtendedDaemonsetSettingStatus,
-    constants::{keys, setting_state},
-};
+use eds_api::{ExtendedDaemonsetSetting, ExtendedDaemonsetSettingStatus, constants::setting_state};
 
 /// Hex characters kept of the Setting and node-override hashes.
 const HASH_LEN: usize = 16;
@@ -133,55 +137,4 @@ fn status(error: Option<String>) -> ExtendedDaemonsetSettingStatus {
         .to_string(),
         error,
     }
-}
-
-/// The resource overrides a node's annotations set for the containers of one EDS.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct NodeOverrides {
-    /// Valid overrides, by container name.
-    pub resources: Vec<(String, ResourceRequirements)>,
-    /// Malformed annotations: `(annotation key, parse error)`.
-    pub errors: Vec<(String, String)>,
-    /// Hash of the override annotations (pod annotation `nodehash`); `None` without any.
-    pub hash: Option<String>,
-}
-
-/// Prefix of the override annotations of ExtendedDaemonSet `ns/eds` (the container name
-/// follows).
-pub fn overrides_prefix(ns: &str, eds: &str) -> String {
-    keys::node_resources_annotation(ns, eds, "")
-}
-
-/// Reads the override annotations of `node` with `prefix` (see [`overrides_prefix`]).
-pub fn node_overrides(node: &Node, prefix: &str) -> NodeOverrides {
-    let mut out = NodeOverrides::default();
-    let mut hashed = String::new();
-    let Some(annotations) = node.metadata.annotations.as_ref() else {
-        return out;
-    };
-    // A range scan reads only the annotations with the prefix (nodes carry many others), in
-    // key order, so the hash does not depend on the order they were written in.
-    let keys = annotations.range::<str, _>((
-        std::ops::Bound::Included(prefix),
-        std::ops::Bound::Unbounded,
-    ));
-    for (key, value) in keys {
-        let Some(container) = key.strip_prefix(prefix) else {
-            break;
-        };
-        hashed.push_str(key);
-        hashed.push('=');
-        hashed.push_str(value);
-        hashed.push('\n');
-        match serde_json::from_str::<ResourceRequirements>(value) {
-            Ok(resources) => out.resources.push((container.to_string(), resources)),
-            Err(e) => out.errors.push((key.clone(), e.to_string())),
-        }
-    }
-    if !hashed.is_empty() {
-        let mut hash = sha256_hex(hashed.as_bytes());
-        hash.truncate(HASH_LEN);
-        out.hash = Some(hash);
-    }
-    out
 }

@@ -527,3 +527,50 @@ fn the_plan_reports_the_steering_annotations_it_obeyed() {
         "frozen"
     );
 }
+
+/// A bad override written on a node that already runs its pod: the pod is replaced (the
+/// node's overrides changed) with the template's resources, and the Warning names the node,
+/// the annotation and what is allowed.
+#[test]
+fn a_bad_override_added_later_is_reported_with_what_is_allowed_and_ignored() {
+    let mut sc = eds("foo").fast_start(10).nodes(2);
+    sc.converge();
+    let key = keys::node_resources_annotation("default", "foo", "app");
+    sc.node_mut("node-1")
+        .metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(key.clone(), r#"{"limits":{"cpu":"lots"}}"#.into());
+    let mut warnings = Vec::new();
+    let mut created = Vec::new();
+    for _ in 0..20 {
+        let plan = sc.step();
+        sc.advance(10);
+        sc.settle_pods();
+        warnings.extend(
+            plan.events
+                .into_iter()
+                .filter(|e| e.reason == reason::INVALID_NODE_ANNOTATION)
+                .map(|e| e.message),
+        );
+        created.extend(plan.pod_creates);
+    }
+    assert_eq!(
+        created.len(),
+        1,
+        "the annotated node's pod is replaced once"
+    );
+    assert_eq!(
+        cpu_request(&created[0]),
+        None,
+        "the bad override is not applied"
+    );
+    assert_eq!(
+        warnings,
+        [format!(
+            "node node-1: annotation {key} ignored: limits.cpu: \"lots\" is not a quantity; \
+             expected a number with an optional suffix (m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, \
+             Ei or an exponent), e.g. 100m, 0.5, 256Mi, 1e3"
+        )]
+    );
+}

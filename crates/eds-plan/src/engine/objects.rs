@@ -89,14 +89,18 @@ pub fn build(w: &World<'_>, decision: &Decision<'_>, events: &mut Events) -> Obj
             extra += 1;
         };
         created.insert(name.clone());
-        for (key, error) in &node.overrides().errors {
-            events.push(
+        // One event per node: the recorder keeps the first message of a series.
+        let errors = &node.overrides().errors;
+        if !errors.is_empty() {
+            let ignored: Vec<String> = errors
+                .iter()
+                .map(|(key, error)| format!("annotation {key} ignored: {error}"))
+                .collect();
+            events.about_node(
+                node.name,
                 EventType::Warning,
                 reason::INVALID_NODE_ANNOTATION,
-                format!(
-                    "node {}: annotation {key} ignored, not a JSON ResourceRequirements: {error}",
-                    node.name
-                ),
+                format!("node {}: {}", node.name, ignored.join("; ")),
             );
         }
         let setting = node.setting.map(|k| {
