@@ -16,7 +16,7 @@ pub struct ControllerArgs {
     #[arg(long)]
     pub context: Option<String>,
     /// Namespaces to watch: empty for all namespaces, `a` or `a,b`.
-    #[arg(long, env = env::WATCH_NAMESPACE, default_value = "")]
+    #[arg(long, env = env::WATCH_NAMESPACE, default_value = "", value_parser = parse_watch_namespace)]
     pub watch_namespace: String,
     /// Default canary validation mode for ExtendedDaemonSets that do not set one: auto or manual.
     #[arg(long, env = env::VALIDATION_MODE, default_value = "auto", value_parser = parse_validation_mode)]
@@ -44,7 +44,7 @@ pub struct ControllerArgs {
     #[arg(long, env = "RUST_LOG", default_value = "info", value_parser = parse_log_level)]
     pub log_level: String,
     /// ExtendedDaemonSets reconciled concurrently.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, allow_negative_numbers = true, value_parser = parse_concurrency)]
     pub concurrency: u16,
     /// Pod creates, deletes and label updates of one ExtendedDaemonSet sent at once.
     #[arg(long, default_value_t = DEFAULT_MAX_CONCURRENT_WRITES, value_parser = clap::value_parser!(u16).range(1..))]
@@ -85,6 +85,42 @@ pub fn parse_log_level(value: &str) -> Result<String, String> {
         }
     }
     Ok(value.to_string())
+}
+
+/// Validates `--concurrency`: 0 would reconcile nothing at all.
+pub fn parse_concurrency(value: &str) -> Result<u16, String> {
+    value
+        .parse::<u16>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| {
+            format!("{value:?} is not a number of reconciles: use a whole number from 1 to 65535")
+        })
+}
+
+/// Validates `--watch-namespace` (`WATCH_NAMESPACE`): empty, or comma-separated namespace
+/// names. A misspelt name would otherwise be watched, silently, forever empty.
+pub fn parse_watch_namespace(value: &str) -> Result<String, String> {
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if !is_dns_label(name) {
+            return Err(format!(
+                "{name:?} is not a namespace name (lowercase letters, digits and '-', starting \
+                 and ending with a letter or digit, at most 63 characters); {} takes \
+                 comma-separated namespace names, or nothing for all namespaces",
+                env::WATCH_NAMESPACE
+            ));
+        }
+    }
+    Ok(value.to_string())
+}
+
+/// An RFC 1123 label, what a namespace name is.
+fn is_dns_label(name: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    name.len() <= 63
+        && name.starts_with(alnum)
+        && name.ends_with(alnum)
+        && name.chars().all(|c| alnum(c) || c == '-')
 }
 
 /// Log output format.
@@ -175,6 +211,29 @@ mod tests {
             WatchScope::parse("a, b"),
             WatchScope::Namespaces(vec!["a".into(), "b".into()])
         );
+    }
+
+    #[test]
+    fn concurrency_is_at_least_one() {
+        assert_eq!(parse_concurrency("8"), Ok(8));
+        for bad in ["0", "-1", "many", "70000"] {
+            let err = parse_concurrency(bad).unwrap_err();
+            assert!(err.contains("from 1 to 65535"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn watch_namespace_names_are_checked() {
+        for ok in ["", "a", "a,b", " monitoring , kube-system ", "a,,b", "x1-2"] {
+            assert_eq!(parse_watch_namespace(ok).as_deref(), Ok(ok), "{ok}");
+        }
+        for bad in ["Team_A", "a b", "-a", "a-", "a,B", &"x".repeat(64)] {
+            let err = parse_watch_namespace(bad).unwrap_err();
+            assert!(
+                err.contains("is not a namespace name") && err.contains("WATCH_NAMESPACE"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -149,7 +149,7 @@ async fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
     let runtime_config = RuntimeConfig {
         scope: WatchScope::parse(&args.watch_namespace),
         validation_mode: args.validation_mode,
-        concurrency: args.concurrency.max(1),
+        concurrency: args.concurrency,
         max_concurrent_writes: args.max_concurrent_writes.into(),
         identity: identity.clone(),
         expectations_timeout: Duration::from_secs(30),

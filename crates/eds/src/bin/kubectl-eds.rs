@@ -5,13 +5,12 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
 use eds::plugin::{self, Cli, Command, Ui};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     // clap exits with 2 on usage errors and 0 for --help / --version.
-    let cli = Cli::parse();
+    let cli = Cli::parse_or_exit(std::env::args_os());
     let mut stdout = std::io::stdout();
     if let Command::Completion(args) = &cli.command {
         // Needs no cluster; a closed pipe (`| head`) is not an error worth reporting.

@@ -33,6 +33,63 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses `args` (the first is the program) as [`Cli::try_parse_from`], exiting on a usage
+    /// error. An unknown verb is followed by the verbs of that level, which clap does not list
+    /// (it only suggests a close one, when there is one).
+    pub fn parse_or_exit<I, T>(args: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+        match Self::try_parse_from(&args) {
+            Ok(cli) => cli,
+            Err(e) if e.kind() == clap::error::ErrorKind::InvalidSubcommand => {
+                let _ = e.print();
+                eprintln!("\ncommands: {}", verbs_at(&args).join(", "));
+                std::process::exit(e.exit_code());
+            }
+            Err(e) => e.exit(),
+        }
+    }
+}
+
+/// The verbs of the deepest command `args` name (`canary` in `kubectl eds canary frob`).
+fn verbs_at(args: &[std::ffi::OsString]) -> Vec<String> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    for arg in args.iter().skip(1) {
+        let Some(sub) = arg
+            .to_str()
+            .and_then(|a| command.find_subcommand(a))
+            .cloned()
+        else {
+            continue;
+        };
+        command = sub;
+    }
+    command
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .map(|c| c.get_name().to_string())
+        .collect()
+}
+
+/// Parses a revision number of `rollout history` / `rollout undo`.
+fn parse_revision(value: &str) -> Result<u64, String> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| {
+            format!(
+                "{value:?} is not a revision: use a whole number from 1, as the REVISION column of \
+             `kubectl eds rollout history NAME` lists them"
+            )
+        })
+}
+
 /// Help heading of the connection flags, so they stand apart from each verb's own options.
 const CONNECTION: &str = "Connection options";
 
@@ -242,7 +299,7 @@ pub struct HistoryArgs {
     /// Name of the ExtendedDaemonSet.
     pub name: String,
     /// Print the pod template of this revision as YAML.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_revision)]
     pub revision: Option<u64>,
 }
 
@@ -252,7 +309,7 @@ pub struct UndoArgs {
     /// Name of the ExtendedDaemonSet.
     pub name: String,
     /// Revision to roll back to (default: the one before the current revision).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_revision)]
     pub to_revision: Option<u64>,
 }
 

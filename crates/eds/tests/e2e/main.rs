@@ -11,6 +11,7 @@ mod invariants;
 
 mod adoption;
 mod bad_input;
+mod bad_node_annotations;
 mod canary;
 mod deploy;
 mod events;
