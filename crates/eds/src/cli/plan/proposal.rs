@@ -1,7 +1,7 @@
 //! The proposed ExtendedDaemonSet: admitted offline as the API server would admit it, and
 //! merged into the stored object so the planner sees what the cluster would store.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::OnceLock};
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -21,22 +21,14 @@ pub struct Admission {
 }
 
 impl Admission {
-    /// Compiles the schema of the ExtendedDaemonSet CRD this program generates.
+    /// The schema of the ExtendedDaemonSet CRD this program generates, compiled once per
+    /// process: compiling its CEL rules takes far longer than admitting an object, and `-f` may
+    /// hold many ExtendedDaemonSets.
     pub fn new() -> Self {
-        let crd = ExtendedDaemonSet::crd();
-        let schema = crd
-            .spec
-            .versions
-            .first()
-            .and_then(|v| v.schema.as_ref())
-            .and_then(|s| s.open_api_v3_schema.as_ref())
-            .and_then(|s| serde_json::to_value(s).ok())
-            .unwrap_or(Value::Null);
-        // The CRD is generated from our own types; its schema compiling is checked by the CRD
-        // tests, so a failure here is a programming error, not bad input.
-        let schema =
-            CrdSchema::new(&schema).expect("the generated ExtendedDaemonSet CRD schema compiles");
-        Self { schema }
+        static SCHEMA: OnceLock<CrdSchema> = OnceLock::new();
+        Self {
+            schema: SCHEMA.get_or_init(compile).clone(),
+        }
     }
 
     /// Admits the proposed object in `namespace`: rejects unknown fields, then prunes, applies
@@ -203,6 +195,22 @@ pub fn merge(
     out.metadata.labels = combine(&stored.metadata.labels, proposed.metadata.labels);
     out.metadata.annotations = combine(&stored.metadata.annotations, proposed.metadata.annotations);
     out
+}
+
+/// Compiles the schema of the ExtendedDaemonSet CRD.
+fn compile() -> CrdSchema {
+    let crd = ExtendedDaemonSet::crd();
+    let schema = crd
+        .spec
+        .versions
+        .first()
+        .and_then(|v| v.schema.as_ref())
+        .and_then(|s| s.open_api_v3_schema.as_ref())
+        .and_then(|s| serde_json::to_value(s).ok())
+        .unwrap_or(Value::Null);
+    // The CRD is generated from our own types; its schema compiling is checked by the CRD
+    // tests, so a failure here is a programming error, not bad input.
+    CrdSchema::new(&schema).expect("the generated ExtendedDaemonSet CRD schema compiles")
 }
 
 #[cfg(test)]
