@@ -278,3 +278,18 @@ pub fn set_image(eds: &mut ExtendedDaemonSet, image: &str) {
         c.image = Some(image.into());
     }
 }
+
+/// The nodes of the canary in progress, as the plan's status lists them (none when no canary
+/// is in progress or paused).
+pub fn canary_nodes(plan: &crate::Plan) -> std::collections::BTreeSet<String> {
+    let in_canary = matches!(
+        plan.eds_status.state.as_deref(),
+        Some(eds_api::constants::state::CANARY | eds_api::constants::state::CANARY_PAUSED)
+    );
+    plan.eds_status
+        .canary
+        .iter()
+        .filter(|_| in_canary)
+        .flat_map(|c| c.nodes.iter().cloned())
+        .collect()
+}

@@ -23,13 +23,13 @@ use std::{
 };
 
 use eds_api::{
-    constants::{keys, state, taints},
+    constants::{keys, taints},
     defaults::scaled_value,
 };
 use eds_plan::{
     Plan, Snapshot, plan,
     simulate::{SimulationOptions, simulate},
-    testing::{Scenario, eds, node, node_of, set_unready},
+    testing::{Scenario, canary_nodes, eds, node, node_of, set_unready},
 };
 use jiff::Timestamp;
 use k8s_openapi::{
@@ -178,19 +178,6 @@ fn eligible(plan: &Plan) -> BTreeSet<String> {
         .iter()
         .filter(|n| n.target_revision.is_some())
         .map(|n| n.node.clone())
-        .collect()
-}
-
-fn canary_nodes(plan: &Plan) -> BTreeSet<String> {
-    let in_canary = matches!(
-        plan.eds_status.state.as_deref(),
-        Some(state::CANARY | state::CANARY_PAUSED)
-    );
-    plan.eds_status
-        .canary
-        .iter()
-        .filter(|_| in_canary)
-        .flat_map(|c| c.nodes.iter().cloned())
         .collect()
 }
 

@@ -12,8 +12,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use eds_api::constants::{keys, state};
-use eds_plan::{Plan, Snapshot, testing::node_of};
+use eds_api::constants::keys;
+use eds_plan::{
+    Plan, Snapshot,
+    testing::{canary_nodes, node_of},
+};
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::Pod;
 
@@ -149,17 +152,4 @@ fn available(pod: &Pod, now: Timestamp, min_ready: i32) -> bool {
                         .is_ok_and(|t| t <= now)
                 })
         })
-}
-
-fn canary_nodes(plan: &Plan) -> BTreeSet<String> {
-    let in_canary = matches!(
-        plan.eds_status.state.as_deref(),
-        Some(state::CANARY | state::CANARY_PAUSED)
-    );
-    plan.eds_status
-        .canary
-        .iter()
-        .filter(|_| in_canary)
-        .flat_map(|c| c.nodes.iter().cloned())
-        .collect()
 }
