@@ -626,6 +626,78 @@ async fn pods_are_validated_like_upstream() {
     c.cleanup().await;
 }
 
+/// Container resources are checked as kube-apiserver's `ValidateContainerResourceRequirements`
+/// does: a quantity that does not decode is a 400, a bad name or value a 422 on the field.
+#[tokio::test]
+async fn pod_resources_are_validated_like_upstream() {
+    let c = Cluster::new().await;
+    let pods: Api<Pod> = c.api();
+    let with = |name: &str, resources: serde_json::Value| -> Pod {
+        serde_json::from_value(json!({
+            "metadata": { "name": name },
+            "spec": { "containers": [{ "name": "app", "image": "x", "resources": resources }] },
+        }))
+        .unwrap()
+    };
+    let pp = PostParams::default();
+    let s = api_status(
+        pods.create(&pp, &with("lots", json!({ "limits": { "cpu": "lots" } })))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((s.code, s.reason.as_str()), (400, "BadRequest"));
+    assert_eq!(
+        s.message,
+        "Pod in version \"v1\" cannot be handled as a Pod: quantities must match the regular \
+         expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+    );
+    let bad = with(
+        "bad",
+        json!({
+            "limits": { "memory": "-1Gi", "cpu": "500m" },
+            "requests": { "cpu": "1", "gpu": "1" },
+        }),
+    );
+    let s = api_status(pods.create(&pp, &bad).await.unwrap_err());
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
+    let causes: Vec<(String, String)> = s
+        .details
+        .unwrap()
+        .causes
+        .into_iter()
+        .map(|c| (c.field, c.message))
+        .collect();
+    let at = "spec.containers[0].resources";
+    assert_eq!(
+        causes,
+        [
+            (
+                format!("{at}.limits[memory]"),
+                "Invalid value: \"-1Gi\": must be greater than or equal to 0".to_string()
+            ),
+            (
+                format!("{at}.requests"),
+                "Invalid value: \"1\": must be less than or equal to cpu limit of 500m".into()
+            ),
+            (
+                format!("{at}.requests[gpu]"),
+                "Invalid value: \"gpu\": must be a standard resource type or fully qualified"
+                    .into()
+            ),
+            (
+                format!("{at}.requests[gpu]"),
+                "Invalid value: \"gpu\": must be a standard resource for containers".into()
+            ),
+        ]
+    );
+    let good = with(
+        "good",
+        json!({ "limits": { "cpu": "1", "example.com/dev": "1" }, "requests": { "cpu": 0.5 } }),
+    );
+    pods.create(&pp, &good).await.expect("valid resources");
+    c.cleanup().await;
+}
+
 #[tokio::test]
 async fn a_terminating_namespace_takes_no_new_objects() {
     use k8s_openapi::api::core::v1::Namespace;

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 mod pod;
+mod quantity;
+mod resources;
 mod rules;
 
 use rules::{invalid_name, required, scope_to_subresource, spec_changed, unchanged, writer};
@@ -52,6 +54,7 @@ impl Core {
                 "the body must be a JSON object".into(),
             ));
         }
+        pod::check_decodes(t, &obj)?;
         obj["apiVersion"] = Value::String(t.api_version());
         obj["kind"] = Value::String(info.kind.clone());
         let mut name = meta::name(&obj).to_string();
@@ -197,6 +200,7 @@ impl Core {
                 "the body must be a JSON object".into(),
             ));
         }
+        pod::check_decodes(t, &new)?;
         if let Some(rv) = meta::meta_str(&new, "resourceVersion")
             && !rv.is_empty()
             && Some(rv) != meta::meta_str(old, "resourceVersion")

@@ -1,14 +1,18 @@
 //! Pod rules of the real server that controllers run into: a pod needs containers with valid,
-//! unique names and an image; after creation its spec only changes in container images,
+//! unique names, an image and valid resources (see [`super::resources`]); after creation its
+//! spec only changes in container images,
 //! `activeDeadlineSeconds`, added tolerations and the grace period (controllers replace pods
 //! instead, and the simulator holds them to it).
 
 use serde_json::Value;
 
-use super::super::{
-    core::{Sub, Target},
-    error::{ApiError, Cause},
-    meta,
+use super::{
+    super::{
+        core::{Sub, Target},
+        error::{ApiError, Cause},
+        meta,
+    },
+    resources,
 };
 
 const FORBIDDEN: &str = "Forbidden: pod updates may not change fields other than \
@@ -26,19 +30,57 @@ pub fn check_update(t: &Target, old: &Value, new: &Value) -> Result<(), ApiError
     let (Some(old_spec), Some(new_spec)) = (old.get("spec"), new.get("spec")) else {
         return Ok(());
     };
-    if old_spec == new_spec || mutable_only(old_spec, new_spec) {
+    if old_spec == new_spec {
+        return Ok(());
+    }
+    let mut causes = resource_causes(t, new)?;
+    if !mutable_only(old_spec, new_spec) {
+        causes.push(Cause {
+            reason: "FieldValueForbidden".into(),
+            message: FORBIDDEN.into(),
+            field: "spec".into(),
+        });
+    }
+    if causes.is_empty() {
         return Ok(());
     }
     Err(ApiError::invalid(
         &info.kind,
         &info.group,
         meta::name(old),
-        vec![Cause {
-            reason: "FieldValueForbidden".into(),
-            message: FORBIDDEN.into(),
-            field: "spec".into(),
-        }],
+        causes,
     ))
+}
+
+/// Rejects a pod body whose container resources hold a quantity that does not decode, as the
+/// real server does before looking at anything else (400, not 422).
+pub fn check_decodes(t: &Target, obj: &Value) -> Result<(), ApiError> {
+    if t.info.group.is_empty() && t.info.plural == "pods" {
+        resource_causes(t, obj)?;
+    }
+    Ok(())
+}
+
+/// The causes of the containers' `resources` of `pod`, or the 400 the server gives when one
+/// of their quantities does not decode.
+fn resource_causes(t: &Target, pod: &Value) -> Result<Vec<Cause>, ApiError> {
+    let mut causes = Vec::new();
+    for list in ["initContainers", "containers"] {
+        let items = pod
+            .pointer(&format!("/spec/{list}"))
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for (i, c) in items.iter().enumerate() {
+            let Some(r) = c.get("resources") else {
+                continue;
+            };
+            resources::decode(r)
+                .map_err(|m| resources::decoding_error(&t.info.kind, &t.version, m))?;
+            resources::causes(r, &format!("spec.{list}[{i}].resources"), &mut causes);
+        }
+    }
+    Ok(causes)
 }
 
 /// Whether `new` differs from `old` only where updates are allowed.
@@ -95,6 +137,7 @@ pub fn validate_create(t: &Target, obj: &Value) -> Result<(), ApiError> {
     if !(info.group.is_empty() && info.plural == "pods") {
         return Ok(());
     }
+    let resource_causes = resource_causes(t, obj)?;
     let mut causes = Vec::new();
     let required = |field: String| Cause {
         reason: "FieldValueRequired".into(),
@@ -144,6 +187,7 @@ pub fn validate_create(t: &Target, obj: &Value) -> Result<(), ApiError> {
             }
         }
     }
+    causes.extend(resource_causes);
     if causes.is_empty() {
         Ok(())
     } else {
