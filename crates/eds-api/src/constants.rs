@@ -150,6 +150,10 @@ pub mod reason {
     pub const CANARY_PAUSED_BY_USER: &str = "CanaryPausedByUser";
     pub const CANARY_FAILED: &str = "CanaryFailed";
     pub const ROLLOUT_BLOCKED: &str = "RolloutBlocked";
+    /// The API server refused to create a pod of the template (an invalid resource quantity,
+    /// a quota, an admission policy): `Stalled`, and a Warning event of the same reason
+    /// (the DaemonSet controller's).
+    pub const FAILED_CREATE: &str = "FailedCreate";
 
     // event reasons
     pub const CREATE_ERS: &str = "Create ExtendedDaemonSetReplicaSet";

@@ -19,7 +19,10 @@ mod pods;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ObjectReference, Pod};
+use k8s_openapi::{
+    api::core::v1::{ObjectReference, Pod},
+    apimachinery::pkg::apis::meta::v1::Time,
+};
 use kube::{
     Api, Client, Resource, ResourceExt,
     api::{DeleteParams, Patch, PatchParams, Preconditions},
@@ -30,8 +33,10 @@ use tokio::sync::watch;
 
 use super::{expectations::Pending, metrics::Metrics};
 use eds_api::{
-    ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonsetSetting,
-    constants::FIELD_MANAGER,
+    Condition, ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonSetStatus,
+    ExtendedDaemonsetSetting,
+    condition::{find, set_condition},
+    constants::{FIELD_MANAGER, condition_type, keys::ERS_NAME_LABEL, reason},
 };
 use eds_plan::{EventObject, EventType as PlanEventType, Plan};
 
@@ -161,8 +166,18 @@ impl Executor<'_> {
 
         self.delete_pods(&pod_api, &plan.pod_deletes, outcome)
             .await?;
-        self.create_pods(&pod_api, &plan.pod_creates, &ers_uids, outcome)
-            .await?;
+        // A create the API server refuses (400, 403, 422) is refused again until someone fixes
+        // the template or the cluster: it is reported in status and as an event, the rest of
+        // the plan still runs, and the error is returned last so the reconcile backs off.
+        let refused = match self
+            .create_pods(&pod_api, &plan.pod_creates, &ers_uids, outcome)
+            .await
+        {
+            Ok(()) => None,
+            Err(e) if refused_create(&e).is_some() => Some(e),
+            Err(e) => return Err(e),
+        };
+        let refusal = refused.as_ref().and_then(refused_create);
         self.label_pods(&pod_api, &plan.pod_label_updates).await?;
 
         for old in &plan.ers_deletes {
@@ -206,7 +221,13 @@ impl Executor<'_> {
                 })?;
         }
 
-        if plan.eds_status_changed && eds.status.as_ref() != Some(&plan.eds_status) {
+        let eds_status = match &refusal {
+            Some(r) => refused_status(eds, &plan.eds_status, r.message),
+            None => plan.eds_status.clone(),
+        };
+        if (plan.eds_status_changed || refusal.is_some())
+            && eds.status.as_ref() != Some(&eds_status)
+        {
             self.ensure_leader()?;
             let eds_api: Api<ExtendedDaemonSet> = Api::namespaced(self.client.clone(), &ns);
             // An apply that omits a struct it set before leaves `{}` behind (structured-merge-diff
@@ -214,11 +235,11 @@ impl Executor<'_> {
             // rejectedRevision. Fields the plan clears are removed explicitly first.
             let live = eds.status.as_ref();
             let mut cleared = serde_json::Map::new();
-            if live.is_some_and(|s| s.canary.is_some()) && plan.eds_status.canary.is_none() {
+            if live.is_some_and(|s| s.canary.is_some()) && eds_status.canary.is_none() {
                 cleared.insert("canary".into(), serde_json::Value::Null);
             }
             if live.is_some_and(|s| s.rejected_revision.is_some())
-                && plan.eds_status.rejected_revision.is_none()
+                && eds_status.rejected_revision.is_none()
             {
                 cleared.insert("rejectedRevision".into(), serde_json::Value::Null);
             }
@@ -237,7 +258,7 @@ impl Executor<'_> {
                         source,
                     })?;
             }
-            apply_status(&eds_api, &eds.name_any(), &plan.eds_status)
+            apply_status(&eds_api, &eds.name_any(), &eds_status)
                 .await
                 .map_err(|source| ExecuteError::ApplyStatus {
                     kind: "ExtendedDaemonSet",
@@ -255,7 +276,19 @@ impl Executor<'_> {
             r.resource_version = None;
             r
         };
-        for event in &plan.events {
+        let refusal_event = refusal.map(|r| eds_plan::PlannedEvent {
+            type_: PlanEventType::Warning,
+            reason: reason::FAILED_CREATE.into(),
+            message: format!("Error creating: {}", r.message),
+            on: EventObject::ExtendedDaemonSet,
+            revision: plan
+                .pod_creates
+                .iter()
+                .find(|p| p.name_any() == r.pod)
+                .and_then(|p| p.labels().get(ERS_NAME_LABEL).cloned()),
+            node: None,
+        });
+        for event in plan.events.iter().chain(&refusal_event) {
             let reference = match &event.on {
                 EventObject::ExtendedDaemonSet => eds.object_ref(&()),
                 EventObject::ReplicaSet(name) => ers_ref(name),
@@ -283,8 +316,63 @@ impl Executor<'_> {
                 tracing::warn!(error = %e, reason = %event.reason, "cannot publish event");
             }
         }
-        Ok(())
+        refused.map_or(Ok(()), Err)
     }
+}
+
+/// A pod create the API server refused for good.
+struct Refusal<'e> {
+    pod: &'e str,
+    message: &'e str,
+}
+
+/// The refusal behind `e`, when it is a pod create the API server refused for a reason no
+/// retry of the same request fixes: the pod does not decode (400), is forbidden (403: a quota,
+/// an admission policy) or invalid (422).
+fn refused_create(e: &ExecuteError) -> Option<Refusal<'_>> {
+    match e {
+        ExecuteError::CreatePod {
+            name,
+            source: kube::Error::Api(s),
+        } if matches!(s.code, 400 | 403 | 422) => Some(Refusal {
+            pod: name,
+            message: &s.message,
+        }),
+        _ => None,
+    }
+}
+
+/// `planned` with `Stalled` (and `Ready`, `Reconciling` false) for a refused pod create, the
+/// times of an already reported refusal kept.
+fn refused_status(
+    eds: &ExtendedDaemonSet,
+    planned: &ExtendedDaemonSetStatus,
+    message: &str,
+) -> ExtendedDaemonSetStatus {
+    let mut status = planned.clone();
+    let now = jiff::Timestamp::now();
+    let now = Time(jiff::Timestamp::from_second(now.as_second()).unwrap_or(now));
+    let live = eds.status.as_ref().map(|s| s.conditions.as_slice());
+    let message = format!("the API server refuses the pods of the template: {message}");
+    for (type_, holds) in [
+        (condition_type::STALLED, true),
+        (condition_type::READY, false),
+        (condition_type::RECONCILING, false),
+    ] {
+        if let Some(reported) = live
+            .and_then(|l| find(l, type_))
+            .filter(|c| c.reason.as_deref() == Some(reason::FAILED_CREATE))
+        {
+            status.conditions.retain(|c| c.type_ != type_);
+            status.conditions.push(reported.clone());
+        }
+        let c = Condition {
+            observed_generation: eds.metadata.generation,
+            ..Condition::new(type_, holds, reason::FAILED_CREATE, message.clone())
+        };
+        set_condition(&mut status.conditions, c, &now);
+    }
+    status
 }
 
 /// Reference to node `name`, the related object of an event about a node.
@@ -363,5 +451,66 @@ fn fill_owner_uids(pod: &mut Pod, ers_uids: &BTreeMap<String, String>) {
                 owner.uid = uid.clone();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+
+    fn create_error(code: u16) -> ExecuteError {
+        ExecuteError::CreatePod {
+            name: "p".into(),
+            source: kube::Error::Api(Box::new(kube::core::Status {
+                code,
+                message: format!("refused with {code}"),
+                ..Default::default()
+            })),
+        }
+    }
+
+    #[test]
+    fn only_refusals_no_retry_fixes_are_reported() {
+        for code in [400, 403, 422] {
+            assert!(refused_create(&create_error(code)).is_some(), "{code}");
+        }
+        for code in [404, 409, 429, 500, 503] {
+            assert!(refused_create(&create_error(code)).is_none(), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_refusal_already_reported_keeps_its_transition_time() {
+        let eds: ExtendedDaemonSet = serde_json::from_value(json!({
+            "metadata": { "name": "e", "generation": 2 },
+            "spec": { "strategy": {}, "template": {} },
+        }))
+        .unwrap();
+        let first = refused_status(&eds, &ExtendedDaemonSetStatus::default(), "bad");
+        let stalled = find(&first.conditions, condition_type::STALLED).unwrap();
+        assert!(stalled.is_true());
+        assert_eq!(stalled.reason.as_deref(), Some(reason::FAILED_CREATE));
+        assert!(find(&first.conditions, condition_type::READY).is_some_and(|c| !c.is_true()));
+        let old = Time(jiff::Timestamp::from_second(1).unwrap());
+        let mut reported = first.clone();
+        for c in &mut reported.conditions {
+            c.last_transition_time = Some(old.clone());
+        }
+        let eds = ExtendedDaemonSet {
+            status: Some(reported),
+            ..eds
+        };
+        // The planner's status says Stalled=False (it does not know about the refusal).
+        let mut planned = ExtendedDaemonSetStatus::default();
+        planned.conditions.push(Condition::new(
+            condition_type::STALLED,
+            false,
+            reason::ROLLOUT_IN_PROGRESS,
+            "",
+        ));
+        let again = refused_status(&eds, &planned, "bad");
+        let stalled = find(&again.conditions, condition_type::STALLED).unwrap();
+        assert!(stalled.is_true());
+        assert_eq!(stalled.last_transition_time, Some(old));
     }
 }

@@ -12,6 +12,7 @@ mod invariants;
 mod adoption;
 mod bad_input;
 mod bad_node_annotations;
+mod bad_pod_template;
 mod canary;
 mod deploy;
 mod events;
