@@ -18,7 +18,7 @@ use super::{
     observe::{PodFacts, observe},
     placement::{Eligibility, Placement, pod_node},
     pod::PodMarks,
-    settings::{NodeOverrides, Settings, node_overrides, overrides_prefix},
+    settings::{NodeOverrides, Settings, has_overrides, node_overrides, overrides_prefix},
 };
 
 /// A hash set with a fast, deterministic hasher (names are looked up once per pod; SipHash
@@ -144,7 +144,8 @@ impl<'a> Cluster<'a> {
                     node,
                     eligibility,
                     setting,
-                    overrides: Some(node_overrides(node, &prefix, &containers))
+                    overrides: has_overrides(node, &prefix)
+                        .then(|| node_overrides(node, &prefix, &containers))
                         .filter(|o| o.hash.is_some())
                         .map(Box::new),
                     pods: SmallVec::new(),

@@ -18,6 +18,11 @@ use kube::core::{Selector, SelectorExt};
 
 use eds_api::constants::taints;
 
+/// The labels of an object that has none. A static: an empty map made per node is not free
+/// (its drop walks the map), and planning reads the labels of every node.
+pub static NO_LABELS: std::collections::BTreeMap<String, String> =
+    std::collections::BTreeMap::new();
+
 /// Field of the pinning node-affinity term.
 const NODE_NAME_FIELD: &str = "metadata.name";
 
@@ -93,8 +98,7 @@ impl Placement {
 
     /// Whether `node` runs a pod.
     pub fn check(&self, node: &Node) -> Eligibility {
-        let empty = Default::default();
-        let labels = node.metadata.labels.as_ref().unwrap_or(&empty);
+        let labels = node.metadata.labels.as_ref().unwrap_or(&NO_LABELS);
         let name = node.metadata.name.as_deref().unwrap_or_default();
         if let Some(selector) = &self.selector
             && !selector.matches(labels)

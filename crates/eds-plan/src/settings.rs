@@ -19,9 +19,12 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Node;
 use kube::core::{Selector, SelectorExt};
 
-pub use overrides::{NodeOverrides, node_overrides, overrides_prefix};
+pub use overrides::{NodeOverrides, has_overrides, node_overrides, overrides_prefix};
 
-use super::revision::{canonical_json, sha256_hex};
+use super::{
+    placement::NO_LABELS,
+    revision::{canonical_json, sha256_hex},
+};
 use eds_api::{ExtendedDaemonsetSetting, ExtendedDaemonsetSettingStatus, constants::setting_state};
 
 /// Hex characters kept of the Setting and node-override hashes.
@@ -104,8 +107,10 @@ impl<'a> Settings<'a> {
     /// The Setting that applies to `node` (the newest matching one); older matching ones are
     /// marked in conflict.
     pub fn for_node(&mut self, node: &Node) -> Option<usize> {
-        let empty = BTreeMap::new();
-        let labels = node.metadata.labels.as_ref().unwrap_or(&empty);
+        if self.candidates.is_empty() {
+            return None;
+        }
+        let labels = node.metadata.labels.as_ref().unwrap_or(&NO_LABELS);
         let mut matching = self
             .candidates
             .iter()

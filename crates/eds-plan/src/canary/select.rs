@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use kube::core::{Selector, SelectorExt};
 
-use crate::{cluster::Cluster, observe::restarts};
+use crate::{cluster::Cluster, observe::restarts, placement::NO_LABELS};
 
 /// Inputs of the choice.
 pub struct Selection<'s> {
@@ -27,7 +27,6 @@ pub struct Selection<'s> {
 
 /// Chooses the canary nodes; returns node indexes, sorted, and the number of candidates.
 pub fn select_nodes(cluster: &Cluster<'_>, sel: &Selection<'_>) -> (Vec<usize>, usize) {
-    let empty = Default::default();
     let candidates: Vec<usize> = (0..cluster.nodes.len())
         .filter(|&i| cluster.nodes[i].runs())
         .filter(|&i| {
@@ -36,7 +35,7 @@ pub fn select_nodes(cluster: &Cluster<'_>, sel: &Selection<'_>) -> (Vec<usize>, 
                 .metadata
                 .labels
                 .as_ref()
-                .unwrap_or(&empty);
+                .unwrap_or(&NO_LABELS);
             sel.node_selector.is_none_or(|s| s.matches(labels))
         })
         .collect();
@@ -55,7 +54,7 @@ pub fn select_nodes(cluster: &Cluster<'_>, sel: &Selection<'_>) -> (Vec<usize>, 
                 .metadata
                 .labels
                 .as_ref()
-                .unwrap_or(&empty);
+                .unwrap_or(&NO_LABELS);
             sel.anti_affinity_keys
                 .iter()
                 .map(|k| labels.get(k).map(String::as_str).unwrap_or_default())

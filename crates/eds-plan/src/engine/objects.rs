@@ -48,7 +48,8 @@ pub fn build(w: &World<'_>, decision: &Decision<'_>, events: &mut Events) -> Obj
     let mut created: FastSet<String> = FastSet::default();
     let mut deleted: FastSet<&str> = FastSet::default();
     let mut pod_names: Option<FastSet<&str>> = None;
-    let tolerations = cluster_tolerations(ctx);
+    // Made on the first create only (it copies the template's pod spec).
+    let mut tolerations = None;
     for (i, d) in rolling.decisions.iter().enumerate() {
         let node = &cluster.nodes[i];
         for (pod, why) in &d.deletes {
@@ -119,7 +120,7 @@ pub fn build(w: &World<'_>, decision: &Decision<'_>, events: &mut Events) -> Obj
             canary: intents[i].canary,
             setting,
             overrides: node.overrides(),
-            tolerations: &tolerations,
+            tolerations: tolerations.get_or_insert_with(|| cluster_tolerations(ctx)),
         }));
     }
     if !ctx.steering.rollout_frozen {

@@ -57,6 +57,9 @@ pub struct Applier<'a, 'b, 'c> {
     pub(super) budget_waits: u32,
     /// `up to date (<revision>)`, per revision.
     up_to_date: Vec<Arc<str>>,
+    /// The empty reason of a decision made later (most nodes of a rollout in progress have
+    /// one: shared, not allocated per node).
+    empty: Arc<str>,
 }
 
 pub(super) fn decision<'a>(action: NodeAction, reason: impl Into<Arc<str>>) -> NodeDecision<'a> {
@@ -98,6 +101,7 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
                 .iter()
                 .map(|r| format!("up to date ({})", r.name).into())
                 .collect(),
+            empty: "".into(),
         };
         let max_ignored = usize::try_from(limits.max_scheduler_failure).unwrap_or(0);
         for (i, node) in inp.cluster.nodes.iter().enumerate() {
@@ -158,7 +162,7 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
         let free_block = (!c.free_deletes.is_empty())
             .then(|| self.block(i, true))
             .flatten();
-        if free_block.is_none() {
+        if free_block.is_none() && !c.free_deletes.is_empty() {
             deletes = c.free_deletes.clone();
         }
         let first_reason = deletes.first().map(|(p, r): &(&Pod, String)| {
@@ -193,7 +197,7 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
             }
             Need::Immediate => match (self.block(i, true), c.old) {
                 (Some(b), _) => decision(WAIT, b),
-                (None, None) => decision(WAIT, String::new()),
+                (None, None) => decision(WAIT, self.empty.clone()),
                 (None, Some(old)) => {
                     let why = if self.inp.intents[i].canary {
                         "canary node: replaced at once"
@@ -208,7 +212,7 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
                 }
             },
             // Decided once budgets are known.
-            Need::Create | Need::SurgeFree | Need::Budgeted => decision(WAIT, String::new()),
+            Need::Create | Need::SurgeFree | Need::Budgeted => decision(WAIT, self.empty.clone()),
         };
         if c.failed_waiting && d.action != WAIT {
             let b = self.backoff_wait(node.name);
@@ -296,7 +300,7 @@ impl Applier<'_, '_, '_> {
     /// Why a node that needs nothing is fine.
     fn keep_reason(&self, c: &Classified<'_, '_>) -> Arc<str> {
         let Some(new) = c.new else {
-            return "".into();
+            return self.empty.clone();
         };
         let rev = new.rev.map_or("unknown revision", |r| {
             self.inp.revisions.revs[r].name.as_str()

@@ -62,11 +62,9 @@ impl<'a, 'b> Applier<'a, 'b, '_> {
                 self.budget_waits += 1;
                 d
             };
-            let deletes = std::mem::take(&mut self.decisions[i].deletes);
-            self.decisions[i] = NodeDecision {
-                deletes: deletes.into_iter().chain(d.deletes).collect(),
-                ..d
-            };
+            let mut deletes = std::mem::take(&mut self.decisions[i].deletes);
+            deletes.extend(d.deletes);
+            self.decisions[i] = NodeDecision { deletes, ..d };
         }
     }
 

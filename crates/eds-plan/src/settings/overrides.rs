@@ -34,6 +34,19 @@ pub fn overrides_prefix(ns: &str, eds: &str) -> String {
     keys::node_resources_annotation(ns, eds, "")
 }
 
+/// Whether `node` has an annotation starting with `prefix` (see [`overrides_prefix`]): most
+/// nodes have none, and the check spares them building and dropping a [`NodeOverrides`].
+pub fn has_overrides(node: &Node, prefix: &str) -> bool {
+    node.metadata.annotations.as_ref().is_some_and(|a| {
+        a.range::<str, _>((
+            std::ops::Bound::Included(prefix),
+            std::ops::Bound::Unbounded,
+        ))
+        .next()
+        .is_some_and(|(key, _)| key.starts_with(prefix))
+    })
+}
+
 /// Reads the override annotations of `node` with `prefix` (see [`overrides_prefix`]) for a
 /// template with `containers`.
 pub fn node_overrides(node: &Node, prefix: &str, containers: &[&str]) -> NodeOverrides {
