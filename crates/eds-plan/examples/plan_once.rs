@@ -1,36 +1,71 @@
-//! Plans the benchmark's half-done rollout once, for instruction counts:
+//! Plans the benchmark's half-done rollout, for instruction counts and quick timings:
 //!
 //! ```text
 //! cargo build --release -p eds-plan --example plan_once
 //! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='plan_once::plan_and_drop' \
 //!     target/release/examples/plan_once 10000
+//! target/release/examples/plan_once 10000 200
 //! ```
 //!
 //! Building the snapshot is left out of the count (`--toggle-collect` counts only one
 //! `plan()` and the drop of its result, as the benchmark times them). `plan_once NODES RUNS`
-//! plans RUNS times and prints the wall time of each plan.
+//! plans RUNS times, the CPU caches evicted before each plan as in the benchmark's
+//! `plan_mid_rollout_cold` group, and prints the minimum and the median wall time: on a
+//! machine shared with other work the minimum is the steadiest figure to compare two builds.
+//! `plan_once NODES RUNS EMPTY` takes the pods off EMPTY nodes of the old revision first (their
+//! old pod deleted and gone, as between two waves of a rolling update): the plan then creates
+//! pods, which the benchmark's snapshot never does. With EMPTY, pod creation is limited as in
+//! the `controller_scale` example of the `eds` crate: `maxParallelPodCreation` 10% of the
+//! nodes, slow start +10%.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use eds_plan::{
     Snapshot, plan,
     testing::{bench_now, mid_rollout},
 };
 
+/// Twice the L3 cache of the team machine, as in the benchmark.
+const EVICTION_BYTES: usize = 64 << 20;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let nodes: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
-    let snapshot = mid_rollout(nodes);
-    for _ in 0..runs {
-        let start = Instant::now();
-        let (deletes, creates, explanations) = plan_and_drop(&snapshot);
-        let took = start.elapsed();
-        println!(
-            "{nodes} nodes: {deletes} deletes, {creates} creates, {explanations} explanations \
-             in {took:?}"
-        );
+    let empty: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
+    let mut snapshot = mid_rollout(nodes);
+    let emptied: Vec<String> = (nodes / 2..(nodes / 2 + empty).min(nodes))
+        .map(|i| format!("node-{i:05}"))
+        .collect();
+    if empty > 0
+        && let Some(r) = snapshot.eds.spec.strategy.rolling_update.as_mut()
+    {
+        r.max_parallel_pod_creation = Some(i32::try_from(nodes / 10).unwrap_or(i32::MAX));
+        r.slow_start_additive_increase = Some(IntOrString::String("10%".into()));
     }
+    snapshot
+        .pods
+        .retain(|p| !eds_plan::pod_node(p).is_some_and(|n| emptied.iter().any(|e| e == n)));
+    let buffer: Vec<u64> = (0..EVICTION_BYTES / 8).map(|i| i as u64).collect();
+    let mut times = Vec::with_capacity(runs);
+    let mut sizes = (0, 0, 0);
+    for _ in 0..runs {
+        std::hint::black_box(buffer.iter().step_by(8).fold(0, |sum, w| sum ^ w));
+        let start = Instant::now();
+        sizes = plan_and_drop(&snapshot);
+        times.push(start.elapsed());
+    }
+    times.sort();
+    let (deletes, creates, explanations) = sizes;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{nodes} nodes: {deletes} deletes, {creates} creates, {explanations} explanations; \
+         {runs} plans, caches evicted: min {:.2} ms, median {:.2} ms",
+        ms(times[0]),
+        ms(times[times.len() / 2])
+    );
 }
 
 /// One plan, dropped: the sizes of its lists.

@@ -43,6 +43,24 @@ pub struct PodSpecInputs<'a> {
 
 /// Builds the full desired pod.
 pub fn build_pod(inputs: &PodSpecInputs<'_>) -> Pod {
+    let mut pod = build_unpinned(inputs);
+    pin(&mut pod, &inputs.name, inputs.node);
+    pod
+}
+
+/// Names the pod `name` and pins it to `node`: what [`build_pod`] adds to
+/// [`build_unpinned`]. Every pod of one ERS, canary flag and Setting on a node without
+/// resource overrides is the same pod up to this: a plan creating hundreds of them builds
+/// that pod once and copies it.
+pub fn pin(pod: &mut Pod, name: &str, node: &str) {
+    pod.metadata.name = Some(name.to_string());
+    if let Some(spec) = pod.spec.as_mut() {
+        spec.affinity = Some(pin_to_node(spec.affinity.take(), node));
+    }
+}
+
+/// The pod [`build_pod`] builds, without its name and node pinning (see [`pin`]).
+pub fn build_unpinned(inputs: &PodSpecInputs<'_>) -> Pod {
     let template: &PodTemplateSpec = &inputs.ers.spec.template;
     let meta = template.metadata.clone().unwrap_or_default();
     let mut labels = meta.labels.unwrap_or_default();
@@ -89,10 +107,8 @@ pub fn build_pod(inputs: &PodSpecInputs<'_>) -> Pod {
         annotations.insert(keys::NODE_HASH_ANNOTATION.into(), hash.clone());
     }
     spec.tolerations = Some(inputs.tolerations.to_vec());
-    spec.affinity = Some(pin_to_node(spec.affinity.take(), inputs.node));
     Pod {
         metadata: ObjectMeta {
-            name: Some(inputs.name.clone()),
             namespace: Some(inputs.namespace.to_string()),
             labels: Some(labels),
             annotations: Some(annotations),

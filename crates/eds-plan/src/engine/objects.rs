@@ -10,13 +10,17 @@ use crate::{
     cluster::FastSet,
     events::Events,
     history::{desired_ers, history_cleanup},
-    pod::{PodSpecInputs, build_pod},
+    pod::{PodSpecInputs, build_pod, build_unpinned, pin},
     revision::pod_name,
 };
 use eds_api::{
     ExtendedDaemonSetReplicaSet,
     constants::{keys, reason},
 };
+
+/// What the pods of nodes without resource overrides differ by, besides their name and node:
+/// revision, canary flag, Setting.
+type PrototypeKey = (usize, bool, Option<usize>);
 
 /// Objects to write.
 pub struct Objects {
@@ -43,13 +47,21 @@ pub fn build(w: &World<'_>, decision: &Decision<'_>, events: &mut Events) -> Obj
         .into_iter()
         .chain([decision.active_after])
         .collect();
-    let mut pod_creates = Vec::new();
+    // Sized once: a pod is large, and growing the list copies every pod built so far.
+    let mut pod_creates = Vec::with_capacity(
+        rolling
+            .decisions
+            .iter()
+            .filter(|d| d.create.is_some())
+            .count(),
+    );
     let mut pod_deletes = Vec::new();
     let mut created: FastSet<String> = FastSet::default();
     let mut deleted: FastSet<&str> = FastSet::default();
     let mut pod_names: Option<FastSet<&str>> = None;
     // Made on the first create only (it copies the template's pod spec).
     let mut tolerations = None;
+    let mut prototypes: Vec<(PrototypeKey, Pod)> = Vec::new();
     for (i, d) in rolling.decisions.iter().enumerate() {
         let node = &cluster.nodes[i];
         for (pod, why) in &d.deletes {
@@ -67,21 +79,29 @@ pub fn build(w: &World<'_>, decision: &Decision<'_>, events: &mut Events) -> Obj
                 reason: why.clone(),
             });
         }
-        if d.create.is_none() {
+        let Some(base) = &d.create else {
             continue;
-        }
+        };
         let rev = &revisions.revs[intents[i].desired];
         let Some(ers) = rev.ers else { continue };
         let mut extra = 0;
         let name = loop {
-            let name = pod_name(&rev.name, node.name, extra);
+            // The rolling update named the pod already (`pod_name(.., 0)`): hashed once.
+            let name = match extra {
+                0 => base.clone(),
+                _ => pod_name(&rev.name, node.name, extra),
+            };
             // Built on the first create only: most plans create nothing.
             let names = pod_names.get_or_insert_with(|| {
-                cluster
-                    .nodes
-                    .iter()
-                    .flat_map(|n| n.pods.iter().map(|p| p.name))
-                    .collect::<FastSet<&str>>()
+                let mut names = FastSet::default();
+                names.reserve(cluster.nodes.len());
+                names.extend(
+                    cluster
+                        .nodes
+                        .iter()
+                        .flat_map(|n| n.pods.iter().map(|p| p.name)),
+                );
+                names
             });
             let taken = names.contains(name.as_str()) && !node.pods.iter().any(|p| p.name == name);
             if !taken && !created.contains(&name) {
@@ -110,7 +130,7 @@ pub fn build(w: &World<'_>, decision: &Decision<'_>, events: &mut Events) -> Obj
                 settings.candidates[k].hash.as_str(),
             )
         });
-        pod_creates.push(build_pod(&PodSpecInputs {
+        let inputs = PodSpecInputs {
             name,
             namespace: ctx.ns,
             eds: ctx.name,
@@ -121,7 +141,25 @@ pub fn build(w: &World<'_>, decision: &Decision<'_>, events: &mut Events) -> Obj
             setting,
             overrides: node.overrides(),
             tolerations: tolerations.get_or_insert_with(|| cluster_tolerations(ctx)),
-        }));
+        };
+        // A node with resource overrides gets a pod of its own; the others share the pod of
+        // their revision, canary flag and Setting, named and pinned for each node.
+        let pod = if node.overrides().hash.is_some() {
+            build_pod(&inputs)
+        } else {
+            let key = (intents[i].desired, intents[i].canary, node.setting);
+            let at = match prototypes.iter().position(|(k, _)| *k == key) {
+                Some(at) => at,
+                None => {
+                    prototypes.push((key, build_unpinned(&inputs)));
+                    prototypes.len() - 1
+                }
+            };
+            let mut pod = prototypes[at].1.clone();
+            pin(&mut pod, &inputs.name, node.name);
+            pod
+        };
+        pod_creates.push(pod);
     }
     if !ctx.steering.rollout_frozen {
         for pod in &cluster.vanished {

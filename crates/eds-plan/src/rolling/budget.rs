@@ -63,7 +63,11 @@ impl<'a, 'b> Applier<'a, 'b, '_> {
                 d
             };
             let mut deletes = std::mem::take(&mut self.decisions[i].deletes);
-            deletes.extend(d.deletes);
+            if deletes.is_empty() {
+                deletes = d.deletes;
+            } else {
+                deletes.extend(d.deletes);
+            }
             self.decisions[i] = NodeDecision { deletes, ..d };
         }
     }
