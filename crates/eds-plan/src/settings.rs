@@ -8,11 +8,10 @@
 //! conflicts are judged per referenced ExtendedDaemonSet and on the current nodes, so they are
 //! re-evaluated when nodes change. A malformed annotation is ignored (with a Warning event),
 //! never fatal: a value that is not JSON ResourceRequirements, a field other than
-//! `limits`, `requests` and `claims`, a quantity the API server would refuse, or a container the
-//! template does not have.
+//! `limits`, `requests` and `claims`, a quantity the API server would refuse, a request above its
+//! limit, or a container the template does not have.
 
 mod overrides;
-mod quantity;
 
 use std::collections::BTreeMap;
 

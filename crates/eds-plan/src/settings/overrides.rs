@@ -5,12 +5,15 @@
 //! An annotation is applied only if the API server would take the pod it makes: a JSON object
 //! of `limits`, `requests` and `claims` only (a misspelt `limit` would otherwise be dropped
 //! without a word), quantities in Kubernetes form and not negative, for a container of the
-//! template. Anything else is reported, with what is allowed, and ignored.
+//! template, requests no larger than their limits. Anything else is reported, with what is
+//! allowed, and ignored.
 
 use k8s_openapi::api::core::v1::{Node, ResourceRequirements};
 use serde_json::Value;
 
-use super::{HASH_LEN, quantity};
+use resource_quantity::Quantity;
+
+use super::HASH_LEN;
 use crate::revision::sha256_hex;
 use eds_api::constants::keys;
 
@@ -110,28 +113,42 @@ fn parse(
     }
     let resources: ResourceRequirements = serde_json::from_value(json)
         .map_err(|e| format!("not a ResourceRequirements ({e}); expected {example}"))?;
-    for (field, list) in [
+    let mut parsed = [Vec::new(), Vec::new()];
+    for ((field, list), out) in [
         ("limits", &resources.limits),
         ("requests", &resources.requests),
-    ] {
+    ]
+    .into_iter()
+    .zip(&mut parsed)
+    {
         for (name, q) in list.iter().flatten() {
-            match quantity::parse(&q.0) {
-                Some(quantity::Sign::NonNegative) => {}
-                Some(quantity::Sign::Negative) => {
-                    return Err(format!(
-                        "{field}.{name}: {:?} must be greater than or equal to 0",
-                        q.0
-                    ));
-                }
-                None => {
-                    return Err(format!(
-                        "{field}.{name}: {:?} is not a quantity; expected a number with an \
-                         optional suffix (m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an \
-                         exponent), e.g. 100m, 0.5, 256Mi, 1e3",
-                        q.0
-                    ));
-                }
+            let value = Quantity::parse(&q.0).map_err(|_| {
+                format!(
+                    "{field}.{name}: {:?} is not a quantity; expected a number with an \
+                     optional suffix (n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an \
+                     exponent), e.g. 100m, 0.5, 256Mi, 1e3",
+                    q.0
+                )
+            })?;
+            if value.is_negative() {
+                return Err(format!(
+                    "{field}.{name}: {:?} must be greater than or equal to 0",
+                    q.0
+                ));
             }
+            out.push((name, q, value));
+        }
+    }
+    let [limits, requests] = parsed;
+    for (name, request, value) in &requests {
+        if let Some((_, limit, _)) = limits
+            .iter()
+            .find(|(l, _, v)| l == name && value.cmp_value(v).is_gt())
+        {
+            return Err(format!(
+                "requests.{name}: {:?} must be less than or equal to the {name} limit of {:?}",
+                request.0, limit.0
+            ));
         }
     }
     Ok(resources)
@@ -148,12 +165,20 @@ mod tests {
     #[test]
     fn valid_overrides_are_applied() {
         let r = one(
-            r#"{"requests":{"cpu":"100m","memory":"1.5Gi"},"limits":{"cpu":"1e3"}}"#,
+            r#"{"requests":{"cpu":"100m","memory":"1.5Gi"},"limits":{"cpu":"1e3","memory":"1536Mi"}}"#,
             "app",
         )
         .unwrap();
         assert_eq!(r.requests.unwrap()["memory"].0, "1.5Gi");
         assert!(one("{}", "sidecar").is_ok());
+        // Every suffix of the grammar, micro and nano included.
+        assert!(
+            one(
+                r#"{"requests":{"cpu":"500u"},"limits":{"cpu":"500000n"}}"#,
+                "app"
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -176,6 +201,11 @@ mod tests {
                 r#"{"requests":{"memory":"-1Gi"}}"#,
                 "app",
                 "must be greater than or equal to 0",
+            ),
+            (
+                r#"{"requests":{"cpu":"2"},"limits":{"cpu":"1500m"}}"#,
+                "app",
+                r#"requests.cpu: "2" must be less than or equal to the cpu limit of "1500m""#,
             ),
             (
                 "{}",

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use serde_json::Value;
 
 mod pod;
-mod quantity;
 mod resources;
 mod rules;
 

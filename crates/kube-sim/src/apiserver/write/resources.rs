@@ -15,12 +15,10 @@
 //! Values in messages are printed as written; the real server prints the canonical form
 //! (`0.5` as `500m`), so messages about non-canonical values differ in that detail.
 
+use resource_quantity::Quantity;
 use serde_json::{Map, Value};
 
-use super::{
-    super::error::{ApiError, Cause},
-    quantity::Quantity,
-};
+use super::super::error::{ApiError, Cause};
 
 /// Container resource names a pod may use without a domain prefix.
 fn standard_container_resource(name: &str) -> bool {
@@ -389,7 +387,7 @@ mod tests {
         );
         assert_eq!(
             decode(&json!({"limits": {"cpu": "lots"}})),
-            Err(super::super::quantity::FORMAT_ERROR)
+            Err(resource_quantity::FORMAT_ERROR)
         );
         assert!(decode(&json!({"limits": {"cpu": "1"}})).is_ok());
     }

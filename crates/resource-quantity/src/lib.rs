@@ -1,5 +1,6 @@
 //! `resource.Quantity` as the API server decodes it: the grammar (a value outside it fails the
-//! decoding of the whole object) and exact comparison, for pod resource validation.
+//! decoding of the whole object) and exact comparison. The simulated API server validates pods
+//! with it; the planner checks node resource overrides with it before they reach a pod.
 //!
 //! ```text
 //! quantity ::= ["+" | "-"] number suffix
