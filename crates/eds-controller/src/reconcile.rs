@@ -46,6 +46,8 @@ pub struct Context {
     pub state: Mutex<BTreeMap<String, plan::PlannerState>>,
     /// Consecutive failures per EDS key, for the error backoff.
     pub failures: Mutex<BTreeMap<String, u32>>,
+    /// Longest the writes of one plan may take ([`EXECUTE_LIMIT`]; shorter in tests).
+    pub execute_limit: Duration,
 }
 
 /// Why a reconcile failed.
@@ -144,7 +146,7 @@ pub async fn reconcile(
     };
     let mut outcome = Outcome::default();
     let executed = match tokio::time::timeout(
-        EXECUTE_LIMIT,
+        ctx.execute_limit,
         executor
             .execute(&eds, &replica_sets, &plan, &mut outcome)
             .instrument(tracing::debug_span!("execute")),
@@ -152,7 +154,7 @@ pub async fn reconcile(
     .await
     {
         Ok(result) => result.map_err(ReconcileError::from),
-        Err(_) => Err(ReconcileError::TimedOut(EXECUTE_LIMIT)),
+        Err(_) => Err(ReconcileError::TimedOut(ctx.execute_limit)),
     };
     // What was written before a failure is expected too, or the next plan would redo it.
     ctx.expectations
@@ -339,6 +341,9 @@ async fn old_daemonset_pods(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod gates;
 
 #[cfg(test)]
 mod tests {

@@ -142,6 +142,7 @@ pub fn start_scope(namespace: Option<&str>, shared: &Shared<'_>) -> Scope {
         expectations: Default::default(),
         state: Default::default(),
         failures: Default::default(),
+        execute_limit: super::reconcile::EXECUTE_LIMIT,
     });
 
     let (orphan_ctx, orphan_stop, synced) = (ctx.clone(), shutdown.clone(), readiness.clone());
