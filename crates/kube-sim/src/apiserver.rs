@@ -17,10 +17,11 @@
 //!   custom resources only (built-in kinds have no schema here) and duplicate keys of JSON
 //!   bodies (a YAML body with a duplicate key is rejected whatever the directive);
 //! - CRD versions share one stored object (no conversion: `apiVersion` is rewritten);
-//! - list-map keys (for apply and strategic merge) come from the field name (`containers` by
-//!   `name`, `conditions` by `type`, ...), not from `x-kubernetes-list-map-keys`; apply
-//!   compares numbers by value (`0` and `0.0` are one value), as the real server does once
-//!   it has decoded them into typed fields;
+//! - server-side apply merges lists as the resource declares them (`x-kubernetes-list-type`
+//!   and `x-kubernetes-list-map-keys` of a CRD schema, a table of the built-in types'
+//!   `+listType` markers); strategic merge keys come from the field name (`containers` by
+//!   `name`, `ports` by `containerPort`, ...); apply compares numbers by value (`0` and `0.0`
+//!   are one value), as the real server does once it has decoded them into typed fields;
 //! - a namespace has no `kubernetes` finalizer; its objects are deleted by the collector.
 //!
 //! ```no_run
@@ -48,6 +49,7 @@ mod gc;
 mod handle;
 mod handlers;
 mod list;
+mod lists;
 mod managed;
 mod meta;
 mod openapi;

@@ -186,6 +186,59 @@ async fn custom_resources_are_defaulted_validated_and_have_status() {
     c.cleanup().await;
 }
 
+/// A list the CRD schema does not declare a list map (here the template's containers) is
+/// atomic for server-side apply, whatever its field is called: another manager's different
+/// list is a conflict, not a merge by name.
+#[tokio::test]
+async fn apply_treats_lists_the_schema_leaves_undeclared_as_atomic() {
+    let c = with_crd().await;
+    let api: Api<ExtendedDaemonSet> = c.api();
+    api.patch(
+        "foo",
+        &PatchParams::apply("alice"),
+        &Patch::Apply(foo(&c.namespace)),
+    )
+    .await
+    .expect("alice applies");
+    let sidecar = json!({
+        "apiVersion": "datadoghq.com/v1alpha1", "kind": "ExtendedDaemonSet",
+        "metadata": { "name": "foo", "namespace": c.namespace },
+        "spec": { "template": { "spec": {
+            "containers": [{ "name": "sidecar", "image": "registry.k8s.io/pause:3.0" }] } } },
+    });
+    let s = api_status(
+        api.patch("foo", &PatchParams::apply("bob"), &Patch::Apply(&sidecar))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
+    assert!(
+        s.message.contains(".spec.template.spec.containers"),
+        "{}",
+        s.message
+    );
+    // Forced, bob's list replaces alice's as a whole.
+    let got = api
+        .patch(
+            "foo",
+            &PatchParams::apply("bob").force(),
+            &Patch::Apply(&sidecar),
+        )
+        .await
+        .expect("bob forces");
+    let names: Vec<String> = got
+        .spec
+        .template
+        .spec
+        .unwrap()
+        .containers
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, vec!["sidecar"]);
+    c.cleanup().await;
+}
+
 #[tokio::test]
 async fn non_structural_schema_is_rejected() {
     let c = Cluster::new().await;

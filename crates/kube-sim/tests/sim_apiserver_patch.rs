@@ -277,6 +277,52 @@ async fn apply_merges_containers_by_name() {
     c.cleanup().await;
 }
 
+/// Container ports are a list map keyed by `containerPort` and `protocol` (the `+listMapKey`
+/// markers of the type), not by the strategic merge key `containerPort` alone: 53/TCP and
+/// 53/UDP are two items, and dropping one from the applied configuration removes it.
+#[tokio::test]
+async fn apply_keys_container_ports_by_port_and_protocol() {
+    let c = Cluster::new().await;
+    let dss: Api<DaemonSet> = c.api();
+    let dns = |ports: serde_json::Value| {
+        daemonset(
+            "dns",
+            json!([{ "name": "dns", "image": "coredns:1", "ports": ports }]),
+        )
+    };
+    let both = json!([
+        { "containerPort": 53, "protocol": "TCP" },
+        { "containerPort": 53, "protocol": "UDP" },
+    ]);
+    dss.patch("dns", &PatchParams::apply("a"), &Patch::Apply(dns(both)))
+        .await
+        .expect("a applies two ports");
+    let tcp = json!([{ "containerPort": 53, "protocol": "TCP" }]);
+    let got = dss
+        .patch("dns", &PatchParams::apply("a"), &Patch::Apply(dns(tcp)))
+        .await
+        .expect("a applies one port");
+    let ports: Vec<(i32, Option<String>)> = containers(&got)[0]
+        .ports
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| (p.container_port, p.protocol))
+        .collect();
+    assert_eq!(ports, vec![(53, Some("TCP".to_string()))]);
+    let owned = got.metadata.managed_fields.unwrap()[0]
+        .fields_v1
+        .clone()
+        .unwrap()
+        .0
+        .to_string();
+    assert!(
+        owned.contains(r#"k:{\"containerPort\":53,\"protocol\":\"TCP\"}"#),
+        "{owned}"
+    );
+    c.cleanup().await;
+}
+
 /// kube-apiserver refuses an apply configuration that carries field ownership, e.g. an object
 /// read back and applied as is; an empty list means none.
 #[tokio::test]

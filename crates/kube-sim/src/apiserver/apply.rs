@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::{
     fieldset::{self, Elem, FieldSet, Leaf, ListType, Path, Scope},
+    lists::Lists,
     managed::{Entry, Operation, Writer},
 };
 
@@ -36,9 +37,9 @@ pub fn apply(
     force: bool,
 ) -> Result<(Value, Vec<Entry>), Vec<Conflict>> {
     let config = scoped(config, writer.scope);
-    let cfg_leaves = fieldset::leaves(&config, writer.scope);
+    let cfg_leaves = fieldset::leaves(&config, writer.scope, writer.lists);
     let live_leaves = live
-        .map(|l| fieldset::leaves(l, writer.scope))
+        .map(|l| fieldset::leaves(l, writer.scope, writer.lists))
         .unwrap_or_default();
     let mine = |e: &Entry| e.is(writer.manager, Operation::Apply, writer.subresource);
 
@@ -91,9 +92,9 @@ pub fn apply(
         .collect();
     dropped.sort_by_key(|p| p.len());
     for path in dropped {
-        remove_path(&mut merged, path);
+        remove_path(&mut merged, path, writer.lists);
     }
-    merge_into(&mut merged, &config, "");
+    merge_into(&mut merged, &config, writer.lists, &mut Vec::new());
 
     entries.retain(|e| !mine(e));
     entries.push(Entry {
@@ -147,9 +148,9 @@ fn scoped(config: &Value, scope: Scope) -> Value {
     Value::Object(kept)
 }
 
-/// Structural merge of `cfg` into `live`; `field` is the name of the field being merged
-/// (it decides the list type).
-pub fn merge_into(live: &mut Value, cfg: &Value, field: &str) {
+/// Structural merge of `cfg` into `live`; `names` are the field names leading to them (they
+/// decide, through `lists`, how a list merges).
+pub fn merge_into<'c>(live: &mut Value, cfg: &'c Value, lists: &Lists, names: &mut Vec<&'c str>) {
     match (live, cfg) {
         (Value::Object(l), Value::Object(c)) => {
             for (k, v) in c {
@@ -160,23 +161,27 @@ pub fn merge_into(live: &mut Value, cfg: &Value, field: &str) {
                     continue;
                 }
                 match l.get_mut(k) {
-                    Some(existing) => merge_into(existing, v, k),
+                    Some(existing) => {
+                        names.push(k);
+                        merge_into(existing, v, lists, names);
+                        names.pop();
+                    }
                     None => {
                         l.insert(k.clone(), v.clone());
                     }
                 }
             }
         }
-        (Value::Array(l), Value::Array(c)) => match fieldset::list_type(field) {
+        (Value::Array(l), Value::Array(c)) => match lists.of(names) {
             ListType::Map(keys) => {
                 for item in c {
-                    let key = fieldset::item_key(item, keys);
+                    let key = fieldset::item_key(item, &keys);
                     let found = key.as_ref().and_then(|k| {
                         l.iter_mut()
-                            .find(|i| fieldset::item_key(i, keys).as_ref() == Some(k))
+                            .find(|i| fieldset::item_key(i, &keys).as_ref() == Some(k))
                     });
                     match found {
-                        Some(existing) => merge_into(existing, item, ""),
+                        Some(existing) => merge_into(existing, item, lists, names),
                         None => l.push(item.clone()),
                     }
                 }
@@ -196,13 +201,18 @@ pub fn merge_into(live: &mut Value, cfg: &Value, field: &str) {
 
 /// Removes the field, list item or set value at `path`; absent paths are ignored. Maps
 /// left empty by the removal go too, as upstream's structured merge does.
-pub fn remove_path(obj: &mut Value, path: &[Elem]) {
-    remove_in(obj, "", path);
+pub fn remove_path(obj: &mut Value, path: &[Elem], lists: &Lists) {
+    remove_in(obj, &mut Vec::new(), path, lists);
 }
 
-/// Removes `path` below `cur` (the value of field `field`); returns whether `cur` is now a map
-/// emptied by the removal.
-fn remove_in(cur: &mut Value, field: &str, path: &[Elem]) -> bool {
+/// Removes `path` below `cur` (reached through the field `names`); returns whether `cur` is
+/// now a map emptied by the removal.
+fn remove_in<'p>(
+    cur: &mut Value,
+    names: &mut Vec<&'p str>,
+    path: &'p [Elem],
+    lists: &Lists,
+) -> bool {
     let Some((first, rest)) = path.split_first() else {
         return false;
     };
@@ -214,10 +224,8 @@ fn remove_in(cur: &mut Value, field: &str, path: &[Elem]) -> bool {
                 }
             }
             Elem::Key(k) => {
-                if let (ListType::Map(keys), Some(a)) =
-                    (fieldset::list_type(field), cur.as_array_mut())
-                {
-                    a.retain(|i| fieldset::item_key(i, keys).as_deref() != Some(k.as_str()));
+                if let (ListType::Map(keys), Some(a)) = (lists.of(names), cur.as_array_mut()) {
+                    a.retain(|i| fieldset::item_key(i, &keys).as_deref() != Some(k.as_str()));
                 }
             }
             Elem::Value(v) => {
@@ -234,9 +242,11 @@ fn remove_in(cur: &mut Value, field: &str, path: &[Elem]) -> bool {
             let Some(m) = cur.as_object_mut() else {
                 return false;
             };
+            names.push(f);
             let emptied = m
                 .get_mut(f.as_str())
-                .is_some_and(|child| remove_in(child, f, rest));
+                .is_some_and(|child| remove_in(child, names, rest, lists));
+            names.pop();
             if emptied {
                 m.remove(f.as_str());
                 return m.is_empty();
@@ -244,8 +254,8 @@ fn remove_in(cur: &mut Value, field: &str, path: &[Elem]) -> bool {
             false
         }
         Elem::Key(k) => {
-            if let Some(item) = find_item(cur, field, k) {
-                remove_in(item, "", rest);
+            if let Some(item) = find_item(cur, lists.of(names), k) {
+                remove_in(item, names, rest, lists);
             }
             false
         }
@@ -253,11 +263,11 @@ fn remove_in(cur: &mut Value, field: &str, path: &[Elem]) -> bool {
     }
 }
 
-fn find_item<'a>(list: &'a mut Value, field: &str, key: &str) -> Option<&'a mut Value> {
-    let ListType::Map(keys) = fieldset::list_type(field) else {
+fn find_item<'a>(list: &'a mut Value, list_type: ListType, key: &str) -> Option<&'a mut Value> {
+    let ListType::Map(keys) = list_type else {
         return None;
     };
     list.as_array_mut()?
         .iter_mut()
-        .find(|i| fieldset::item_key(i, keys).as_deref() == Some(key))
+        .find(|i| fieldset::item_key(i, &keys).as_deref() == Some(key))
 }

@@ -2,7 +2,7 @@
 //! short names, categories, status subresource, compiled schemas) and marks it
 //! `Established`; deleting one removes the resource and all its objects.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use serde_json::{Value, json};
 
@@ -10,7 +10,7 @@ use super::{
     admission,
     core::Core,
     error::{ApiError, Cause},
-    meta,
+    lists, meta,
     resources::ResourceInfo,
     table::Column,
 };
@@ -139,6 +139,7 @@ fn parse(crd: &Value) -> Result<ResourceInfo, ApiError> {
         .unwrap_or_default();
     let mut served = Vec::new();
     let mut admission_by_version = BTreeMap::new();
+    let mut lists_by_version = BTreeMap::new();
     let mut status_subresource = false;
     let mut columns = BTreeMap::new();
     for (i, v) in versions.iter().enumerate() {
@@ -147,6 +148,10 @@ fn parse(crd: &Value) -> Result<ResourceInfo, ApiError> {
         let compiled = admission::compile(schema, &format!("spec.versions[{i}].schema"))
             .map_err(|causes| ApiError::invalid(KIND, GROUP, name, causes))?;
         admission_by_version.insert(vname.to_string(), compiled);
+        if let Some(schema) = schema {
+            let tree = Arc::new(lists::Node::from_schema(schema));
+            lists_by_version.insert(vname.to_string(), lists::Lists::Schema(tree));
+        }
         columns.insert(vname.to_string(), printer_columns(v));
         if v.pointer("/subresources/status").is_some() {
             status_subresource = true;
@@ -187,6 +192,7 @@ fn parse(crd: &Value) -> Result<ResourceInfo, ApiError> {
         custom: true,
         admission: admission_by_version,
         columns,
+        lists: lists_by_version,
     })
 }
 

@@ -2,12 +2,14 @@
 //! `metadata.managedFields`.
 //!
 //! Maps are walked field by field; lists are atomic (one leaf), associative (items keyed by
-//! merge keys, `k:{"name":"app"}`) or sets of scalars (`v:"x"`), as the list types of the
-//! real Kubernetes types declare them.
+//! merge keys, `k:{"name":"app"}`) or sets of scalars (`v:"x"`), as the resource declares
+//! them (see [`super::lists`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
+
+use super::lists::Lists;
 
 /// One step of a field path.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -27,45 +29,23 @@ pub type Path = Vec<Elem>;
 pub type FieldSet = BTreeSet<Path>;
 
 /// How a list field merges.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ListType {
     /// Replaced as a whole.
     Atomic,
     /// Items matched by these key fields.
-    Map(&'static [&'static str]),
+    Map(Vec<String>),
     /// Scalars merged as a set.
     Set,
 }
 
-/// The list type of a field, by field name, following the Kubernetes types' markers.
-pub fn list_type(field: &str) -> ListType {
-    match field {
-        "containers"
-        | "initContainers"
-        | "ephemeralContainers"
-        | "env"
-        | "volumes"
-        | "imagePullSecrets"
-        | "resourceClaims"
-        | "schedulingGates" => ListType::Map(&["name"]),
-        "volumeMounts" => ListType::Map(&["mountPath"]),
-        "volumeDevices" => ListType::Map(&["devicePath"]),
-        "ports" => ListType::Map(&["containerPort"]),
-        "conditions" => ListType::Map(&["type"]),
-        "ownerReferences" => ListType::Map(&["uid"]),
-        "hostAliases" => ListType::Map(&["ip"]),
-        "finalizers" => ListType::Set,
-        _ => ListType::Atomic,
-    }
-}
-
 /// Canonical JSON of an item's key fields, or `None` when it has none of them.
-pub fn item_key(item: &Value, keys: &[&str]) -> Option<String> {
+pub fn item_key(item: &Value, keys: &[String]) -> Option<String> {
     let obj = item.as_object()?;
     let mut key = Map::new();
     for k in keys {
-        if let Some(v) = obj.get(*k) {
-            key.insert((*k).to_string(), v.clone());
+        if let Some(v) = obj.get(k) {
+            key.insert(k.clone(), v.clone());
         }
     }
     if key.is_empty() {
@@ -98,8 +78,9 @@ pub enum Scope {
 /// The metadata fields that are owned like user fields.
 const OWNED_META: &[&str] = &["labels", "annotations", "finalizers", "ownerReferences"];
 
-/// Every owned path of `obj` within `scope`, with what it holds.
-pub fn leaves(obj: &Value, scope: Scope) -> BTreeMap<Path, Leaf<'_>> {
+/// Every owned path of `obj` within `scope`, with what it holds; `lists` says how its lists
+/// merge.
+pub fn leaves<'a>(obj: &'a Value, scope: Scope, lists: &Lists) -> BTreeMap<Path, Leaf<'a>> {
     let mut out = BTreeMap::new();
     let Some(map) = obj.as_object() else {
         return out;
@@ -120,34 +101,45 @@ pub fn leaves(obj: &Value, scope: Scope) -> BTreeMap<Path, Leaf<'_>> {
                     if let Some(fv) = m.get(*f) {
                         let mut p = path.clone();
                         p.push(Elem::Field((*f).to_string()));
-                        walk(f, fv, p, &mut out);
+                        walk(lists, &mut vec!["metadata", f], fv, p, &mut out);
                     }
                 }
             }
             continue;
         }
-        walk(k, v, path, &mut out);
+        walk(lists, &mut vec![k.as_str()], v, path, &mut out);
     }
     out
 }
 
-fn walk<'a>(field: &str, v: &'a Value, path: Path, out: &mut BTreeMap<Path, Leaf<'a>>) {
+/// Records the leaves of `v`, found at `path`; `names` are the field names leading to it.
+fn walk<'a, 'n>(
+    lists: &Lists,
+    names: &mut Vec<&'n str>,
+    v: &'a Value,
+    path: Path,
+    out: &mut BTreeMap<Path, Leaf<'a>>,
+) where
+    'a: 'n,
+{
     match v {
         Value::Object(m) if !m.is_empty() => {
             for (k, child) in m {
                 let mut p = path.clone();
                 p.push(Elem::Field(k.clone()));
-                walk(k, child, p, out);
+                names.push(k);
+                walk(lists, names, child, p, out);
+                names.pop();
             }
         }
-        Value::Array(items) if !items.is_empty() => match list_type(field) {
+        Value::Array(items) if !items.is_empty() => match lists.of(names) {
             ListType::Map(keys) => {
-                if items.iter().any(|i| item_key(i, keys).is_none()) {
+                if items.iter().any(|i| item_key(i, &keys).is_none()) {
                     out.insert(path, Leaf::Value(v));
                     return;
                 }
                 for item in items {
-                    let Some(key) = item_key(item, keys) else {
+                    let Some(key) = item_key(item, &keys) else {
                         continue;
                     };
                     let mut p = path.clone();
@@ -156,7 +148,9 @@ fn walk<'a>(field: &str, v: &'a Value, path: Path, out: &mut BTreeMap<Path, Leaf
                         for (k, child) in m {
                             let mut cp = p.clone();
                             cp.push(Elem::Field(k.clone()));
-                            walk(k, child, cp, out);
+                            names.push(k);
+                            walk(lists, names, child, cp, out);
+                            names.pop();
                         }
                     }
                     out.insert(p, Leaf::Item);

@@ -5,7 +5,10 @@
 
 use serde_json::{Value, json};
 
-use super::fieldset::{self, FieldSet, Leaf, Scope};
+use super::{
+    fieldset::{self, FieldSet, Leaf, Scope},
+    lists::Lists,
+};
 
 /// How a manager last wrote its fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,15 +117,17 @@ pub struct Writer<'a> {
     pub scope: Scope,
     /// Time of the write.
     pub now: &'a str,
+    /// How the lists of the resource merge.
+    pub lists: &'a Lists,
 }
 
 /// Records an `Update` by `writer` that turned `old` into `new`: the writer gains the fields
 /// it set or changed, everyone loses the fields that changed or disappeared.
 pub fn track_update(entries: &mut Vec<Entry>, old: Option<&Value>, new: &Value, writer: &Writer) {
     let old_leaves = old
-        .map(|o| fieldset::leaves(o, writer.scope))
+        .map(|o| fieldset::leaves(o, writer.scope, writer.lists))
         .unwrap_or_default();
-    let new_leaves = fieldset::leaves(new, writer.scope);
+    let new_leaves = fieldset::leaves(new, writer.scope, writer.lists);
     let changed: FieldSet = new_leaves
         .iter()
         .filter(|(p, v)| match (old_leaves.get(*p), v) {

@@ -180,6 +180,7 @@ impl Core {
             subresource: t.sub.name(),
             scope: t.scope(),
             now: &now,
+            lists: t.info.lists(&t.version),
         };
         let entries = live.as_deref().map(managed::read).unwrap_or_default();
         let (merged, entries) = apply::apply(live.as_deref(), config, entries, &writer, force)

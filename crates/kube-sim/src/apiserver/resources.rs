@@ -5,7 +5,7 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use super::{admission::Admission, table::Column};
+use super::{admission::Admission, lists::Lists, table::Column};
 
 /// Key of a resource in the store: API group (empty for core) and plural name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -58,9 +58,18 @@ pub struct ResourceInfo {
     pub admission: BTreeMap<String, Arc<dyn Admission>>,
     /// `additionalPrinterColumns` per version (custom resources only).
     pub columns: BTreeMap<String, Vec<Column>>,
+    /// How lists merge under server-side apply, per version (custom resources only: the
+    /// built-in kinds follow their types, see [`Lists::Builtin`]).
+    pub lists: BTreeMap<String, Lists>,
 }
 
 impl ResourceInfo {
+    /// How the lists of this resource merge at `version`.
+    pub fn lists(&self, version: &str) -> &Lists {
+        static BUILTIN: Lists = Lists::Builtin;
+        self.lists.get(version).unwrap_or(&BUILTIN)
+    }
+
     /// Key of this resource.
     pub fn key(&self) -> ResKey {
         ResKey::new(&self.group, &self.plural)
@@ -235,6 +244,7 @@ impl Registry {
                 strategic: true,
                 custom: false,
                 admission: BTreeMap::new(),
+                lists: BTreeMap::new(),
                 columns: BTreeMap::new(),
             });
         }

@@ -14,13 +14,29 @@ const RETAIN_KEYS: &str = "$retainKeys";
 const DELETE_PRIMITIVE: &str = "$deleteFromPrimitiveList/";
 const ELEMENT_ORDER: &str = "$setElementOrder/";
 
-/// Tolerations and taints have no merge key in the Kubernetes types: they are replaced.
+/// The `patchMergeKey` / `patchStrategy` of a field in the Kubernetes types, by field name
+/// (one key per list, unlike the apply list-map keys). Tolerations and taints have no merge
+/// key: they are replaced.
 fn strategy(field: &str) -> ListType {
+    let key = |k: &str| ListType::Map(vec![k.to_string()]);
     match field {
-        // Node status addresses merge by type in strategic patches only.
-        "addresses" => ListType::Map(&["type"]),
-        "topologySpreadConstraints" => ListType::Map(&["topologyKey"]),
-        other => fieldset::list_type(other),
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets"
+        | "resourceClaims"
+        | "schedulingGates" => key("name"),
+        "volumeMounts" => key("mountPath"),
+        "volumeDevices" => key("devicePath"),
+        "ports" => key("containerPort"),
+        "conditions" | "addresses" => key("type"),
+        "ownerReferences" => key("uid"),
+        "hostAliases" => key("ip"),
+        "topologySpreadConstraints" => key("topologyKey"),
+        "finalizers" => ListType::Set,
+        _ => ListType::Atomic,
     }
 }
 
@@ -112,10 +128,10 @@ fn patch_list(field: &str, mut orig: Vec<Value>, items: &[Value]) -> Vec<Value> 
     match strategy(field) {
         ListType::Map(keys) => {
             for item in items {
-                let key = fieldset::item_key(item, keys);
+                let key = fieldset::item_key(item, &keys);
                 let pos = key.as_ref().and_then(|k| {
                     orig.iter()
-                        .position(|o| fieldset::item_key(o, keys).as_ref() == Some(k))
+                        .position(|o| fieldset::item_key(o, &keys).as_ref() == Some(k))
                 });
                 let delete = item.get(PATCH).and_then(Value::as_str) == Some("delete");
                 match (pos, delete) {
@@ -171,7 +187,7 @@ fn clean_map(m: &Map<String, Value>) -> Map<String, Value> {
 /// after the named ones.
 fn reorder(field: &str, list: &mut [Value], order: &[Value]) {
     let key_of = |v: &Value| match strategy(field) {
-        ListType::Map(keys) => fieldset::item_key(v, keys),
+        ListType::Map(keys) => fieldset::item_key(v, &keys),
         _ => Some(v.to_string()),
     };
     let rank: Vec<Option<String>> = order.iter().map(key_of).collect();

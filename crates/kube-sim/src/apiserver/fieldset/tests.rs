@@ -16,7 +16,9 @@ fn leaves_key_associative_lists_and_skip_identity() {
         "spec": { "containers": [{ "name": "c", "image": "i" }], "args": ["a", "b"] },
         "status": { "phase": "Running" },
     });
-    let paths: Vec<Path> = leaves(&obj, Scope::NoStatus).into_keys().collect();
+    let paths: Vec<Path> = leaves(&obj, Scope::NoStatus, &Lists::Builtin)
+        .into_keys()
+        .collect();
     let key = Elem::Key(r#"{"name":"c"}"#.into());
     assert_eq!(
         paths,
@@ -28,7 +30,9 @@ fn leaves_key_associative_lists_and_skip_identity() {
             vec![f("spec"), f("containers"), key, f("name")],
         ]
     );
-    let status: Vec<Path> = leaves(&obj, Scope::StatusOnly).into_keys().collect();
+    let status: Vec<Path> = leaves(&obj, Scope::StatusOnly, &Lists::Builtin)
+        .into_keys()
+        .collect();
     assert_eq!(status, vec![vec![f("status"), f("phase")]]);
 }
 
@@ -36,7 +40,9 @@ fn leaves_key_associative_lists_and_skip_identity() {
 fn fields_v1_round_trips_with_dot_markers() {
     let obj = json!({ "metadata": { "finalizers": ["x"] },
                       "spec": { "containers": [{ "name": "c", "image": "i" }] } });
-    let set: FieldSet = leaves(&obj, Scope::All).into_keys().collect();
+    let set: FieldSet = leaves(&obj, Scope::All, &Lists::Builtin)
+        .into_keys()
+        .collect();
     let v1 = to_fields_v1(&set);
     assert_eq!(
         v1,
@@ -64,15 +70,24 @@ fn display_matches_conflict_messages() {
 fn removal_drops_maps_it_empties() {
     use super::super::apply::remove_path;
     let mut obj = json!({ "status": { "canary": { "replicaSet": "x" }, "ready": 1 } });
-    remove_path(&mut obj, &[f("status"), f("canary"), f("replicaSet")]);
+    remove_path(
+        &mut obj,
+        &[f("status"), f("canary"), f("replicaSet")],
+        &Lists::Builtin,
+    );
     assert_eq!(obj, json!({ "status": { "ready": 1 } }));
     let mut obj = json!({ "spec": { "containers": [{ "name": "a", "image": "i" }] } });
     let key = Elem::Key(r#"{"name":"a"}"#.into());
     remove_path(
         &mut obj,
         &[f("spec"), f("containers"), key.clone(), f("image")],
+        &Lists::Builtin,
     );
     assert_eq!(obj, json!({ "spec": { "containers": [{ "name": "a" }] } }));
-    remove_path(&mut obj, &[f("spec"), f("containers"), key]);
+    remove_path(
+        &mut obj,
+        &[f("spec"), f("containers"), key],
+        &Lists::Builtin,
+    );
     assert_eq!(obj, json!({ "spec": { "containers": [] } }));
 }

@@ -10,7 +10,7 @@ use super::super::{
 };
 
 pub(super) fn writer<'a>(
-    t: &Target,
+    t: &'a Target,
     o: &'a WriteOpts,
     api_version: &'a str,
     now: &'a str,
@@ -21,6 +21,7 @@ pub(super) fn writer<'a>(
         subresource: t.sub.name(),
         scope: t.scope(),
         now,
+        lists: t.info.lists(&t.version),
     }
 }
 
