@@ -29,7 +29,7 @@ use kube::{
     runtime::events::{Event as KubeEvent, EventType, Recorder},
 };
 use serde_json::json;
-use tokio::sync::watch;
+use tokio::{sync::watch, time::Instant};
 
 use super::{expectations::Pending, metrics::Metrics};
 use eds_api::{
@@ -46,6 +46,10 @@ pub enum ExecuteError {
     /// This replica lost the leader lease; nothing more is written.
     #[error("lost leadership; stopped writing")]
     NotLeader,
+    /// A write was still unanswered when this replica's leadership would end (its lease
+    /// deadline): it was abandoned, and nothing more is written.
+    #[error("a write was not answered before the leader lease's deadline; abandoned")]
+    LeaseDeadline,
     /// Server-side apply of an ERS failed.
     #[error("applying ExtendedDaemonSetReplicaSet {name}: {source}")]
     ApplyReplicaSet { name: String, source: kube::Error },
@@ -75,6 +79,7 @@ impl ExecuteError {
     pub fn metric_reason(&self) -> &'static str {
         match self {
             Self::NotLeader => "not_leader",
+            Self::LeaseDeadline => "lease_deadline",
             Self::ApplyReplicaSet { .. } => "apply_ers",
             Self::CreatePod { .. } => "create_pod",
             Self::DeletePod { .. } => "delete_pod",
@@ -87,7 +92,7 @@ impl ExecuteError {
     /// The API error behind this one, if any.
     pub fn api_error(&self) -> Option<&kube::Error> {
         match self {
-            Self::NotLeader => None,
+            Self::NotLeader | Self::LeaseDeadline => None,
             Self::ApplyReplicaSet { source, .. }
             | Self::CreatePod { source, .. }
             | Self::DeletePod { source, .. }
@@ -104,6 +109,8 @@ pub struct Executor<'a> {
     pub recorder: &'a Recorder,
     pub metrics: &'a Metrics,
     pub leader: &'a watch::Receiver<bool>,
+    /// When the leadership ends unless the lease is renewed (`None`: no bound).
+    pub deadline: &'a watch::Receiver<Option<Instant>>,
     /// Pod writes in flight at once (`--max-concurrent-writes`).
     pub max_concurrent_writes: usize,
 }
@@ -122,6 +129,24 @@ impl Executor<'_> {
             Ok(())
         } else {
             Err(ExecuteError::NotLeader)
+        }
+    }
+
+    /// Awaits `write` until the leadership's current deadline at most. A write the API server
+    /// has not answered by then is abandoned: this replica may no longer write, and another
+    /// may soon take over. (The request may still be carried out by the server after the
+    /// client gave up; preconditions, deterministic names and server-side apply keep such a
+    /// late write from undoing the next leader's work, but nothing here can recall it.)
+    async fn in_time<T>(
+        &self,
+        write: impl Future<Output = Result<T, kube::Error>>,
+    ) -> Result<Result<T, kube::Error>, ExecuteError> {
+        let deadline = *self.deadline.borrow();
+        match deadline {
+            None => Ok(write.await),
+            Some(d) => tokio::time::timeout_at(d, write)
+                .await
+                .map_err(|_| ExecuteError::LeaseDeadline),
         }
     }
 
@@ -149,9 +174,9 @@ impl Executor<'_> {
             let name = ers.name_any();
             let mut body = serde_json::to_value(ers).expect("ERS serializes");
             strip_for_apply(&mut body);
-            let applied = ers_api
-                .patch(&name, &apply, &Patch::Apply(&body))
-                .await
+            let applied = self
+                .in_time(ers_api.patch(&name, &apply, &Patch::Apply(&body)))
+                .await?
                 .map_err(|source| ExecuteError::ApplyReplicaSet {
                     name: name.clone(),
                     source,
@@ -183,7 +208,7 @@ impl Executor<'_> {
         for old in &plan.ers_deletes {
             self.ensure_leader()?;
             let dp = guarded_delete(&old.uid, &old.resource_version);
-            unless_gone(ers_api.delete(&old.name, &dp).await).map_err(|source| {
+            unless_gone(self.in_time(ers_api.delete(&old.name, &dp)).await?).map_err(|source| {
                 ExecuteError::DeleteReplicaSet {
                     name: old.name.clone(),
                     source,
@@ -200,8 +225,8 @@ impl Executor<'_> {
                 continue;
             }
             self.ensure_leader()?;
-            apply_status(&ers_api, name, status)
-                .await
+            self.in_time(apply_status(&ers_api, name, status))
+                .await?
                 .map_err(|source| ExecuteError::ApplyStatus {
                     kind: "ExtendedDaemonSetReplicaSet",
                     name: name.to_string(),
@@ -212,8 +237,8 @@ impl Executor<'_> {
         for (name, status) in &plan.setting_statuses {
             self.ensure_leader()?;
             let api: Api<ExtendedDaemonsetSetting> = Api::namespaced(self.client.clone(), &ns);
-            apply_status(&api, name, status)
-                .await
+            self.in_time(apply_status(&api, name, status))
+                .await?
                 .map_err(|source| ExecuteError::ApplyStatus {
                     kind: "ExtendedDaemonsetSetting",
                     name: name.clone(),
@@ -245,21 +270,20 @@ impl Executor<'_> {
             }
             if !cleared.is_empty() {
                 let patch = json!({ "status": cleared });
-                eds_api
-                    .patch_status(
-                        &eds.name_any(),
-                        &PatchParams::default(),
-                        &Patch::Merge(&patch),
-                    )
-                    .await
-                    .map_err(|source| ExecuteError::ApplyStatus {
-                        kind: "ExtendedDaemonSet",
-                        name: eds.name_any(),
-                        source,
-                    })?;
+                self.in_time(eds_api.patch_status(
+                    &eds.name_any(),
+                    &PatchParams::default(),
+                    &Patch::Merge(&patch),
+                ))
+                .await?
+                .map_err(|source| ExecuteError::ApplyStatus {
+                    kind: "ExtendedDaemonSet",
+                    name: eds.name_any(),
+                    source,
+                })?;
             }
-            apply_status(&eds_api, &eds.name_any(), &eds_status)
-                .await
+            self.in_time(apply_status(&eds_api, &eds.name_any(), &eds_status))
+                .await?
                 .map_err(|source| ExecuteError::ApplyStatus {
                     kind: "ExtendedDaemonSet",
                     name: eds.name_any(),
@@ -312,8 +336,12 @@ impl Executor<'_> {
                     .or_else(|| event.node.as_deref().map(node_ref)),
             };
             // Events are best effort: a failure is logged, never fails the reconcile.
-            if let Err(e) = self.recorder.publish(&ev, &reference).await {
-                tracing::warn!(error = %e, reason = %event.reason, "cannot publish event");
+            match self.in_time(self.recorder.publish(&ev, &reference)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, reason = %event.reason, "cannot publish event");
+                }
+                Err(e) => return Err(e),
             }
         }
         refused.map_or(Ok(()), Err)

@@ -77,6 +77,7 @@ impl LeaseSettings {
 pub struct Leadership {
     rx: watch::Receiver<bool>,
     always: Option<watch::Sender<bool>>,
+    deadline: watch::Receiver<Option<Instant>>,
 }
 
 impl Leadership {
@@ -86,12 +87,19 @@ impl Leadership {
         Self {
             rx,
             always: Some(tx),
+            deadline: watch::channel(None).1,
         }
     }
 
     /// A receiver of the leadership: `true` while this replica may write.
     pub fn subscribe(&self) -> watch::Receiver<bool> {
         self.rx.clone()
+    }
+
+    /// When this replica's leadership ends unless the lease is renewed first (`None`: no
+    /// election, or not leading). A write still in flight then is abandoned: see the executor.
+    pub fn deadline(&self) -> watch::Receiver<Option<Instant>> {
+        self.deadline.clone()
     }
 
     /// Stops leading (shutdown). An elected replica stops when the shutdown channel fires, then
@@ -118,6 +126,7 @@ pub fn elect(
 ) -> (Leadership, ElectionTask) {
     let (deadline_tx, deadline_rx) = watch::channel(None);
     let (tx, rx) = watch::channel(false);
+    let deadline = deadline_rx.clone();
     tokio::spawn(watchdog(deadline_rx, tx, metrics));
     let elector = Elector {
         api: Api::namespaced(client, &settings.namespace),
@@ -126,7 +135,14 @@ pub fn elect(
         held: None,
     };
     let task = Box::pin(elector.run(deadline_tx, shutdown));
-    (Leadership { rx, always: None }, task)
+    (
+        Leadership {
+            rx,
+            always: None,
+            deadline,
+        },
+        task,
+    )
 }
 
 /// Publishes the leadership: `true` until the deadline of the last renewal passes, whatever
@@ -451,9 +467,19 @@ mod tests {
             }
             assert!(!task.is_finished(), "a 500 must not end the election");
             assert!(!*rx.borrow());
+            assert_eq!(
+                *leadership.deadline().borrow(),
+                None,
+                "no deadline before leading"
+            );
             server.faults().clear();
             until_leading(&mut rx, true).await;
             assert!(!task.is_finished());
+            // The executor bounds every write by this deadline.
+            assert!(
+                leadership.deadline().borrow().is_some(),
+                "a deadline while leading"
+            );
         }
 
         #[tokio::test]

@@ -39,6 +39,8 @@ pub struct Context {
     pub stores: ScopeStores,
     pub nodes: Store<k8s_openapi::api::core::v1::Node>,
     pub leader: watch::Receiver<bool>,
+    /// When the leadership ends unless renewed: every write is abandoned by then.
+    pub lease_deadline: watch::Receiver<Option<tokio::time::Instant>>,
     /// Set once every cache synced: no plan is made from a cache still listing.
     pub synced: Readiness,
     pub expectations: Expectations,
@@ -142,6 +144,7 @@ pub async fn reconcile(
         recorder: &ctx.recorder,
         metrics: &ctx.metrics,
         leader: &ctx.leader,
+        deadline: &ctx.lease_deadline,
         max_concurrent_writes: ctx.config.max_concurrent_writes,
     };
     let mut outcome = Outcome::default();
@@ -204,7 +207,10 @@ pub fn error_policy(
     ctx: Arc<Context>,
 ) -> Action {
     ctx.metrics.reconcile_failed(error.metric_reason());
-    if matches!(error, ReconcileError::Execute(ExecuteError::NotLeader)) {
+    if matches!(
+        error,
+        ReconcileError::Execute(ExecuteError::NotLeader | ExecuteError::LeaseDeadline)
+    ) {
         return Action::requeue(Duration::from_secs(5));
     }
     let key = key(&eds);

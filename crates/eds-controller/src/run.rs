@@ -101,6 +101,7 @@ pub async fn run(
         recorder: &recorder,
         metrics: &metrics,
         leader: leadership.subscribe(),
+        lease_deadline: leadership.deadline(),
         shutdown: &shutdown_rx,
         readiness: &readiness,
     };

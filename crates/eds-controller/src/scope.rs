@@ -53,6 +53,8 @@ pub struct Shared<'a> {
     pub metrics: &'a Metrics,
     /// `true` while this replica may write.
     pub leader: watch::Receiver<bool>,
+    /// The deadline of the leadership (see [`crate::leader::Leadership::deadline`]).
+    pub lease_deadline: watch::Receiver<Option<tokio::time::Instant>>,
     /// Turns `true` at shutdown.
     pub shutdown: &'a watch::Receiver<bool>,
     /// Set once every cache synced.
@@ -78,6 +80,7 @@ pub fn start_scope(namespace: Option<&str>, shared: &Shared<'_>) -> Scope {
         recorder,
         metrics,
         ref leader,
+        ref lease_deadline,
         shutdown,
         readiness,
     } = *shared;
@@ -138,6 +141,7 @@ pub fn start_scope(namespace: Option<&str>, shared: &Shared<'_>) -> Scope {
         stores: stores.clone(),
         nodes: nodes.clone(),
         leader: leader.clone(),
+        lease_deadline: lease_deadline.clone(),
         synced: readiness.clone(),
         expectations: Default::default(),
         state: Default::default(),

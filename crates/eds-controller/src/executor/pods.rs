@@ -99,7 +99,7 @@ impl Executor<'_> {
             deletes,
             |delete| async move {
                 let dp = guarded_delete(&delete.uid, &delete.resource_version);
-                match unless_gone(api.delete(&delete.name, &dp).await) {
+                match unless_gone(self.in_time(api.delete(&delete.name, &dp)).await?) {
                     Ok(Some(_)) => Ok(Done::Written),
                     Ok(None) => Ok(Done::AlreadyDone),
                     Err(source) => Err(ExecuteError::DeletePod {
@@ -143,7 +143,10 @@ impl Executor<'_> {
             |planned| async move {
                 let mut pod = planned.clone();
                 fill_owner_uids(&mut pod, ers_uids);
-                match api.create(&PostParams::default(), &pod).await {
+                match self
+                    .in_time(api.create(&PostParams::default(), &pod))
+                    .await?
+                {
                     Ok(_) => Ok(Done::Written),
                     Err(kube::Error::Api(e)) if e.code == 409 => {
                         tracing::debug!(pod = %pod.name_any(), "pod already exists");
@@ -171,9 +174,13 @@ impl Executor<'_> {
             updates,
             |update| async move {
                 let patch = json!({ "metadata": { "uid": update.uid, "labels": update.labels } });
-                let patched = api
-                    .patch(&update.name, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await;
+                let patched = self
+                    .in_time(api.patch(
+                        &update.name,
+                        &PatchParams::default(),
+                        &Patch::Merge(&patch),
+                    ))
+                    .await?;
                 match unless_gone(patched) {
                     Ok(Some(_)) => Ok(Done::Written),
                     Ok(None) => Ok(Done::AlreadyDone),

@@ -81,6 +81,7 @@ impl Bench {
             },
             nodes: reflector::store().0,
             leader,
+            lease_deadline: watch::channel(None).1,
             synced: Readiness::default(),
             expectations: Default::default(),
             state: Default::default(),

@@ -34,6 +34,7 @@ struct Bench {
     metrics: Metrics,
     leader: watch::Receiver<bool>,
     _leader_tx: watch::Sender<bool>,
+    deadline: watch::Receiver<Option<tokio::time::Instant>>,
 }
 
 impl Bench {
@@ -52,6 +53,7 @@ impl Bench {
             server,
             leader: rx,
             _leader_tx: tx,
+            deadline: watch::channel(None).1,
         }
     }
 
@@ -61,6 +63,7 @@ impl Bench {
             recorder: &self.recorder,
             metrics: &self.metrics,
             leader: &self.leader,
+            deadline: &self.deadline,
             max_concurrent_writes,
         }
     }
@@ -193,4 +196,33 @@ async fn losing_the_lease_stops_new_writes() {
     );
     assert!(outcome.pending.creates.is_empty());
     assert!(bench.names_on_server().await.is_empty());
+}
+
+/// A write the API server does not answer is abandoned when the leadership's deadline passes,
+/// before another replica may take the lease, instead of landing whenever the server answers.
+#[tokio::test]
+async fn a_write_hung_past_the_lease_deadline_is_abandoned() {
+    let mut bench = Bench::start().await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(300);
+    bench.deadline = watch::channel(Some(deadline)).1;
+    // Every request is held far longer than the leadership lasts.
+    bench
+        .server
+        .faults()
+        .set_hangs(1.0, std::time::Duration::from_secs(600));
+    let planned = vec![pod("late")];
+    let mut outcome = Outcome::default();
+    let result = bench
+        .executor(1)
+        .create_pods(&bench.pods(), &planned, &Default::default(), &mut outcome)
+        .await;
+    assert_eq!(
+        result.expect_err("abandoned").metric_reason(),
+        "lease_deadline"
+    );
+    assert!(
+        bench.server.faults().hung() > 0,
+        "the create was sent and held"
+    );
+    assert!(outcome.pending.creates.is_empty());
 }
