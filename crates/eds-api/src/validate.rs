@@ -36,18 +36,52 @@ pub fn summary(errors: &[FieldError]) -> String {
         .join("; ")
 }
 
+/// The errors kube-apiserver would give for a pod with these container `resources` (at
+/// `at`): the template is refused before any pod is deleted for it, instead of every pod
+/// create failing.
+fn resource_errors(
+    resources: Option<&k8s_openapi::api::core::v1::ResourceRequirements>,
+    at: &str,
+) -> Vec<FieldError> {
+    let Some(resources) = resources else {
+        return Vec::new();
+    };
+    let Ok(value) = serde_json::to_value(resources) else {
+        return Vec::new();
+    };
+    let mut errors = Vec::new();
+    for list in ["limits", "requests"] {
+        if let Some(map) = value.get(list).and_then(serde_json::Value::as_object) {
+            for (name, q) in map {
+                if let Err(e) = resource_quantity::Quantity::from_json(q) {
+                    errors.push(FieldError {
+                        field: format!("{at}.{list}[{name}]"),
+                        message: format!("{q}: {e}"),
+                    });
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return errors;
+    }
+    let mut issues = Vec::new();
+    resource_quantity::requirements::check(&value, at, &mut issues);
+    issues
+        .into_iter()
+        .map(|i| FieldError {
+            field: i.field,
+            message: i.message,
+        })
+        .collect()
+}
+
 /// Validates `spec`; `default_mode` is the controller's `EDS_VALIDATION_MODE`.
 pub fn validate_spec(
     spec: &ExtendedDaemonSetSpec,
     default_mode: ValidationMode,
 ) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let mut err = |field: &str, message: String| {
-        errors.push(FieldError {
-            field: field.to_string(),
-            message,
-        })
-    };
     let percent = |field: &str, value: &Option<IntOrString>, errs: &mut dyn FnMut(&str, String)| {
         if let Some(v) = value {
             match scaled_value(v, 100, false) {
@@ -73,11 +107,31 @@ pub fn validate_spec(
         .as_ref()
         .is_none_or(|s| s.containers.is_empty())
     {
-        err(
-            "spec.template.spec.containers",
-            "at least one container is required".into(),
-        );
+        errors.push(FieldError {
+            field: "spec.template.spec.containers".into(),
+            message: "at least one container is required".into(),
+        });
     }
+    if let Some(pod) = &spec.template.spec {
+        for (list, containers) in [
+            (
+                "initContainers",
+                pod.init_containers.as_deref().unwrap_or_default(),
+            ),
+            ("containers", pod.containers.as_slice()),
+        ] {
+            for (i, c) in containers.iter().enumerate() {
+                let at = format!("spec.template.spec.{list}[{i}].resources");
+                errors.extend(resource_errors(c.resources.as_ref(), &at));
+            }
+        }
+    }
+    let mut err = |field: &str, message: String| {
+        errors.push(FieldError {
+            field: field.to_string(),
+            message,
+        })
+    };
     let ru = spec.strategy.rolling_update.clone().unwrap_or_default();
     percent(
         "spec.strategy.rollingUpdate.maxUnavailable",
@@ -185,4 +239,54 @@ pub fn validate_spec(
         }
     }
     errors
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn spec(resources: serde_json::Value) -> ExtendedDaemonSetSpec {
+        serde_json::from_value(json!({
+            "strategy": {},
+            "template": { "spec": { "containers": [
+                { "name": "c", "image": "i", "resources": resources },
+            ] } },
+        }))
+        .expect("spec")
+    }
+
+    /// Resources kube-apiserver refuses on pods are refused in the template: no pod is deleted
+    /// for a revision whose pods cannot be created.
+    #[test]
+    fn template_resources_the_api_server_refuses() {
+        let at = "spec.template.spec.containers[0].resources";
+        let errors = validate_spec(
+            &spec(json!({ "limits": { "cpu": "500m" }, "requests": { "cpu": "1" } })),
+            ValidationMode::Auto,
+        );
+        assert_eq!(
+            summary(&errors),
+            format!(
+                "{at}.requests: Invalid value: \"1\": must be less than or equal to cpu limit of \
+                 500m"
+            )
+        );
+        let errors = validate_spec(
+            &spec(json!({ "limits": { "memory": "lots" } })),
+            ValidationMode::Auto,
+        );
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, format!("{at}.limits[memory]"));
+        assert!(
+            errors[0]
+                .message
+                .contains("quantities must match the regular expression"),
+            "{}",
+            errors[0].message
+        );
+        let ok = spec(json!({ "limits": { "cpu": "1" }, "requests": { "cpu": "500m" } }));
+        assert!(validate_spec(&ok, ValidationMode::Auto).is_empty());
+    }
 }

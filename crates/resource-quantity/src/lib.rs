@@ -9,6 +9,8 @@
 //!            | ("e" | "E") ["+" | "-"] digits
 //! ```
 
+pub mod requirements;
+
 use std::cmp::Ordering;
 
 use serde_json::Value;
