@@ -569,7 +569,7 @@ fn a_bad_override_added_later_is_reported_with_what_is_allowed_and_ignored() {
         warnings,
         [format!(
             "node node-1: annotation {key} ignored: limits.cpu: \"lots\" is not a quantity; \
-             expected a number with an optional suffix (m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, \
+             expected a number with an optional suffix (n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, \
              Ei or an exponent), e.g. 100m, 0.5, 256Mi, 1e3"
         )]
     );
