@@ -44,7 +44,8 @@ async fn ok() -> &'static str {
 
 /// A JSON response.
 pub fn json_response(code: StatusCode, v: &Value) -> Response {
-    bytes_response(code, v.to_string().into_bytes())
+    // Serializing a Value into a Vec cannot fail.
+    bytes_response(code, serde_json::to_vec(v).unwrap_or_default())
 }
 
 /// A response with a JSON body already serialized.

@@ -9,9 +9,10 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap, VecDeque},
-    sync::Arc,
+    sync::{Arc, OnceLock},
 };
 
+use axum::body::Bytes;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
@@ -64,6 +65,20 @@ pub struct Change {
     pub object: Arc<Value>,
     /// The object before the change, for watches that filter by labels or fields.
     pub old: Option<Arc<Value>>,
+    /// `object` as JSON, serialized by the first watch that sends it and shared by the others.
+    encoded: OnceLock<Bytes>,
+}
+
+impl Change {
+    /// The object of the change as JSON, serialized once however many watches send it.
+    pub fn encoded(&self) -> &Bytes {
+        self.encoded.get_or_init(|| {
+            let mut out = Vec::with_capacity(4096);
+            // Serializing a Value into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut out, &*self.object);
+            Bytes::from(out)
+        })
+    }
 }
 
 /// All objects and their change history.
@@ -305,6 +320,7 @@ impl Store {
             kind,
             object,
             old,
+            encoded: OnceLock::new(),
         });
         self.history.push_back(change.clone());
         while self.history.len() > self.history_limit {

@@ -193,7 +193,19 @@ impl Encoder {
             }
             _ => return None,
         };
-        Some(self.event(kind, &c.object, c.rv))
+        let api_version = t.api_version();
+        if self.table || c.object.get("apiVersion").and_then(Value::as_str) != Some(&api_version) {
+            return Some(self.event(kind, &c.object, c.rv));
+        }
+        // The object as stored: its serialization is shared with the other watches.
+        let object = c.encoded();
+        let mut out = Vec::with_capacity(object.len() + 32);
+        out.extend_from_slice(b"{\"type\":\"");
+        out.extend_from_slice(kind.as_bytes());
+        out.extend_from_slice(b"\",\"object\":");
+        out.extend_from_slice(object);
+        out.extend_from_slice(b"}\n");
+        Some(Bytes::from(out))
     }
 
     fn event(&mut self, kind: &str, obj: &Arc<Value>, rv: u64) -> Bytes {

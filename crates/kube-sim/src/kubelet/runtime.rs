@@ -276,6 +276,23 @@ pub(crate) fn spawn(shared: Arc<Shared>) -> Vec<JoinHandle<()>> {
     tasks
 }
 
+/// The request builder of the pods of `namespace`.
+fn pod_request(namespace: &str) -> kube::core::Request {
+    use kube::Resource;
+    kube::core::Request::new(Pod::url_path(&(), Some(namespace)))
+}
+
+/// Sends a write to a pod without decoding the answer: the simulator never reads the pod the
+/// API server returns, and decoding it costs about as much as the write. Errors are reported
+/// as [`Api`] calls report them.
+async fn send_pod_write(
+    client: &Client,
+    request: Result<axum::http::Request<Vec<u8>>, kube::core::request::Error>,
+) -> Result<(), kube::Error> {
+    let request = request.map_err(kube::Error::BuildRequest)?;
+    client.request_text(request).await.map(|_| ())
+}
+
 /// Patch parameters of every write, naming the simulator as field manager.
 fn patch_params() -> PatchParams {
     PatchParams {

@@ -9,7 +9,7 @@ use k8s_openapi::{
     apimachinery::pkg::apis::meta::v1::Time,
 };
 use kube::{Api, ResourceExt, api::Patch, runtime::reflector::ObjectRef};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{Shared, queue::Key};
 use crate::kubelet::{
@@ -66,9 +66,14 @@ pub(super) async fn schedule(shared: &Shared, pod: &Pod, key: &Key) -> Result<()
                 "metadata": {"name": key.1, "namespace": key.0},
                 "target": {"apiVersion": "v1", "kind": "Node", "name": node},
             });
-            api.create_subresource::<_, Value>("binding", &key.1, &super::post_params(), &binding)
-                .await
-                .map(|_| ())
+            let body = serde_json::to_vec(&binding).unwrap_or_default();
+            let request = super::pod_request(&key.0).create_subresource(
+                "binding",
+                &key.1,
+                &super::post_params(),
+                body,
+            );
+            super::send_pod_write(&shared.client, request).await
         }
         Placement::Unschedulable(message) => {
             let status = pod.status.clone().unwrap_or_default();

@@ -153,7 +153,7 @@ async fn kubelet(
         host_ip: &host_ip,
         pod_ip: &pod_ip,
     };
-    let api: Api<Pod> = Api::namespaced(shared.client.clone(), &key.0);
+    let request = super::pod_request(&key.0);
     match lifecycle::next_status(pod, &facts, now) {
         Step::Delete => {
             let params = DeleteParams {
@@ -164,7 +164,7 @@ async fn kubelet(
                 }),
                 ..DeleteParams::default()
             };
-            match api.delete(&key.1, &params).await {
+            match super::send_pod_write(&shared.client, request.delete(&key.1, &params)).await {
                 Ok(_) => Ok(()),
                 Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
                 Err(e) => Err(e),
@@ -174,12 +174,10 @@ async fn kubelet(
             let current = serde_json::to_value(&pod.status).unwrap_or(Value::Null);
             let desired = serde_json::to_value(&status).unwrap_or(Value::Null);
             if let Some(patch) = status_patch(&current, desired) {
-                api.patch_status(
-                    &key.1,
-                    &super::patch_params(),
-                    &Patch::Merge(json!({"status": patch})),
-                )
-                .await?;
+                let patch = Patch::Merge(json!({"status": patch}));
+                let write =
+                    request.patch_subresource("status", &key.1, &super::patch_params(), &patch);
+                super::send_pod_write(&shared.client, write).await?;
             }
             if let Some(at) = wake_at {
                 shared.queue.wake_at(key.clone(), at);
