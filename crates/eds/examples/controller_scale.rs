@@ -29,7 +29,11 @@
 //! a second to the CPU figures. Controller warnings go to stderr (`RUST_LOG` overrides the
 //! `warn` filter).
 //!
-//! `cargo run --release -p eds --example controller_scale [-- NODES]`
+//! With `--timeline`, a watch of the pods times each hop of the reaction chain of the updates,
+//! node by node (old pod deleted, gone, new pod created, bound, started, Ready, next delete);
+//! it is one more watcher of every pod event, so it is off by default.
+//!
+//! `cargo run --release -p eds --example controller_scale [-- NODES] [--timeline]`
 
 #[path = "../../kube-sim/examples/common/mod.rs"]
 mod common;
@@ -39,6 +43,8 @@ mod controller;
 mod latency;
 #[path = "scale/rollout.rs"]
 mod rollout;
+#[path = "scale/timeline.rs"]
+mod timeline;
 #[path = "scale/writes.rs"]
 mod writes;
 
@@ -384,6 +390,8 @@ async fn scrape(addr: SocketAddr) -> Result<Scrape, Box<dyn std::error::Error>> 
 
 /// Where the figures of a phase come from.
 struct Probes {
+    /// With `--timeline`: the client of the pod watch timing each hop of the updates.
+    timeline: Option<kube::Client>,
     metrics: SocketAddr,
     timer: ReconcileTimer,
     writes: Writes,
@@ -400,6 +408,7 @@ async fn phase(
     floor: Option<&latency::Floor>,
 ) -> Result<ExtendedDaemonSetStatus, Box<dyn std::error::Error>> {
     let Probes {
+        timeline: timeline_client,
         metrics,
         timer,
         writes,
@@ -408,6 +417,13 @@ async fn phase(
     let (before, cpu) = (scrape(metrics).await?, Cpu::now());
     timer.take();
     writes.take();
+    let selector = format!("{}={NAME}", keys::EDS_NAME_LABEL);
+    let timeline = match timeline_client {
+        Some(client) if floor.is_some() => {
+            Some(timeline::Timeline::start(client, NAMESPACE, &selector).await)
+        }
+        _ => None,
+    };
     let t = Instant::now();
     let canary = floor.is_some_and(|f| f.canary.is_some());
     let generation = rollout::apply(api, &rollout::eds(image, nodes, canary)).await?;
@@ -435,6 +451,9 @@ async fn phase(
             floor.explain(),
             elapsed.as_secs_f64() / floor.total.as_secs_f64()
         );
+        if let Some(timeline) = timeline {
+            println!("{}", timeline.report());
+        }
     }
     Ok(status)
 }
@@ -442,9 +461,10 @@ async fn phase(
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let nodes: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
+        .skip(1)
+        .find_map(|a| a.parse().ok())
         .unwrap_or(1_000);
+    let with_timeline = std::env::args().any(|a| a == "--timeline");
     let timer = ReconcileTimer::default();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
     tracing_subscriber::registry()
@@ -492,6 +512,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let api: Api<ExtendedDaemonSet> = Api::namespaced(client.clone(), rollout::NAMESPACE);
     let probes = Probes {
+        timeline: with_timeline.then(|| client.clone()),
         metrics,
         timer: timer.clone(),
         writes: writes.clone(),

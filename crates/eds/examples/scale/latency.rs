@@ -13,18 +13,29 @@ use kube::{
 /// The shortest a rolling update can take with `maxUnavailable` `per_wave` nodes (10% in the
 /// scale examples), `maxParallelPodCreation` as many and slow start by 10% per interval: every
 /// node is replaced once, at most `per_wave` at a time, and a node is unavailable from the delete
-/// of its old pod until its new pod is Ready. The old pod terminates until its
-/// `deletionTimestamp`, which the API server stores in whole seconds: delete time + grace
-/// period, truncated, so half a second less than the grace period on average (`grace`). The
-/// new pod is Ready its start delay after it is bound (`start`: plus half the jitter on
-/// average). With a canary, its nodes are replaced first and promoted
-/// when both the canary duration has passed and its pods are Ready; the rolling update then
-/// replaces the other nodes.
+/// of its old pod until its new pod is Ready, with no time lost in between (no watch, reconcile
+/// or write latency).
+///
+/// The old pod terminates until its `deletionTimestamp`, which the API server stores in whole
+/// seconds: delete time + grace period, truncated. The new pod is Ready its start delay after
+/// it is bound (1 s + up to 20% in the examples). For the first wave, the delete lands at a
+/// uniform point of a second: the old pods go `grace - 0.5 s` later on average. Every later
+/// wave starts when a pod of the wave before turns Ready, a start delay after a whole second,
+/// so its old pod goes at a whole second too: a wave after the first takes the grace period
+/// plus the start delay rounded down to whole seconds (1 + 1 = 2 s here, not the 1.6 s that
+/// mean grace + mean start would say). The last wave ends a mean start delay after its old
+/// pods went. With a canary, its nodes are replaced first and promoted when both the canary
+/// duration has passed and its pods are Ready; the rolling update then replaces the other
+/// nodes, its first wave again at a uniform point of a second.
 pub struct Floor {
     pub per_wave: usize,
     pub waves: usize,
+    /// Mean start delay.
     pub start: Duration,
-    pub grace: Duration,
+    /// Mean wait of the first wave for its whole-second deadline.
+    pub first_grace: Duration,
+    /// A wave after the first: grace + start delay rounded down to whole seconds (mean).
+    pub wave: Duration,
     /// Canary nodes and canary duration, with a canary.
     pub canary: Option<(usize, Duration)>,
     pub total: Duration,
@@ -33,18 +44,23 @@ pub struct Floor {
 impl Floor {
     /// The formula with its values.
     pub fn explain(&self) -> String {
-        let wave = format!(
-            "({:.1} s mean grace + {:.2} s mean pod start)",
-            self.grace.as_secs_f64(),
+        let rolling = format!(
+            "{} waves of {} nodes: {:.1} s first grace + {} x {:.1} s (grace + whole seconds of \
+             pod start) + {:.2} s mean pod start",
+            self.waves,
+            self.per_wave,
+            self.first_grace.as_secs_f64(),
+            self.waves.saturating_sub(1),
+            self.wave.as_secs_f64(),
             self.start.as_secs_f64()
         );
-        let rolling = format!("{} waves of {} nodes x {wave}", self.waves, self.per_wave);
         match self.canary {
             None => format!("{rolling} = {:.2} s", self.total.as_secs_f64()),
             Some((nodes, duration)) => format!(
-                "canary on {nodes} nodes: max({:.1} s duration, {wave}) + {rolling} of the \
-                 other nodes = {:.2} s",
+                "canary on {nodes} nodes: max({:.1} s duration, {:.2} s one wave) + {rolling} \
+                 of the other nodes = {:.2} s",
                 duration.as_secs_f64(),
+                (self.first_grace + self.start).as_secs_f64(),
                 self.total.as_secs_f64()
             ),
         }
@@ -52,8 +68,8 @@ impl Floor {
 }
 
 /// [`Floor`] of `nodes` nodes replaced `per_wave` at a time, with a pod start delay `start`
-/// (+ up to `jitter` of it) and a grace period `grace`, with a canary on `canary.0` of them for
-/// `canary.1`.
+/// (+ up to `jitter` of it, uniform) and a grace period `grace` (whole seconds), with a canary
+/// on `canary.0` of them for `canary.1`.
 pub fn rolling_update_floor(
     nodes: usize,
     per_wave: usize,
@@ -62,20 +78,40 @@ pub fn rolling_update_floor(
     grace: Duration,
     canary: Option<(usize, Duration)>,
 ) -> Floor {
-    // deletionTimestamp in whole seconds: the pod goes at a uniform point of the last second.
-    let grace = grace.saturating_sub(Duration::from_millis(500));
     let per_wave = per_wave.max(1);
-    let start = start.mul_f64(1.0 + jitter / 2.0);
     let rolled = nodes - canary.map_or(0, |(c, _)| c.min(nodes));
     let waves = rolled.div_ceil(per_wave);
-    let canary_time = canary.map_or(Duration::ZERO, |(_, d)| d.max(grace + start));
+    let mean_start = start.mul_f64(1.0 + jitter / 2.0);
+    let (first_grace, wave) = if grace.is_zero() {
+        // No deadline: a pod deleted with no grace period goes at once.
+        (Duration::ZERO, mean_start)
+    } else {
+        // Mean of the start delay rounded down to whole seconds, the delay uniform over
+        // [start, start x (1 + jitter)].
+        const STEPS: u32 = 1_000;
+        let whole: f64 = (0..STEPS)
+            .map(|i| {
+                let d =
+                    start.as_secs_f64() * (1.0 + jitter * (f64::from(i) + 0.5) / f64::from(STEPS));
+                d.floor()
+            })
+            .sum::<f64>()
+            / f64::from(STEPS);
+        (
+            grace.saturating_sub(Duration::from_millis(500)),
+            grace + Duration::from_secs_f64(whole),
+        )
+    };
+    let rolling = first_grace + wave * waves.saturating_sub(1) as u32 + mean_start;
+    let canary_time = canary.map_or(Duration::ZERO, |(_, d)| d.max(first_grace + mean_start));
     Floor {
         per_wave,
         waves,
-        start,
-        grace,
+        start: mean_start,
+        first_grace,
+        wave,
         canary,
-        total: canary_time + (grace + start) * waves as u32,
+        total: canary_time + if waves == 0 { Duration::ZERO } else { rolling },
     }
 }
 
