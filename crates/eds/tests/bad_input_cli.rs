@@ -4,9 +4,12 @@
 //! `# expect:` line of the case (the flag or variable, and what is allowed). Nothing here
 //! reaches a cluster: every case is refused while the command line is read.
 
-use std::{collections::BTreeMap, path::Path, process::Command};
+use std::{collections::BTreeMap, process::Command};
 
 use serde::Deserialize;
+
+#[path = "support/corpus.rs"]
+mod corpus;
 
 /// One case file.
 #[derive(Deserialize)]
@@ -43,26 +46,12 @@ fn binary(name: &str) -> &'static str {
 
 #[test]
 fn every_bad_command_line_is_refused_naming_the_flag_and_what_is_allowed() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad-input/cli");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
+    let files = corpus::read("cli");
     assert!(files.len() >= 20, "{} command-line cases", files.len());
     let mut wrong = Vec::new();
-    for path in &files {
-        let file = path.file_name().unwrap().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(path).unwrap();
-        let expect: Vec<&str> = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("# expect:"))
-            .map(str::trim)
-            .collect();
-        assert!(!expect.is_empty(), "{file} has no `# expect:` line");
+    for corpus::CaseFile { file, text, expect } in &files {
         let case: Case =
-            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{file} is not a case: {e}"));
+            serde_saphyr::from_str(text).unwrap_or_else(|e| panic!("{file} is not a case: {e}"));
         let mut command = Command::new(binary(&case.binary));
         command.args(&case.args).env("NO_COLOR", "1");
         for var in CLEARED {
@@ -74,7 +63,10 @@ fn every_bad_command_line_is_refused_naming_the_flag_and_what_is_allowed() {
         command.envs(&case.env);
         let out = command.output().expect("running the binary");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let missing: Vec<&&str> = expect.iter().filter(|f| !stderr.contains(**f)).collect();
+        let missing: Vec<&String> = expect
+            .iter()
+            .filter(|f| !stderr.contains(f.as_str()))
+            .collect();
         if out.status.success() || stderr.contains("panicked") || !missing.is_empty() {
             wrong.push(format!(
                 "{file}: exit {:?}, lacks {missing:?} in:\n{stderr}",

@@ -3,8 +3,6 @@
 //! message naming the field and what is allowed (every `# expect:` line of the case must be in
 //! it), while the controller keeps rolling out a good ExtendedDaemonSet beside them.
 
-use std::path::Path;
-
 use eds_api::{ExtendedDaemonSet, ExtendedDaemonsetSetting};
 use kube::{
     Api,
@@ -12,7 +10,7 @@ use kube::{
 };
 use serde_json::{Value, json};
 
-use super::harness::TestCluster;
+use super::{corpus, harness::TestCluster};
 
 /// One case: its file, the message fragments it expects and the manifest.
 struct Case {
@@ -22,31 +20,13 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad-input");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    files
+    corpus::read("")
         .into_iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let expect = text
-                .lines()
-                .filter_map(|l| l.strip_prefix("# expect:"))
-                .map(|l| l.trim().to_string())
-                .collect::<Vec<_>>();
-            let file = path.file_name().unwrap().to_string_lossy().into_owned();
-            assert!(!expect.is_empty(), "{file} has no `# expect:` line");
-            let manifest: Value =
-                serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{file} is not YAML: {e}"));
-            Case {
-                file,
-                expect,
-                manifest,
-            }
+        .map(|c| Case {
+            manifest: serde_saphyr::from_str(&c.text)
+                .unwrap_or_else(|e| panic!("{} is not YAML: {e}", c.file)),
+            file: c.file,
+            expect: c.expect,
         })
         .collect()
 }

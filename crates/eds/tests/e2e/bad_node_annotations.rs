@@ -3,7 +3,7 @@
 //! each annotation and what is allowed (every `# expect:` line of the case), and ignored: the
 //! node still runs its pod, with the template's resources, and the other node is served.
 
-use std::{collections::BTreeMap, path::Path};
+use std::collections::BTreeMap;
 
 use eds_api::constants::{keys, reason};
 use k8s_openapi::{
@@ -14,7 +14,7 @@ use kube::{Api, api::ListParams};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::harness::TestCluster;
+use super::{corpus, harness::TestCluster};
 
 /// One case file.
 #[derive(Deserialize)]
@@ -37,32 +37,17 @@ struct Loaded {
 }
 
 fn cases() -> Vec<Loaded> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad-input/node-annotations");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|path| {
-            let file = path.file_name().unwrap().to_string_lossy().into_owned();
-            let text = std::fs::read_to_string(path).unwrap();
-            let expect: Vec<String> = text
-                .lines()
-                .filter_map(|l| l.strip_prefix("# expect:"))
-                .map(|l| l.trim().to_string())
-                .collect();
-            assert!(!expect.is_empty(), "{file} has no `# expect:` line");
-            let case: Case = serde_saphyr::from_str(&text)
-                .unwrap_or_else(|e| panic!("{file} is not a case: {e}"));
-            let number = file.split('-').next().unwrap_or_default();
+    corpus::read("node-annotations")
+        .into_iter()
+        .map(|c| {
+            let case: Case = serde_saphyr::from_str(&c.text)
+                .unwrap_or_else(|e| panic!("{} is not a case: {e}", c.file));
+            let number = c.file.split('-').next().unwrap_or_default();
             Loaded {
                 own: case.container.is_none(),
                 container: case.container.unwrap_or_else(|| format!("c{number}")),
-                file,
-                expect,
+                file: c.file,
+                expect: c.expect,
                 value: case.value,
             }
         })

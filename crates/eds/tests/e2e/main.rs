@@ -6,6 +6,8 @@
 mod chaos;
 mod chaos_checks;
 mod chaos_process;
+#[path = "../support/corpus.rs"]
+mod corpus;
 mod harness;
 mod invariants;
 
