@@ -215,6 +215,20 @@ fn check_list_type(
             let supported: Vec<String> = LIST_TYPES.iter().map(|t| t.to_string()).collect();
             out.push(FieldCause::not_supported(&field, list_type, &supported));
         }
+        let items_nullable = node
+            .get("items")
+            .and_then(|i| i.get("nullable"))
+            .and_then(Value::as_bool)
+            == Some(true);
+        if items_nullable && list_type.as_str().is_some_and(|t| t != "atomic") {
+            out.push(FieldCause::forbidden(
+                &format!("{path}.items.nullable"),
+                &format!(
+                    "cannot be nullable when x-kubernetes-list-type is {}",
+                    list_type.as_str().unwrap_or_default()
+                ),
+            ));
+        }
         if type_ != Some("array") {
             let detail = "must be array if x-kubernetes-list-type is specified";
             out.push(FieldCause::invalid(
@@ -239,15 +253,35 @@ fn check_list_type(
                 "must not be empty if x-kubernetes-list-type is map",
             )),
             Some(keys) => {
+                let required: Vec<&str> = node
+                    .get("items")
+                    .and_then(|i| i.get("required"))
+                    .and_then(Value::as_array)
+                    .map(|r| r.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
                 for key in keys {
-                    let known = key
+                    let prop = key
                         .as_str()
-                        .is_some_and(|k| item_props.is_some_and(|p| p.contains_key(k)));
-                    if !known {
+                        .and_then(|k| item_props.and_then(|p| p.get(k)).map(|p| (k, p)));
+                    let Some((name, prop)) = prop else {
                         out.push(FieldCause::invalid(
                             &keys_field,
                             key,
                             "entries must all be names of item properties",
+                        ));
+                        continue;
+                    };
+                    let prop_path = format!("{path}.items.properties[{name}]");
+                    if !required.contains(&name) && prop.get("default").is_none() {
+                        out.push(FieldCause::required(
+                            &format!("{prop_path}.default"),
+                            "this property is in x-kubernetes-list-map-keys, so it must have a default or be a required property",
+                        ));
+                    }
+                    if prop.get("nullable").and_then(Value::as_bool) == Some(true) {
+                        out.push(FieldCause::forbidden(
+                            &format!("{prop_path}.nullable"),
+                            "this property is in x-kubernetes-list-map-keys, so it cannot be nullable",
                         ));
                     }
                 }

@@ -63,6 +63,7 @@ pub struct ExtendedDaemonSetSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<LabelSelector>,
     /// Template of the pod run on every selected node.
+    #[schemars(schema_with = "schema::pod_template")]
     pub template: PodTemplateSpec,
     /// How a new template is rolled out.
     pub strategy: Strategy,

@@ -50,6 +50,7 @@ pub struct ExtendedDaemonSetReplicaSetSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<LabelSelector>,
     /// Pod template of this revision.
+    #[schemars(schema_with = "schema::pod_template")]
     pub template: PodTemplateSpec,
     /// Hash of the template (the revision's identity).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -27,3 +27,13 @@ pub fn conditions(generator: &mut SchemaGenerator) -> Schema {
     );
     schema
 }
+
+/// A pod template whose lists merge under server-side apply as those of a Pod do (containers
+/// by name, their env by name, volumes by name...): the markers of the Kubernetes types,
+/// which a CRD must declare itself, or every list of the template is atomic.
+pub fn pod_template(generator: &mut SchemaGenerator) -> Schema {
+    let schema = generator.subschema_for::<k8s_openapi::api::core::v1::PodTemplateSpec>();
+    let mut value = schema.to_value();
+    list_types::annotate(&mut value, &["spec", "template"]);
+    Schema::try_from(value).expect("an annotated schema is still a schema object")
+}

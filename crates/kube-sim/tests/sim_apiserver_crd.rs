@@ -186,11 +186,12 @@ async fn custom_resources_are_defaulted_validated_and_have_status() {
     c.cleanup().await;
 }
 
-/// A list the CRD schema does not declare a list map (here the template's containers) is
-/// atomic for server-side apply, whatever its field is called: another manager's different
-/// list is a conflict, not a merge by name.
+/// The template's lists merge as a Pod's do, because the generated CRD declares the markers of
+/// the Kubernetes types: another manager's container is added by name beside the first
+/// manager's. A list the schema leaves undeclared (tolerations) is atomic: another manager's
+/// different list is a conflict, and forced, it replaces the list as a whole.
 #[tokio::test]
-async fn apply_treats_lists_the_schema_leaves_undeclared_as_atomic() {
+async fn apply_merges_the_lists_the_schema_declares_and_no_other() {
     let c = with_crd().await;
     let api: Api<ExtendedDaemonSet> = c.api();
     api.patch(
@@ -200,42 +201,60 @@ async fn apply_treats_lists_the_schema_leaves_undeclared_as_atomic() {
     )
     .await
     .expect("alice applies");
-    let sidecar = json!({
-        "apiVersion": "datadoghq.com/v1alpha1", "kind": "ExtendedDaemonSet",
-        "metadata": { "name": "foo", "namespace": c.namespace },
-        "spec": { "template": { "spec": {
-            "containers": [{ "name": "sidecar", "image": "registry.k8s.io/pause:3.0" }] } } },
-    });
+    let bobs = |spec: Value| {
+        json!({
+            "apiVersion": "datadoghq.com/v1alpha1", "kind": "ExtendedDaemonSet",
+            "metadata": { "name": "foo", "namespace": c.namespace },
+            "spec": { "template": { "spec": spec } },
+        })
+    };
+    let sidecar = bobs(json!({
+        "containers": [{ "name": "sidecar", "image": "registry.k8s.io/pause:3.0" }] }));
+    let got = api
+        .patch("foo", &PatchParams::apply("bob"), &Patch::Apply(&sidecar))
+        .await
+        .expect("bob's container merges by name");
+    let spec = got.spec.template.spec.unwrap();
+    let names: Vec<&str> = spec.containers.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["daemon", "sidecar"]);
+
+    let tolerations = bobs(json!({
+        "containers": [{ "name": "sidecar", "image": "registry.k8s.io/pause:3.0" }],
+        "tolerations": [{ "key": "gpu", "operator": "Exists" }] }));
     let s = api_status(
-        api.patch("foo", &PatchParams::apply("bob"), &Patch::Apply(&sidecar))
-            .await
-            .unwrap_err(),
+        api.patch(
+            "foo",
+            &PatchParams::apply("bob"),
+            &Patch::Apply(&tolerations),
+        )
+        .await
+        .unwrap_err(),
     );
     assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
     assert!(
-        s.message.contains(".spec.template.spec.containers"),
+        s.message.contains(".spec.template.spec.tolerations"),
         "{}",
         s.message
     );
-    // Forced, bob's list replaces alice's as a whole.
     let got = api
         .patch(
             "foo",
             &PatchParams::apply("bob").force(),
-            &Patch::Apply(&sidecar),
+            &Patch::Apply(&tolerations),
         )
         .await
         .expect("bob forces");
-    let names: Vec<String> = got
+    let keys: Vec<Option<String>> = got
         .spec
         .template
         .spec
         .unwrap()
-        .containers
+        .tolerations
+        .unwrap_or_default()
         .into_iter()
-        .map(|c| c.name)
+        .map(|t| t.key)
         .collect();
-    assert_eq!(names, vec!["sidecar"]);
+    assert_eq!(keys, [Some("gpu".to_string())]);
     c.cleanup().await;
 }
 

@@ -21,7 +21,8 @@ fn accepts_a_structural_schema() {
             "labels": {"type": "object", "additionalProperties": {"type": "string"}},
             "conds": {"type": "array", "x-kubernetes-list-type": "map",
                       "x-kubernetes-list-map-keys": ["type"],
-                      "items": {"type": "object", "properties": {"type": {"type": "string"}}}}}},
+                      "items": {"type": "object", "required": ["type"],
+                                "properties": {"type": {"type": "string"}}}}}},
         "metadata": {"type": "object", "properties": {"name": {"type": "string", "maxLength": 10}}}
     }));
     assert_eq!(check(&s), vec![]);
@@ -171,6 +172,51 @@ fn list_types_and_root_metadata() {
             "openAPIV3Schema.properties[l].x-kubernetes-list-map-keys",
             "openAPIV3Schema.properties[s].x-kubernetes-list-type",
             "openAPIV3Schema.properties[metadata]",
+        ]
+    );
+}
+
+#[test]
+fn list_map_keys_must_be_required_or_defaulted_and_not_nullable() {
+    let s = object(json!({
+        // `port` required, `protocol` defaulted: accepted.
+        "ok": {"type": "array", "x-kubernetes-list-type": "map",
+               "x-kubernetes-list-map-keys": ["port", "protocol"],
+               "items": {"type": "object", "required": ["port"], "properties": {
+                   "port": {"type": "integer"},
+                   "protocol": {"type": "string", "default": "TCP"}}}},
+        "optional": {"type": "array", "x-kubernetes-list-type": "map",
+                     "x-kubernetes-list-map-keys": ["ip"],
+                     "items": {"type": "object", "properties": {"ip": {"type": "string"}}}},
+        "nullable": {"type": "array", "x-kubernetes-list-type": "map",
+                     "x-kubernetes-list-map-keys": ["name"],
+                     "items": {"type": "object", "required": ["name"], "properties": {
+                         "name": {"type": "string", "nullable": true}}}},
+        "set": {"type": "array", "x-kubernetes-list-type": "set",
+                "items": {"type": "string", "nullable": true}},
+        // An atomic list may have null items.
+        "atomic": {"type": "array", "x-kubernetes-list-type": "atomic",
+                   "items": {"type": "string", "nullable": true}}}));
+    let causes = check(&s);
+    let got: Vec<(&str, &str)> = causes
+        .iter()
+        .map(|c| (c.field.as_str(), c.message.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "openAPIV3Schema.properties[nullable].items.properties[name].nullable",
+                "Forbidden: this property is in x-kubernetes-list-map-keys, so it cannot be nullable"
+            ),
+            (
+                "openAPIV3Schema.properties[optional].items.properties[ip].default",
+                "Required value: this property is in x-kubernetes-list-map-keys, so it must have a default or be a required property"
+            ),
+            (
+                "openAPIV3Schema.properties[set].items.nullable",
+                "Forbidden: cannot be nullable when x-kubernetes-list-type is set"
+            ),
         ]
     );
 }

@@ -1,8 +1,7 @@
 //! How each list of a resource merges under server-side apply, as the real server declares it:
 //! for custom resources the schema's `x-kubernetes-list-type` and
 //! `x-kubernetes-list-map-keys` (a list without them is atomic), for the built-in kinds the
-//! `+listType` / `+listMapKey` markers of their Go types (a table of the lists controllers
-//! and kubectl write).
+//! `+listType` / `+listMapKey` markers of their Go types (the `list-types` crate).
 //!
 //! A list is looked up by the path of field names that leads to it (`spec.containers`; list
 //! items add no step): the same field name can mean different lists (`ports` of a container
@@ -107,42 +106,14 @@ impl Lists {
     }
 }
 
-fn map(keys: &[&str]) -> ListType {
-    ListType::Map(keys.iter().map(|k| k.to_string()).collect())
-}
-
-/// The `+listType` markers of the Kubernetes types for the lists a controller or kubectl
-/// writes; lists not named here are atomic.
+/// The `+listType` markers of the Kubernetes types; lists without one are atomic.
 fn builtin(path: &[&str]) -> ListType {
-    let Some((field, parents)) = path.split_last() else {
-        return ListType::Atomic;
-    };
-    let parent = parents.last().copied().unwrap_or_default();
-    let in_container = matches!(
-        parent,
-        "containers" | "initContainers" | "ephemeralContainers"
-    );
-    match *field {
-        "finalizers" => ListType::Set,
-        "ownerReferences" => map(&["uid"]),
-        "containers"
-        | "initContainers"
-        | "ephemeralContainers"
-        | "volumes"
-        | "imagePullSecrets"
-        | "resourceClaims"
-        | "schedulingGates" => map(&["name"]),
-        "env" if in_container => map(&["name"]),
-        "volumeMounts" if in_container => map(&["mountPath"]),
-        "volumeDevices" if in_container => map(&["devicePath"]),
-        "ports" if in_container => map(&["containerPort", "protocol"]),
-        // A Service's ports.
-        "ports" if path == ["spec", "ports"] => map(&["port", "protocol"]),
-        "hostAliases" => map(&["ip"]),
-        "topologySpreadConstraints" => map(&["topologyKey", "whenUnsatisfiable"]),
-        "conditions" if parent == "status" => map(&["type"]),
-        "podIPs" | "hostIPs" if parent == "status" => map(&["ip"]),
-        _ => ListType::Atomic,
+    match list_types::of(path) {
+        list_types::ListType::Atomic => ListType::Atomic,
+        list_types::ListType::Set => ListType::Set,
+        list_types::ListType::Map(keys) => {
+            ListType::Map(keys.iter().map(|k| k.to_string()).collect())
+        }
     }
 }
 
@@ -160,18 +131,12 @@ mod tests {
             ListType::Set => "set".into(),
             ListType::Atomic => "atomic".into(),
         };
+        // The table itself is tested in `list-types`.
         for (path, want) in [
             (&["spec", "containers"][..], "name"),
             (&["spec", "containers", "ports"], "containerPort,protocol"),
-            (&["spec", "ports"], "port,protocol"),
-            (&["spec", "template", "spec", "containers", "env"], "name"),
-            (&["spec", "volumes"], "name"),
             (&["spec", "tolerations"], "atomic"),
-            (&["spec", "containers", "args"], "atomic"),
-            (&["status", "conditions"], "type"),
             (&["metadata", "finalizers"], "set"),
-            (&["metadata", "ownerReferences"], "uid"),
-            (&["spec", "env"], "atomic"),
         ] {
             assert_eq!(keys(b.of(path)), want, "{path:?}");
         }
