@@ -14,9 +14,10 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 
 use super::{
     Snapshot,
+    digest::PodDigest,
     history::Revisions,
     observe::{PodFacts, observe},
-    placement::{Eligibility, Placement, pod_node},
+    placement::{Eligibility, Placement},
     pod::PodMarks,
     settings::{NodeOverrides, Settings, has_overrides, node_overrides, overrides_prefix},
 };
@@ -29,6 +30,8 @@ pub type FastSet<T> = HashSet<T, FixedState>;
 pub struct PodView<'a> {
     /// The pod.
     pub pod: &'a Pod,
+    /// What the planner read of it.
+    pub digest: &'a PodDigest,
     /// Pod name.
     pub name: &'a str,
     /// Its revision; `None` for an old-DaemonSet pod or a pod of an unknown ERS.
@@ -118,11 +121,36 @@ pub struct BuildContext<'a, 'b> {
     pub min_ready_seconds: i32,
 }
 
+/// Digests of the pods a snapshot carries undigested, made when a plan starts.
+pub struct Digested {
+    /// Of `Snapshot::pods`.
+    pods: Vec<PodDigest>,
+    /// Of `Snapshot::old_daemonset_pods`.
+    old_daemonset_pods: Vec<PodDigest>,
+}
+
+impl Digested {
+    /// Digests the undigested pods of `snapshot`.
+    pub fn of(snapshot: &Snapshot) -> Self {
+        let digest = |pods: &[Arc<Pod>]| -> Vec<PodDigest> {
+            pods.iter().map(|p| PodDigest::new(Arc::clone(p))).collect()
+        };
+        Self {
+            pods: digest(&snapshot.pods),
+            old_daemonset_pods: digest(&snapshot.old_daemonset_pods),
+        }
+    }
+}
+
 impl<'a> Cluster<'a> {
-    /// Builds the view of `snapshot`. Every pod is read in one pass, in snapshot order: at
-    /// 10,000 nodes the pods do not fit in the CPU caches, so each extra pass over them costs
-    /// a memory round trip per pod.
-    pub fn build(snapshot: &'a Snapshot, ctx: BuildContext<'a, '_>) -> Self {
+    /// Builds the view of `snapshot`, whose undigested pods are digested in `digested`. Every
+    /// pod is read in one pass, in snapshot order: at 10,000 nodes the pods do not fit in the
+    /// CPU caches, so each extra pass over them costs a memory round trip per pod.
+    pub fn build(
+        snapshot: &'a Snapshot,
+        digested: &'a Digested,
+        ctx: BuildContext<'a, '_>,
+    ) -> Self {
         let prefix = overrides_prefix(ctx.namespace, ctx.eds);
         let containers: Vec<&str> = snapshot
             .eds
@@ -160,30 +188,26 @@ impl<'a> Cluster<'a> {
         let mut last_rev: Option<(&str, Option<usize>)> = None;
         let mut vanished = Vec::new();
         let all = snapshot
-            .pods
+            .digested_pods
             .iter()
-            .map(|p| (p, false))
-            .chain(snapshot.old_daemonset_pods.iter().map(|p| (p, true)));
-        for (pod, old_daemonset) in all {
-            let marks = PodMarks::read(pod);
+            .map(|p| (&**p, false))
+            .chain(digested.pods.iter().map(|p| (p, false)))
+            .chain(digested.old_daemonset_pods.iter().map(|p| (p, true)));
+        for (digest, old_daemonset) in all {
+            let marks = PodMarks::of(digest);
             let rev = if old_daemonset {
                 None
             } else {
-                revision_of(pod, marks.ers, ctx.revisions, &mut last_rev)
+                revision_of(digest, marks.ers, ctx.revisions, &mut last_rev)
             };
             if let Some(r) = rev {
                 pods_per_rev[r] += 1;
             }
             // Bound pods on unknown nodes are left to the pod garbage collector.
-            let Some(&node) = pod_node(pod).and_then(|n| by_name.get(n)) else {
-                let bound = pod
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.node_name.as_deref())
-                    .is_some_and(|n| !n.is_empty());
-                let pinned = pod_node(pod).is_some();
-                if pinned && !bound && !old_daemonset && pod.metadata.deletion_timestamp.is_none() {
-                    vanished.push(&**pod);
+            let Some(&node) = digest.node().and_then(|n| by_name.get(n)) else {
+                let pinned = digest.node().is_some();
+                if pinned && !digest.bound() && !old_daemonset && digest.deletion().is_none() {
+                    vanished.push(&**digest.pod());
                 }
                 continue;
             };
@@ -194,12 +218,13 @@ impl<'a> Cluster<'a> {
             });
             let fits_node = marks.fit(setting, view.overrides().hash.as_deref());
             view.pods.push(PodView {
-                pod,
-                name: pod.metadata.name.as_deref().unwrap_or_default(),
+                pod: digest.pod(),
+                digest,
+                name: digest.name(),
                 rev,
                 old_daemonset,
                 fits_node,
-                facts: observe(pod, ctx.now, ctx.min_ready_seconds, timeout),
+                facts: observe(digest, ctx.now, ctx.min_ready_seconds, timeout),
             });
         }
         for view in views.iter_mut().filter(|v| v.pods.len() > 1) {
@@ -263,7 +288,7 @@ fn sort_key(name: &str, offset: usize) -> u128 {
 /// The revision of a pod: the ERS its label names (upstream's lookup), else the ERS owning it
 /// (controller reference), for a pod whose label was removed or edited.
 fn revision_of<'p>(
-    pod: &'p Pod,
+    pod: &'p PodDigest,
     label: Option<&'p str>,
     revisions: &Revisions<'_>,
     last: &mut Option<(&'p str, Option<usize>)>,
@@ -279,12 +304,7 @@ fn revision_of<'p>(
     };
     label.and_then(&mut lookup).or_else(|| {
         // Its kind is not compared: a name that is no ERS of ours finds nothing.
-        pod.metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .find(|o| o.controller == Some(true))
-            .and_then(|o| revisions.index(&o.name))
+        pod.owner().and_then(|o| revisions.index(o))
     })
 }
 

@@ -25,8 +25,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::core::Selector;
 
 use crate::{
-    EventType, Plan, Snapshot, cluster::Cluster, events::Events, history::Revisions,
-    settings::Settings, steering::Steering,
+    EventType, Plan, Snapshot,
+    cluster::{Cluster, Digested},
+    events::Events,
+    history::Revisions,
+    settings::Settings,
+    steering::Steering,
 };
 use eds_api::{constants::reason, defaults::Resolved};
 
@@ -68,7 +72,8 @@ pub struct World<'a> {
 
 /// Plans one reconcile.
 pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
-    let (world, errors) = observe::observe(s, now);
+    let digested = Digested::of(s);
+    let (world, errors) = observe::observe(s, &digested, now);
     if !errors.is_empty() {
         return invalid::plan(&world, errors.join("; "));
     }

@@ -6,7 +6,8 @@
 //! clock and draws no random number; every choice is made in a fixed order (by node name), so
 //! the same snapshot always gives the same plan, whatever the order of its lists.
 //!
-//! Modules, in the order a plan uses them: [`snapshot`] (input), `revision` (hashes and names),
+//! Modules, in the order a plan uses them: [`snapshot`] (input), [`digest`] (what is read of
+//! each pod), `revision` (hashes and names),
 //! `history` (ERSs), `placement` (which nodes), `settings` (resources per node), `cluster`
 //! (the per-node view), `canary`, `rolling`, `pod` (pod construction), `status`, `events`,
 //! `output` ([`Plan`]); [`simulate`] runs plans on a simulated clock; `testing` (feature `testing`) has the
@@ -14,6 +15,7 @@
 
 mod canary;
 mod cluster;
+pub mod digest;
 mod engine;
 mod events;
 mod history;
@@ -31,6 +33,7 @@ mod steering;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use digest::PodDigest;
 pub use eds_api::Condition;
 pub use output::{
     Budget, EventObject, EventType, NodeAction, NodeExplanation, ObjectRef, Plan, PlannedEvent,

@@ -3,11 +3,13 @@
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 
+use crate::digest::PodDigest;
+
 /// Pod phases after which the kubelet never restarts the pod.
-const FAILED: &str = "Failed";
-const SUCCEEDED: &str = "Succeeded";
-const READY: &str = "Ready";
-const TRUE: &str = "True";
+pub const FAILED: &str = "Failed";
+pub const SUCCEEDED: &str = "Succeeded";
+pub const READY: &str = "Ready";
+pub const TRUE: &str = "True";
 
 /// What the planner needs to know about a pod at time `now`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -44,24 +46,16 @@ pub fn after(t: Timestamp, d: std::time::Duration) -> Timestamp {
     t.checked_add(signed(d)).unwrap_or(Timestamp::MAX)
 }
 
-/// Computes the facts of `pod`.
+/// Computes the facts of the pod of `pod` (its digest).
 pub fn observe(
-    pod: &Pod,
+    pod: &PodDigest,
     now: Timestamp,
     min_ready_seconds: i32,
     unscheduled_timeout: std::time::Duration,
 ) -> PodFacts {
-    let status = pod.status.as_ref();
-    let phase = status.and_then(|s| s.phase.as_deref()).unwrap_or_default();
-    let terminating = pod.metadata.deletion_timestamp.is_some();
-    let ready_cond = status
-        .and_then(|s| s.conditions.as_ref())
-        .and_then(|c| c.iter().find(|c| c.type_ == READY));
-    let ready = !terminating && ready_cond.is_some_and(|c| c.status == TRUE);
-    let ready_since = ready_cond
-        .filter(|_| ready)
-        .and_then(|c| c.last_transition_time.as_ref())
-        .map(|t| t.0);
+    let terminating = pod.deletion().is_some();
+    let ready = !terminating && pod.ready_condition();
+    let ready_since = pod.ready_transition().filter(|_| ready);
     let min_ready = std::time::Duration::from_secs(min_ready_seconds.max(0) as u64);
     let available_at = match (ready, ready_since) {
         (false, _) => None,
@@ -71,22 +65,14 @@ pub fn observe(
         (true, None) => None,
     };
     let available = ready && available_at.is_none_or(|at| at <= now);
-    let scheduled = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.node_name.as_deref())
-        .is_some_and(|n| !n.is_empty());
-    let created = pod.metadata.creation_timestamp.as_ref().map(|t| t.0);
+    let scheduled = pod.bound();
+    let created = pod.created();
     let unresponsive_at = (!scheduled)
         .then(|| created.map(|c| after(c, unscheduled_timeout)))
         .flatten();
-    let stuck_terminating = pod.metadata.deletion_timestamp.as_ref().is_some_and(|d| {
-        let grace = pod
-            .metadata
-            .deletion_grace_period_seconds
-            .unwrap_or(0)
-            .max(0) as u64;
-        after(d.0, std::time::Duration::from_secs(grace)) < now
+    let stuck_terminating = pod.deletion().is_some_and(|d| {
+        let grace = pod.deletion_grace().unwrap_or(0).max(0) as u64;
+        after(d, std::time::Duration::from_secs(grace)) < now
     });
     PodFacts {
         ready,
@@ -94,17 +80,12 @@ pub fn observe(
         available,
         available_at: available_at.filter(|at| *at > now),
         terminating,
-        failed: phase == FAILED || phase == SUCCEEDED,
+        failed: pod.finished(),
         scheduled,
         created,
         unresponsive: unresponsive_at.is_some_and(|at| at < now) || stuck_terminating,
         unresponsive_at: unresponsive_at.filter(|at| *at >= now),
     }
-}
-
-/// Sum of the container restarts of a pod.
-pub fn restarts(pod: &Pod) -> i32 {
-    container_statuses(pod).map(|c| c.restart_count).sum()
 }
 
 /// All container statuses of a pod: regular, init and ephemeral.

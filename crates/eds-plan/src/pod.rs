@@ -14,7 +14,7 @@ use k8s_openapi::{
 };
 use kube::Resource;
 
-use super::{placement::pin_to_node, settings::NodeOverrides};
+use super::{digest::PodDigest, placement::pin_to_node, settings::NodeOverrides};
 use eds_api::{ExtendedDaemonSetReplicaSet, ExtendedDaemonsetSetting, constants::keys};
 
 /// Everything that shapes one pod.
@@ -133,12 +133,7 @@ pub fn controller_ref<K: Resource<DynamicType = ()>>(owner: &K) -> OwnerReferenc
     }
 }
 
-/// The labels and annotations the planner reads on every pod, found in one scan of each map.
-///
-/// Lengths are compared before bytes: the lengths sit in the maps' nodes, but each key's bytes
-/// in an allocation of their own, and a `BTreeMap::get` reads one of those for every key it
-/// passes, a cache miss each once 10,000 pods no longer fit in the CPU caches. Few labels or
-/// annotations share the length of the keys looked for here.
+/// The labels and annotations the planner reads on every pod (kept in its [`PodDigest`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PodMarks<'p> {
     /// The ERS name label.
@@ -152,24 +147,14 @@ pub struct PodMarks<'p> {
 }
 
 impl<'p> PodMarks<'p> {
-    /// Reads the marks of `pod`.
-    pub fn read(pod: &'p Pod) -> Self {
-        let mut marks = Self::default();
-        for (key, value) in pod.metadata.labels.iter().flatten() {
-            if is(key, keys::ERS_NAME_LABEL) {
-                marks.ers = Some(value);
-            } else if is(key, keys::SETTING_NAME_LABEL) {
-                marks.setting = Some(value);
-            }
+    /// The marks of a pod, from its digest.
+    pub fn of(pod: &'p PodDigest) -> Self {
+        Self {
+            ers: pod.ers_label(),
+            setting: pod.setting_label(),
+            setting_hash: pod.setting_hash(),
+            node_hash: pod.node_hash(),
         }
-        for (key, value) in pod.metadata.annotations.iter().flatten() {
-            if is(key, keys::SETTING_HASH_ANNOTATION) {
-                marks.setting_hash = Some(value);
-            } else if is(key, keys::NODE_HASH_ANNOTATION) {
-                marks.node_hash = Some(value);
-            }
-        }
-        marks
     }
 
     /// Whether the pod was made for the Setting (`(name, hash)`) and the override hash of its
@@ -184,8 +169,4 @@ impl<'p> PodMarks<'p> {
         };
         setting_ok && self.node_hash == node_hash
     }
-}
-
-fn is(key: &str, wanted: &str) -> bool {
-    key.len() == wanted.len() && key == wanted
 }

@@ -118,6 +118,8 @@ pub fn simulate(
     start: Timestamp,
     options: &SimulationOptions,
 ) -> Simulation {
+    // Steps edit the pod list.
+    snapshot.undigest_pods();
     let mut now = start;
     let mut waves = Vec::new();
     let mut last_plan = None;

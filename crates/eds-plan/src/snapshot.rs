@@ -12,6 +12,8 @@ mod objects;
 use std::{collections::BTreeMap, sync::Arc};
 
 use k8s_openapi::api::core::v1::{Node, Pod};
+
+use crate::digest::PodDigest;
 use serde::{Deserialize, Serialize};
 
 use eds_api::{
@@ -28,8 +30,14 @@ pub struct Snapshot {
     pub eds: ExtendedDaemonSet,
     /// Its ExtendedDaemonSetReplicaSets, including ones left by the upstream controller.
     pub replica_sets: Vec<ExtendedDaemonSetReplicaSet>,
-    /// Pods labelled `extendeddaemonset.datadoghq.com/name=<eds>`.
+    /// Pods labelled `extendeddaemonset.datadoghq.com/name=<eds>`. The planner digests each
+    /// when it plans; see `digested_pods` for pods digested beforehand.
     pub pods: Vec<Arc<Pod>>,
+    /// More pods of the ExtendedDaemonSet, digested beforehand: the controller's pod cache
+    /// keeps a digest of each pod, made when its watch event arrives, so that a plan reads
+    /// dense records instead of decoded pods. The planner reads `pods` and these alike; a pod
+    /// belongs in one list or the other, not both.
+    pub digested_pods: Vec<Arc<PodDigest>>,
     /// Pods of the DaemonSet named by the `old-daemonset` annotation (migration).
     pub old_daemonset_pods: Vec<Arc<Pod>>,
     /// All candidate nodes (the planner applies selectors, affinity and taints itself).
@@ -112,11 +120,27 @@ impl Snapshot {
             eds,
             replica_sets: Vec::new(),
             pods: Vec::new(),
+            digested_pods: Vec::new(),
             old_daemonset_pods: Vec::new(),
             nodes: Vec::new(),
             settings: Vec::new(),
             config: PlannerConfig::default(),
             state: PlannerState::default(),
         }
+    }
+
+    /// Moves `pods` into `digested_pods`, digesting each, as the controller's cache holds them.
+    /// A plan then skips that work (benchmarks measure what the controller runs this way).
+    pub fn digest_pods(&mut self) {
+        let pods = std::mem::take(&mut self.pods);
+        self.digested_pods
+            .extend(pods.into_iter().map(|p| Arc::new(PodDigest::new(p))));
+    }
+
+    /// Moves `digested_pods` back into `pods`, for code that edits the pod list.
+    pub fn undigest_pods(&mut self) {
+        let digested = std::mem::take(&mut self.digested_pods);
+        self.pods
+            .extend(digested.into_iter().map(|d| Arc::clone(d.pod())));
     }
 }

@@ -9,7 +9,8 @@
 //! (b) a pod is created only on a node without a pod, or beside one pod when maxSurge > 0;
 //! (c) during a canary, there are at most `canary.replicas` canary nodes and the new revision is
 //!     created only on them;
-//! (d) the same snapshot in any order gives the same plan;
+//! (d) the same snapshot in any order gives the same plan, and so does the snapshot with some
+//!     of its pods digested beforehand (as the controller's pod cache holds them);
 //! (e) executing plans and letting pods become ready (10 s) converges: every eligible node runs
 //!     one ready pod of the current revision within `30 + 6 * nodes` plans. Why this bound: with
 //!     a budget of one node, a node takes at most four plans (delete, create, ready, end of
@@ -27,7 +28,7 @@ use eds_api::{
     defaults::scaled_value,
 };
 use eds_plan::{
-    Plan, Snapshot, plan,
+    Plan, PodDigest, Snapshot, plan,
     simulate::{SimulationOptions, simulate},
     testing::{Scenario, canary_nodes, eds, node, node_of, set_unready},
 };
@@ -248,6 +249,17 @@ proptest! {
         // (d) order does not matter.
         let again = eds_plan::plan(&shuffled(&sc.snapshot, p.seed), now);
         prop_assert_eq!(&plan, &again);
+        // Nor whether a pod was digested beforehand.
+        let mut partly = shuffled(&sc.snapshot, p.seed);
+        let pods = std::mem::take(&mut partly.pods);
+        for (i, pod) in pods.into_iter().enumerate() {
+            if i % 3 == 0 {
+                partly.pods.push(pod);
+            } else {
+                partly.digested_pods.push(Arc::new(PodDigest::new(pod)));
+            }
+        }
+        prop_assert_eq!(&plan, &eds_plan::plan(&partly, now));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use kube::core::{Selector, SelectorExt};
 
-use crate::{cluster::Cluster, observe::restarts, placement::NO_LABELS};
+use crate::{cluster::Cluster, placement::NO_LABELS};
 
 /// Inputs of the choice.
 pub struct Selection<'s> {
@@ -75,7 +75,8 @@ pub fn select_nodes(cluster: &Cluster<'_>, sel: &Selection<'_>) -> (Vec<usize>, 
             .copied()
             .filter(|i| !chosen.contains(i))
             .collect();
-        let restarts = |i: usize| -> i32 { cluster.nodes[i].live().map(|p| restarts(p.pod)).sum() };
+        let restarts =
+            |i: usize| -> i32 { cluster.nodes[i].live().map(|p| p.digest.restarts()).sum() };
         rest.sort_by_key(|&i| (restarts(i), cluster.nodes[i].name));
         let share = count.div_ceil(per_value.len().max(1));
         // First pass keeps the spread; a second pass fills up when the values are too uneven

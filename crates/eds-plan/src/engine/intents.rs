@@ -37,7 +37,7 @@ pub fn node_intents(
             let restoring = matches!(phase, Some(Phase::Failed { .. }))
                 && node
                     .live()
-                    .any(|p| p.rev == Some(target) && is_canary_pod(p.pod));
+                    .any(|p| p.rev == Some(target) && p.digest.canary());
             NodeIntent {
                 desired: if canary { target } else { active },
                 immediate: (canary && matches!(phase, Some(Phase::Running))) || restoring,
@@ -73,13 +73,4 @@ pub fn slow_start_since(
         .filter(|c| c.is_true())
         .and_then(|c| c.last_transition_time.as_ref())
         .map_or(now, |t| t.0)
-}
-
-/// Whether the pod carries the canary label.
-fn is_canary_pod(pod: &k8s_openapi::api::core::v1::Pod) -> bool {
-    pod.metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(eds_api::constants::keys::CANARY_LABEL))
-        .is_some_and(|v| v == eds_api::constants::keys::CANARY_LABEL_VALUE)
 }

@@ -252,13 +252,7 @@ fn label_updates(
             .live()
             .filter(|p| !p.old_daemonset && !deleted.contains(p.name))
         {
-            let has = p
-                .pod
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(keys::CANARY_LABEL))
-                .is_some_and(|v| v == keys::CANARY_LABEL_VALUE);
+            let has = p.digest.canary();
             let want = intent.canary && p.rev == Some(revisions.target);
             if has == want {
                 continue;

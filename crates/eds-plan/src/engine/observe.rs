@@ -9,7 +9,7 @@ use k8s_openapi::{api::core::v1::PodSpec, apimachinery::pkg::apis::meta::v1::Tim
 use super::{Ctx, World};
 use crate::{
     Snapshot,
-    cluster::{BuildContext, Cluster},
+    cluster::{BuildContext, Cluster, Digested},
     history::Revisions,
     placement::{Placement, compile_selector},
     revision,
@@ -22,7 +22,11 @@ use eds_api::validate::validate_spec;
 static NONE: BTreeMap<String, String> = BTreeMap::new();
 
 /// Builds the world of `s` at `now`, and the spec's errors (empty when the spec is valid).
-pub fn observe(s: &Snapshot, now: Timestamp) -> (World<'_>, Vec<String>) {
+pub fn observe<'a>(
+    s: &'a Snapshot,
+    digested: &'a Digested,
+    now: Timestamp,
+) -> (World<'a>, Vec<String>) {
     let eds = &s.eds;
     let mode = s.config.default_validation_mode;
     let ctx = Ctx {
@@ -62,6 +66,7 @@ pub fn observe(s: &Snapshot, now: Timestamp) -> (World<'_>, Vec<String>) {
     let revisions = Revisions::new(&s.replica_sets, ctx.name, &hash);
     let cluster = Cluster::build(
         s,
+        digested,
         BuildContext {
             placement: &placement,
             revisions: &revisions,

@@ -17,6 +17,7 @@ const SCHEDULED: &str = "PodScheduled";
 /// node, starting), deleted and relabelled; ERSs created, updated and deleted; all statuses
 /// stored; the planner state kept.
 pub fn apply(snapshot: &mut Snapshot, plan: &Plan, now: Timestamp) {
+    snapshot.undigest_pods();
     for delete in &plan.pod_deletes {
         let gone = |p: &Pod| p.metadata.name.as_deref() == Some(delete.name.as_str());
         snapshot.pods.retain(|p| !gone(p));
@@ -145,6 +146,7 @@ pub fn is_ready(pod: &Pod) -> bool {
 /// Marks ready every starting pod created at least `ready_after` before `now`, except pods a
 /// scenario made fail (phase Failed, or a container waiting with a reason).
 pub fn mark_ready(snapshot: &mut Snapshot, now: Timestamp, ready_after: Duration) {
+    snapshot.undigest_pods();
     for pod in &mut snapshot.pods {
         let pod = Arc::make_mut(pod);
         let Some(created) = pod.metadata.creation_timestamp.as_ref().map(|t| t.0) else {
