@@ -1,8 +1,9 @@
 //! Watch caches (kube-rs reflectors) and what is stripped from them to keep memory flat.
 
 use std::{
-    collections::hash_map::DefaultHasher,
+    collections::{HashMap, hash_map::DefaultHasher},
     hash::{Hash, Hasher},
+    sync::{Arc, Mutex},
 };
 
 use futures::{Stream, StreamExt, TryStreamExt};
@@ -20,6 +21,8 @@ use kube::{
 };
 use serde::de::DeserializeOwned;
 
+use eds_plan::PodDigest;
+
 use eds_api::{
     ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonsetSetting,
     constants::keys::{EDS_NAME_LABEL, NODE_RESOURCES_ANNOTATION_PREFIX},
@@ -31,8 +34,104 @@ pub struct ScopeStores {
     pub eds: Store<ExtendedDaemonSet>,
     pub ers: Store<ExtendedDaemonSetReplicaSet>,
     pub pods: Store<Pod>,
+    /// A digest of each pod of `pods`, grouped by ExtendedDaemonSet.
+    pub pod_digests: PodDigests,
     pub settings: Store<ExtendedDaemonsetSetting>,
     pub daemonsets: Store<DaemonSet>,
+}
+
+/// The pods of one ExtendedDaemonSet in [`PodDigests`], by pod name.
+type Group = HashMap<String, Arc<PodDigest>, foldhash::fast::FixedState>;
+
+/// What the planner reads of each cached pod ([`PodDigest`]), grouped by the ExtendedDaemonSet
+/// its label names. Kept up to date from the pod watch, one digest computed per event, so that
+/// a reconcile neither scans the whole pod cache for the pods of its ExtendedDaemonSet nor
+/// digests them again. Each digest shares its pod with the pod cache.
+#[derive(Clone, Default)]
+pub struct PodDigests {
+    inner: Arc<Mutex<DigestIndex>>,
+}
+
+#[derive(Default)]
+struct DigestIndex {
+    /// Pods by `namespace/eds`.
+    groups: HashMap<String, Group, foldhash::fast::FixedState>,
+    /// The group of each pod, by `namespace/pod`: a pod whose EDS label changed leaves the
+    /// group it was in.
+    group_of: HashMap<String, String, foldhash::fast::FixedState>,
+}
+
+impl DigestIndex {
+    fn insert(&mut self, pod: Arc<Pod>) {
+        let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let pod_key = format!("{ns}/{name}");
+        let group = pod
+            .labels()
+            .get(EDS_NAME_LABEL)
+            .map(|eds| format!("{ns}/{eds}"));
+        let previous = match &group {
+            Some(g) => self.group_of.insert(pod_key, g.clone()),
+            None => self.group_of.remove(&pod_key),
+        };
+        if let Some(p) = previous.filter(|p| Some(p) != group.as_ref()) {
+            self.remove_from(&p, &name);
+        }
+        if let Some(g) = group {
+            let digest = Arc::new(PodDigest::new(pod));
+            self.groups.entry(g).or_default().insert(name, digest);
+        }
+    }
+
+    fn remove(&mut self, ns: &str, name: &str) {
+        if let Some(g) = self.group_of.remove(&format!("{ns}/{name}")) {
+            self.remove_from(&g, name);
+        }
+    }
+
+    fn remove_from(&mut self, group: &str, name: &str) {
+        if let Some(pods) = self.groups.get_mut(group) {
+            pods.remove(name);
+            if pods.is_empty() {
+                self.groups.remove(group);
+            }
+        }
+    }
+}
+
+impl PodDigests {
+    /// The digests of the pods of the ExtendedDaemonSet `ns/eds`.
+    pub fn of(&self, ns: &str, eds: &str) -> Vec<Arc<PodDigest>> {
+        let index = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        index
+            .groups
+            .get(&format!("{ns}/{eds}"))
+            .map(|g| g.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Applies a watch event, after the reflector applied it to `store`: the digest shares the
+    /// pod the store holds. A re-list is taken whole when it ends, as the store swaps it in.
+    pub fn apply(&self, event: &watcher::Event<Pod>, store: &Store<Pod>) {
+        let mut index = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match event {
+            watcher::Event::Apply(pod) => {
+                let cached = store.get(&reflector::ObjectRef::from_obj(pod));
+                index.insert(cached.unwrap_or_else(|| Arc::new(pod.clone())));
+            }
+            watcher::Event::Delete(pod) => index.remove(
+                pod.metadata.namespace.as_deref().unwrap_or_default(),
+                pod.metadata.name.as_deref().unwrap_or_default(),
+            ),
+            watcher::Event::InitDone => {
+                *index = DigestIndex::default();
+                for pod in store.state() {
+                    index.insert(pod);
+                }
+            }
+            watcher::Event::Init | watcher::Event::InitApply(_) => {}
+        }
+    }
 }
 
 /// Api for `K` in `namespace`, or in all namespaces.
@@ -114,6 +213,26 @@ where
             _ => {}
         })
         .applied_objects();
+    (reader, stream)
+}
+
+/// [`reflect`] for pods, keeping `digests` up to date with the store.
+pub fn reflect_pods(
+    api: Api<Pod>,
+    digests: PodDigests,
+) -> (
+    Store<Pod>,
+    impl Stream<Item = Result<Pod, watcher::Error>> + Send + 'static,
+) {
+    let (reader, writer) = reflector::store();
+    let store = reader.clone();
+    let stream = watcher(api, pod_watch_config())
+        .default_backoff()
+        .modify(|obj: &mut Pod| obj.managed_fields_mut().clear())
+        .reflect(writer)
+        // The reflector has applied the event to the store when it passes it on.
+        .inspect_ok(move |event| digests.apply(event, &store))
+        .touched_objects();
     (reader, stream)
 }
 

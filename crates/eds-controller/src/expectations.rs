@@ -14,13 +14,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use k8s_openapi::api::core::v1::Pod;
 use kube::{
     ResourceExt,
     runtime::reflector::{ObjectRef, Store},
 };
 
 use eds_api::ExtendedDaemonSetReplicaSet;
+use eds_plan::PodDigest;
 
 /// Writes not yet seen in the caches, per ExtendedDaemonSet key (`namespace/name`).
 #[derive(Default)]
@@ -125,7 +125,7 @@ type FastSet<T> = HashSet<T, foldhash::fast::FixedState>;
 /// and looking each one up by scanning thousands of pods cost milliseconds on every
 /// reconcile; most reconciles have nothing pending and ask nothing.
 pub struct StoreView<'a> {
-    pods: &'a [Arc<Pod>],
+    pods: &'a [Arc<PodDigest>],
     names: OnceCell<FastSet<&'a str>>,
     live_uids: OnceCell<FastSet<&'a str>>,
     ers: &'a Store<ExtendedDaemonSetReplicaSet>,
@@ -135,7 +135,7 @@ pub struct StoreView<'a> {
 impl<'a> StoreView<'a> {
     /// A view of `pods` (those of one ExtendedDaemonSet) and of the ERS cache in `namespace`.
     pub fn new(
-        pods: &'a [Arc<Pod>],
+        pods: &'a [Arc<PodDigest>],
         ers: &'a Store<ExtendedDaemonSetReplicaSet>,
         namespace: &'a str,
     ) -> Self {
@@ -155,7 +155,8 @@ impl CacheView for StoreView<'_> {
             .get_or_init(|| {
                 self.pods
                     .iter()
-                    .filter_map(|p| p.metadata.name.as_deref())
+                    .map(|p| p.name())
+                    .filter(|n| !n.is_empty())
                     .collect()
             })
             .contains(name)
@@ -165,8 +166,8 @@ impl CacheView for StoreView<'_> {
             .get_or_init(|| {
                 self.pods
                     .iter()
-                    .filter(|p| p.metadata.deletion_timestamp.is_none())
-                    .filter_map(|p| p.metadata.uid.as_deref())
+                    .filter(|p| p.deletion().is_none())
+                    .filter_map(|p| p.pod().metadata.uid.as_deref())
                     .collect()
             })
             .contains(uid)
@@ -248,7 +249,7 @@ mod tests {
     #[test]
     fn store_view_shows_pod_names_and_live_uids() {
         let pod = |name: &str, uid: &str, deleting: bool| {
-            let mut p = Pod::default();
+            let mut p = k8s_openapi::api::core::v1::Pod::default();
             p.metadata.name = Some(name.into());
             p.metadata.uid = Some(uid.into());
             if deleting {
@@ -256,7 +257,7 @@ mod tests {
                     k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now()),
                 );
             }
-            Arc::new(p)
+            Arc::new(PodDigest::new(Arc::new(p)))
         };
         let pods = vec![pod("a", "ua", false), pod("b", "ub", true)];
         let (ers, _writer) = kube::runtime::reflector::store();

@@ -28,7 +28,7 @@ use super::{
     metrics::Metrics,
 };
 use eds_api::ExtendedDaemonSet;
-use eds_plan::{self as plan, Snapshot, Steering};
+use eds_plan::{self as plan, PodDigest, Snapshot, Steering};
 
 /// Shared state of the reconcilers of one scope.
 pub struct Context {
@@ -112,7 +112,7 @@ pub async fn reconcile(
     }
     let pods = {
         let _phase = tracing::debug_span!("snapshot").entered();
-        eds_pods(&ctx, &ns, &name)
+        ctx.stores.pod_digests.of(&ns, &name)
     };
     let caught_up = ctx.expectations.satisfied(
         &key,
@@ -236,28 +236,12 @@ pub fn backoff_delay(failures: u32) -> Duration {
     Duration::from_millis(500u64.saturating_mul(1 << exp)).min(Duration::from_secs(300))
 }
 
-/// The pods of the ExtendedDaemonSet `ns/name`, from the pod cache.
-fn eds_pods(ctx: &Context, ns: &str, name: &str) -> Vec<Arc<Pod>> {
-    ctx.stores
-        .pods
-        .state()
-        .into_iter()
-        .filter(|p| {
-            p.metadata.namespace.as_deref() == Some(ns)
-                && p.labels()
-                    .get(eds_api::constants::keys::EDS_NAME_LABEL)
-                    .map(String::as_str)
-                    == Some(name)
-        })
-        .collect()
-}
-
 /// The planner's input for `eds`, read from the caches.
 fn snapshot(
     eds: &ExtendedDaemonSet,
     ctx: &Context,
     key: &str,
-    pods: Vec<Arc<Pod>>,
+    pods: Vec<Arc<PodDigest>>,
     old_daemonset_pods: Vec<Arc<Pod>>,
 ) -> Snapshot {
     let ns = eds.namespace();
@@ -279,7 +263,8 @@ fn snapshot(
     Snapshot {
         eds: eds.clone(),
         replica_sets,
-        pods,
+        pods: Vec::new(),
+        digested_pods: pods,
         old_daemonset_pods,
         nodes: ctx.nodes.state(),
         settings: ctx

@@ -107,9 +107,10 @@ pub fn start_scope(namespace: Option<&str>, shared: &Shared<'_>) -> Scope {
             m4.ers.retain(|ns, name| in_store(store, ns, name));
         },
     );
-    let (pod_store, pod_stream) = caches::reflect(
+    let pod_digests = caches::PodDigests::default();
+    let (pod_store, pod_stream) = caches::reflect_pods(
         caches::scoped_api::<Pod>(client, namespace),
-        caches::pod_watch_config(),
+        pod_digests.clone(),
     );
     let (settings_store, settings_stream) = caches::reflect(
         caches::scoped_api::<ExtendedDaemonsetSetting>(client, namespace),
@@ -123,6 +124,7 @@ pub fn start_scope(namespace: Option<&str>, shared: &Shared<'_>) -> Scope {
         eds: eds_store.clone(),
         ers: ers_store,
         pods: pod_store,
+        pod_digests,
         settings: settings_store,
         daemonsets: ds_store,
     };

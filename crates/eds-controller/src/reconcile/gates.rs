@@ -76,6 +76,7 @@ impl Bench {
                 eds: reflector::store().0,
                 ers: reflector::store().0,
                 pods: reflector::store().0,
+                pod_digests: Default::default(),
                 settings: reflector::store().0,
                 daemonsets: reflector::store().0,
             },
