@@ -332,6 +332,108 @@ mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::{NodeCondition, NodeStatus};
 
+    fn pod(name: &str, eds: Option<&str>, node: &str) -> Pod {
+        let mut pod = Pod::default();
+        pod.metadata.namespace = Some("ns".into());
+        pod.metadata.name = Some(name.into());
+        if let Some(eds) = eds {
+            pod.labels_mut().insert(EDS_NAME_LABEL.into(), eds.into());
+        }
+        pod.spec = Some(k8s_openapi::api::core::v1::PodSpec {
+            node_name: Some(node.into()),
+            ..Default::default()
+        });
+        pod
+    }
+
+    /// Applies `event` to the store, then to the digests, as the pod stream does.
+    fn apply(
+        writer: &mut reflector::store::Writer<Pod>,
+        store: &Store<Pod>,
+        digests: &PodDigests,
+        event: watcher::Event<Pod>,
+    ) {
+        writer.apply_watcher_event(&event);
+        digests.apply(&event, store);
+    }
+
+    /// `(pod, node)` of the digests of `ns/eds`, sorted.
+    fn group(digests: &PodDigests, eds: &str) -> Vec<(String, String)> {
+        let mut pods: Vec<(String, String)> = digests
+            .of("ns", eds)
+            .iter()
+            .map(|d| {
+                (
+                    d.name().to_string(),
+                    d.node().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        pods.sort();
+        pods
+    }
+
+    #[test]
+    fn pod_digests_follow_the_watch() {
+        let (store, mut writer) = reflector::store::<Pod>();
+        let digests = PodDigests::default();
+        let w = &mut writer;
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        apply(w, &store, &digests, watcher::Event::Init);
+        for p in [pod("a", Some("foo"), "n1"), pod("b", Some("bar"), "n2")] {
+            apply(w, &store, &digests, watcher::Event::InitApply(p));
+        }
+        // A re-list shows once it is complete, as the store does.
+        assert!(group(&digests, "foo").is_empty());
+        apply(w, &store, &digests, watcher::Event::InitDone);
+        assert_eq!(group(&digests, "foo"), vec![pair("a", "n1")]);
+        assert_eq!(group(&digests, "bar"), vec![pair("b", "n2")]);
+        // The digest shares the cached pod.
+        let cached = store
+            .get(&reflector::ObjectRef::new("a").within("ns"))
+            .unwrap();
+        assert!(Arc::ptr_eq(digests.of("ns", "foo")[0].pod(), &cached));
+
+        // An update replaces the digest; a changed EDS label moves the pod.
+        apply(
+            w,
+            &store,
+            &digests,
+            watcher::Event::Apply(pod("a", Some("foo"), "n3")),
+        );
+        assert_eq!(group(&digests, "foo"), vec![pair("a", "n3")]);
+        apply(
+            w,
+            &store,
+            &digests,
+            watcher::Event::Apply(pod("b", Some("foo"), "n2")),
+        );
+        assert_eq!(
+            group(&digests, "foo"),
+            vec![pair("a", "n3"), pair("b", "n2")]
+        );
+        assert!(group(&digests, "bar").is_empty());
+        apply(
+            w,
+            &store,
+            &digests,
+            watcher::Event::Delete(pod("a", Some("foo"), "n3")),
+        );
+        assert_eq!(group(&digests, "foo"), vec![pair("b", "n2")]);
+
+        // A re-list drops what it no longer lists.
+        apply(w, &store, &digests, watcher::Event::Init);
+        apply(
+            w,
+            &store,
+            &digests,
+            watcher::Event::InitApply(pod("c", Some("bar"), "n1")),
+        );
+        apply(w, &store, &digests, watcher::Event::InitDone);
+        assert!(group(&digests, "foo").is_empty());
+        assert_eq!(group(&digests, "bar"), vec![pair("c", "n1")]);
+    }
+
     #[test]
     fn heartbeats_do_not_change_the_fingerprint() {
         let mut node = Node::default();
