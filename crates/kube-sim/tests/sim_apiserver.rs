@@ -731,3 +731,143 @@ async fn a_terminating_namespace_takes_no_new_objects() {
     .expect("release the finalizer");
     c.cleanup().await;
 }
+
+/// A DaemonSet is held to `ValidateDaemonSetSpec` on every write, its template to the pod
+/// rules, and read back with the server's defaults; its selector cannot change.
+#[tokio::test]
+async fn daemonsets_are_validated_and_defaulted_like_upstream() {
+    use k8s_openapi::api::apps::v1::DaemonSet;
+    let c = Cluster::new().await;
+    let api: Api<DaemonSet> = c.api();
+    let pp = PostParams::default();
+    let causes = |e: kube::Error| -> Vec<(String, String)> {
+        let s = api_status(e);
+        assert_eq!(
+            (s.code, s.reason.as_str()),
+            (422, "Invalid"),
+            "{}",
+            s.message
+        );
+        s.details
+            .unwrap()
+            .causes
+            .into_iter()
+            .map(|c| (c.field, c.message))
+            .collect()
+    };
+    let bad: DaemonSet = serde_json::from_value(json!({
+        "metadata": { "name": "agent" },
+        "spec": {
+            "selector": { "matchLabels": { "app": "agent" } },
+            "template": {
+                "metadata": { "labels": { "app": "other" } },
+                "spec": {
+                    "restartPolicy": "OnFailure",
+                    "containers": [{ "name": "agent", "image": "agent:1",
+                                     "resources": { "limits": { "memory": "-1" } } }] } } },
+    }))
+    .unwrap();
+    assert_eq!(
+        causes(api.create(&pp, &bad).await.unwrap_err()),
+        [
+            (
+                "spec.template.metadata.labels".to_string(),
+                "Invalid value: map[string]string{\"app\":\"other\"}: `selector` does not \
+                 match template `labels`"
+                    .to_string()
+            ),
+            (
+                "spec.template.spec.containers[0].resources.limits[memory]".into(),
+                "Invalid value: \"-1\": must be greater than or equal to 0".into()
+            ),
+            (
+                "spec.template.spec.restartPolicy".into(),
+                "Unsupported value: \"OnFailure\": supported values: \"Always\"".into()
+            ),
+        ]
+    );
+    let empty: DaemonSet = serde_json::from_value(json!({
+        "metadata": { "name": "agent" },
+        "spec": { "selector": {}, "template": { "spec": { "containers": [] } } },
+    }))
+    .unwrap();
+    assert_eq!(
+        causes(api.create(&pp, &empty).await.unwrap_err())
+            .into_iter()
+            .map(|(field, _)| field)
+            .collect::<Vec<_>>(),
+        ["spec.selector", "spec.template.spec.containers"]
+    );
+
+    let good: DaemonSet = serde_json::from_value(json!({
+        "metadata": { "name": "agent" },
+        "spec": {
+            "selector": { "matchLabels": { "app": "agent" } },
+            "template": {
+                "metadata": { "labels": { "app": "agent" } },
+                "spec": { "containers": [{ "name": "agent", "image": "agent:1",
+                                           "ports": [{ "containerPort": 8125 }] }] } } },
+    }))
+    .unwrap();
+    let got = api.create(&pp, &good).await.expect("a valid DaemonSet");
+    let spec = got.spec.unwrap();
+    let strategy = spec.update_strategy.unwrap();
+    assert_eq!(strategy.type_.as_deref(), Some("RollingUpdate"));
+    assert_eq!(spec.revision_history_limit, Some(10));
+    let pod = spec.template.spec.unwrap();
+    assert_eq!(pod.restart_policy.as_deref(), Some("Always"));
+    assert_eq!(
+        pod.containers[0].ports.as_ref().unwrap()[0]
+            .protocol
+            .as_deref(),
+        Some("TCP")
+    );
+
+    // The template is validated on updates too; the selector is immutable.
+    let patch = |v: serde_json::Value| Patch::Merge(v);
+    let e = api
+        .patch(
+            "agent",
+            &PatchParams::default(),
+            &patch(json!({ "spec": { "template": { "spec": {
+                "containers": [{ "name": "agent", "image": "" }] } } } })),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        causes(e),
+        [(
+            "spec.template.spec.containers[0].image".to_string(),
+            "Required value".to_string()
+        )]
+    );
+    let e = api
+        .patch(
+            "agent",
+            &PatchParams::default(),
+            &patch(json!({ "spec": {
+                "selector": { "matchLabels": { "app": "agent", "tier": "node" } },
+                "template": { "metadata": { "labels": { "tier": "node" } } } } })),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        causes(e),
+        [(
+            "spec.selector".to_string(),
+            "Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"agent\", \
+             \"tier\":\"node\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field \
+             is immutable"
+                .to_string()
+        )]
+    );
+    api.patch(
+        "agent",
+        &PatchParams::default(),
+        &patch(json!({ "spec": { "template": { "spec": {
+            "containers": [{ "name": "agent", "image": "agent:2" }] } } } })),
+    )
+    .await
+    .expect("a valid update");
+    c.cleanup().await;
+}

@@ -1,8 +1,9 @@
-//! Defaults and status resets the real API server applies to built-in kinds on create, and
-//! the conversion of a Secret's `stringData` into `data` on every write.
+//! Defaults and status resets the real API server applies to built-in kinds on create, and on
+//! every write the conversion of a Secret's `stringData` into `data` and a DaemonSet's defaults.
 //!
 //! Only the defaults that clients observe in practice are kept (pod restart policy, grace
-//! period, pull policy, port protocol; namespace phase and name label).
+//! period, pull policy, port protocol, also in a DaemonSet's template; a DaemonSet's update
+//! strategy and history limit; namespace phase and name label).
 
 use serde_json::{Map, Value, json};
 
@@ -46,6 +47,36 @@ pub fn on_create(info: &ResourceInfo, obj: &mut Value) {
             map.remove("status");
         }
         _ => {}
+    }
+}
+
+/// The defaults the real server fills on every write of a DaemonSet, before validating it:
+/// its update strategy and history limit, and its template's pod spec as a pod's.
+pub fn on_write(info: &ResourceInfo, obj: &mut Value) {
+    if !(info.group == "apps" && info.plural == "daemonsets") {
+        return;
+    }
+    let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let strategy = spec.entry("updateStrategy").or_insert_with(|| json!({}));
+    if let Some(strategy) = strategy.as_object_mut() {
+        let kind = strategy.entry("type").or_insert(json!("RollingUpdate"));
+        if kind == "RollingUpdate" {
+            let rolling = strategy.entry("rollingUpdate").or_insert_with(|| json!({}));
+            if let Some(rolling) = rolling.as_object_mut() {
+                rolling.entry("maxUnavailable").or_insert(json!(1));
+                rolling.entry("maxSurge").or_insert(json!(0));
+            }
+        }
+    }
+    spec.entry("revisionHistoryLimit").or_insert(json!(10));
+    if let Some(pod) = spec
+        .get_mut("template")
+        .and_then(|t| t.get_mut("spec"))
+        .and_then(Value::as_object_mut)
+    {
+        pod_spec(pod);
     }
 }
 

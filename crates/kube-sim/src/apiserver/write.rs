@@ -96,6 +96,7 @@ impl Core {
         if info.generation {
             meta::set_meta(&mut obj, "generation", 1.into());
         }
+        defaults::on_write(&info, &mut obj);
         pod::validate_create(t, &obj)?;
         defaults::on_create(&info, &mut obj);
         defaults::secret_string_data(&info, &mut obj);
@@ -234,6 +235,7 @@ impl Core {
             }
         }
         defaults::secret_string_data(&info, &mut new);
+        defaults::on_write(&info, &mut new);
         pod::check_update(t, old, &new)?;
         self.admit(t, &mut new, Some(old), o)?;
         if (info.generation || info.custom) && spec_changed(&info, old, &new) {
