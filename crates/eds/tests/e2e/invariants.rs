@@ -167,7 +167,35 @@ impl Invariants {
             task.abort();
         }
         let log = self.log.lock().unwrap().clone();
-        replay(&log)
+        let (violations, notes) = replay_with_notes(&log);
+        if let Ok(path) = std::env::var("EDS_INVARIANTS_LOG") {
+            dump(&log, &violations, &notes, &path);
+        }
+        violations
+    }
+}
+
+/// Appends the numbered records of `log` (the checker's events) to the file `path`
+/// (`EDS_INVARIANTS_LOG`): what a broken invariant's message points at by event number.
+fn dump(log: &[Record], violations: &[String], notes: &[String], path: &str) {
+    use std::io::Write;
+    let mut text = format!(
+        "== {} records; broken: {violations:?}; {} events with more nodes down than a budget \
+         that shrank after their deletion, first {:?}\n",
+        log.len(),
+        notes.len(),
+        &notes[..notes.len().min(3)]
+    );
+    for (i, record) in log.iter().enumerate() {
+        text.push_str(&format!("{i} {record:?}\n"));
+    }
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        eprintln!("EDS_INVARIANTS_LOG: cannot write {path}: {e}");
     }
 }
 
@@ -218,7 +246,14 @@ fn limits(eds: &ExtendedDaemonSet) -> Limits {
 }
 
 fn replay(log: &[Record]) -> Vec<String> {
+    replay_with_notes(log).0
+}
+
+/// The violations of `log`, and the moments more nodes were down than a budget that shrank
+/// after their deletions (not violations; shown by [`dump`]).
+fn replay_with_notes(log: &[Record]) -> (Vec<String>, Vec<String>) {
     let mut violations = Vec::new();
+    let mut notes = Vec::new();
     let mut pods: BTreeMap<String, PodState> = BTreeMap::new();
     let mut eds_limits: BTreeMap<String, Limits> = BTreeMap::new();
     // (eds, node) -> whether the node had an available pod after the previous event.
@@ -358,16 +393,27 @@ fn replay(log: &[Record]) -> Vec<String> {
             let budget = next_budget[i]
                 .get(eds.as_str())
                 .map_or(limits.max_unavailable, |&n| n.max(limits.max_unavailable));
+            // The budget binds each deletion as it is made: a percentage budget that shrinks
+            // afterwards (nodes removed or tainted out of the count) is not broken by the pods
+            // already gone; the controller deletes no more until the count is back under it.
+            let deleted_now = lost
+                .iter()
+                .any(|((e, _), (at, exempt))| e == eds && *at == i && !exempt);
             if counted.len() > budget {
-                violations.push(format!(
+                let message = format!(
                     "event {i}: EDS {eds} has {} nodes made unavailable by deletions {counted:?} (maxUnavailable {budget})",
                     counted.len(),
-                ));
+                );
+                if deleted_now {
+                    violations.push(message);
+                } else {
+                    notes.push(message);
+                }
             }
         }
     }
     violations.dedup();
-    violations
+    (violations, notes)
 }
 
 /// For each event, the maxUnavailable of each ExtendedDaemonSet's next record after it.
@@ -508,6 +554,31 @@ mod tests {
             replay(&plain)[0].contains("2 nodes made unavailable"),
             "{:?}",
             replay(&plain)
+        );
+    }
+
+    #[test]
+    fn a_budget_that_shrinks_after_the_deletions_binds_the_next_ones() {
+        // Two nodes go under a budget of 2; then the budget drops to 1 (a percentage of fewer
+        // nodes): the pods already gone break nothing, and the next deletion does.
+        let mut log = vec![
+            eds(2),
+            pod("a", "n1", true, true, false),
+            pod("b", "n2", true, true, false),
+            pod("c", "n3", true, true, false),
+            pod("a", "n1", true, false, false),
+            pod("b", "n2", true, false, false),
+            eds(1),
+            pod("b", "n2", false, false, false),
+        ];
+        let (violations, notes) = replay_with_notes(&log);
+        assert_eq!(violations, Vec::<String>::new());
+        assert!(notes[0].contains("2 nodes made unavailable"), "{notes:?}");
+        log.push(pod("c", "n3", true, false, false));
+        let v = replay(&log);
+        assert!(
+            v.len() == 1 && v[0].contains("3 nodes made unavailable"),
+            "{v:?}"
         );
     }
 
