@@ -46,7 +46,7 @@ pub fn apply(
     let mut conflicts = Vec::new();
     for e in entries.iter().filter(|e| !mine(e)) {
         for (path, leaf) in &cfg_leaves {
-            if !e.set.contains(path) {
+            if !e.set().contains(path) {
                 continue;
             }
             if let (Leaf::Value(want), Some(Leaf::Value(have))) = (leaf, live_leaves.get(path))
@@ -66,7 +66,7 @@ pub fn apply(
         }
         for c in &conflicts {
             for e in entries.iter_mut().filter(|e| e.manager == c.manager) {
-                e.set.remove(&c.path);
+                e.set_mut().remove(&c.path);
             }
         }
     }
@@ -75,12 +75,12 @@ pub fn apply(
     let previous: FieldSet = entries
         .iter()
         .filter(|e| mine(e))
-        .flat_map(|e| e.set.iter().cloned())
+        .flat_map(|e| e.set().iter().cloned())
         .collect();
     let others: FieldSet = entries
         .iter()
         .filter(|e| !mine(e))
-        .flat_map(|e| e.set.iter().cloned())
+        .flat_map(|e| e.set().iter().cloned())
         .collect();
 
     let mut merged = live.cloned().unwrap_or_else(|| Value::Object(Map::new()));
@@ -97,15 +97,15 @@ pub fn apply(
     merge_into(&mut merged, &config, writer.lists, &mut Vec::new());
 
     entries.retain(|e| !mine(e));
-    entries.push(Entry {
-        manager: writer.manager.to_string(),
-        operation: Operation::Apply,
-        api_version: writer.api_version.to_string(),
-        time: writer.now.to_string(),
-        subresource: writer.subresource.to_string(),
-        set: new_set,
-    });
-    entries.retain(|e| !e.set.is_empty());
+    entries.push(Entry::new(
+        writer.manager,
+        Operation::Apply,
+        writer.api_version,
+        writer.now,
+        writer.subresource,
+        new_set,
+    ));
+    entries.retain(|e| !e.set().is_empty());
     Ok((merged, entries))
 }
 

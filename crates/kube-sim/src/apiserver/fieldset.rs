@@ -175,28 +175,37 @@ fn walk<'a, 'n>(
 
 /// The `FieldsV1` object of a field set.
 pub fn to_fields_v1(set: &FieldSet) -> Value {
+    // A set iterates in order, so the paths under one prefix are next to each other, right
+    // after the prefix itself when it is owned too.
+    let paths: Vec<&[Elem]> = set
+        .iter()
+        .map(Vec::as_slice)
+        .filter(|p| !p.is_empty())
+        .collect();
     let mut root = Map::new();
-    for path in set {
-        let mut node = &mut root;
-        for (i, elem) in path.iter().enumerate() {
-            let entry = node
-                .entry(encode(elem))
-                .or_insert_with(|| Value::Object(Map::new()));
-            let Value::Object(child) = entry else {
-                break;
-            };
-            node = child;
-            if i == path.len() - 1
-                && set
-                    .range(path.clone()..)
-                    .nth(1)
-                    .is_some_and(|next| next.starts_with(path))
-            {
-                node.insert(".".to_string(), Value::Object(Map::new()));
-            }
-        }
-    }
+    fields_v1_level(&paths, 0, &mut root);
     Value::Object(root)
+}
+
+/// Adds to `map` the `FieldsV1` entries of `paths` (sorted, all longer than `depth`) below
+/// their first `depth` elements.
+fn fields_v1_level(paths: &[&[Elem]], depth: usize, map: &mut Map<String, Value>) {
+    let mut i = 0;
+    while i < paths.len() {
+        let elem = &paths[i][depth];
+        let end = i + paths[i..].iter().take_while(|p| &p[depth] == elem).count();
+        let owned = paths[i].len() == depth + 1;
+        let below = &paths[if owned { i + 1 } else { i }..end];
+        let mut child = Map::new();
+        if owned && !below.is_empty() {
+            child.insert(".".to_string(), Value::Object(Map::new()));
+        }
+        if !below.is_empty() {
+            fields_v1_level(below, depth + 1, &mut child);
+        }
+        map.insert(encode(elem), Value::Object(child));
+        i = end;
+    }
 }
 
 fn encode(elem: &Elem) -> String {

@@ -120,6 +120,14 @@ fn object(code: StatusCode, obj: &Value) -> Response {
     json_response(code, obj)
 }
 
+/// The answer to a write that stored `obj`: its JSON is the one its watch event sends.
+fn stored(core: &super::core::Core, code: StatusCode, obj: &Arc<Value>) -> Response {
+    match core.store.encoded(obj) {
+        Some(body) => (code, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        None => json_response(code, obj),
+    }
+}
+
 /// Handles a request on a resource path.
 pub fn handle(shared: &Arc<Shared>, method: Method, req: Request) -> Result<Response, ApiError> {
     let t = &req.target;
@@ -183,7 +191,8 @@ pub fn handle(shared: &Arc<Shared>, method: Method, req: Request) -> Result<Resp
             let mut core = shared.lock();
             core.warnings.clear();
             let created = core.create(t, obj, Ownership::Update, &o)?;
-            warned(object(StatusCode::CREATED, &created), &mut core.warnings)
+            let resp = stored(&core, StatusCode::CREATED, &created);
+            warned(resp, &mut core.warnings)
         }
         (&Method::PUT, Some(name)) => {
             let q: WriteQuery = query(&req.uri)?;
@@ -205,7 +214,8 @@ pub fn handle(shared: &Arc<Shared>, method: Method, req: Request) -> Result<Resp
                 .ok_or_else(|| ApiError::not_found(&info.plural, &info.group, name))?;
             let updated = core.commit(t, &old, obj, Ownership::Update, &o)?;
             notify_gc(shared, &mut core);
-            warned(object(StatusCode::OK, &updated), &mut core.warnings)
+            let resp = stored(&core, StatusCode::OK, &updated);
+            warned(resp, &mut core.warnings)
         }
         (&Method::PATCH, Some(name)) => {
             let q: WriteQuery = query(&req.uri)?;
@@ -242,7 +252,8 @@ pub fn handle(shared: &Arc<Shared>, method: Method, req: Request) -> Result<Resp
             } else {
                 StatusCode::OK
             };
-            warned(object(code, &obj), &mut core.warnings)
+            let resp = stored(&core, code, &obj);
+            warned(resp, &mut core.warnings)
         }
         (&Method::DELETE, Some(name)) => {
             let (opts, dry_run) = delete_options(&req)?;
@@ -250,8 +261,8 @@ pub fn handle(shared: &Arc<Shared>, method: Method, req: Request) -> Result<Resp
             let result = core.delete(t, name, &opts, dry_run)?;
             notify_gc(shared, &mut core);
             match result {
-                Deleted::Pending(obj) => object(StatusCode::OK, &obj),
-                Deleted::Gone(obj) if info.plural == "pods" => object(StatusCode::OK, &obj),
+                Deleted::Pending(obj) => stored(&core, StatusCode::OK, &obj),
+                Deleted::Gone(obj) if info.plural == "pods" => stored(&core, StatusCode::OK, &obj),
                 Deleted::Gone(obj) => object(StatusCode::OK, &success(t, &obj)),
             }
         }

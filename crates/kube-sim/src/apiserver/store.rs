@@ -332,6 +332,18 @@ impl Store {
         let _ = self.tx.send(change);
     }
 
+    /// `obj` as JSON if it is the object of one of the last changes, serialized once for the
+    /// answer to the write that made it and for every watch that sends it.
+    pub fn encoded(&self, obj: &Arc<Value>) -> Option<Bytes> {
+        // A write records its change last, or just before the change of its mirror.
+        self.history
+            .iter()
+            .rev()
+            .take(4)
+            .find(|c| Arc::ptr_eq(&c.object, obj))
+            .map(|c| c.encoded().clone())
+    }
+
     /// Changes after `rv` still in the history, or `None` if some were already dropped.
     pub fn since(&self, rv: u64) -> Option<Vec<Arc<Change>>> {
         if rv < self.floor {

@@ -112,7 +112,7 @@ impl Core {
                 entries
             }
         };
-        managed::write(&mut obj, &entries);
+        managed::write(&mut obj, entries);
         if o.dry_run {
             return Ok(Arc::new(obj));
         }
@@ -257,7 +257,7 @@ impl Core {
                 entries
             }
         };
-        managed::write(&mut new, &entries);
+        managed::write(&mut new, entries);
         if unchanged(old, &new) {
             return Ok(old.clone());
         }

@@ -91,3 +91,27 @@ fn removal_drops_maps_it_empties() {
     );
     assert_eq!(obj, json!({ "spec": { "containers": [] } }));
 }
+
+#[test]
+fn fields_v1_marks_every_owned_prefix_and_only_those() {
+    let p = |names: &[&str]| names.iter().map(|n| f(n)).collect::<Path>();
+    let set: FieldSet = [
+        p(&["a"]),
+        p(&["a", "b", "c"]),
+        p(&["a", "d"]),
+        p(&["e", "g"]),
+        p(&["e", "g", "h"]),
+        p(&["e", "i"]),
+    ]
+    .into_iter()
+    .collect();
+    let v1 = to_fields_v1(&set);
+    assert_eq!(
+        v1,
+        json!({
+            "f:a": { ".": {}, "f:b": { "f:c": {} }, "f:d": {} },
+            "f:e": { "f:g": { ".": {}, "f:h": {} }, "f:i": {} },
+        })
+    );
+    assert_eq!(from_fields_v1(&v1), set);
+}

@@ -42,17 +42,23 @@ pub(super) fn scope_to_subresource(t: &Target, old: &Value, new: Value) -> Value
         }
         Sub::Main | Sub::Binding => new,
         Sub::Status => {
-            let mut merged = old.clone();
-            match new.get("status") {
-                Some(s) => merged["status"] = s.clone(),
-                None => {
-                    if let Some(m) = merged.as_object_mut() {
-                        m.remove("status");
-                    }
-                }
+            // Everything of `old` but its status, which `new` gives (or drops): the old status
+            // is not copied and the new one is moved.
+            let mut new = new;
+            let status = new.as_object_mut().and_then(|m| m.remove("status"));
+            let Some(fields) = old.as_object() else {
+                return old.clone();
+            };
+            let mut merged: Map<String, Value> = fields
+                .iter()
+                .filter(|(k, _)| *k != "status")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if let Some(s) = status {
+                merged.insert("status".to_string(), s);
             }
             // Labels and annotations may change through /status as upstream allows.
-            merged
+            Value::Object(merged)
         }
     }
 }

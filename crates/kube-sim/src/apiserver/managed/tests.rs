@@ -1,0 +1,60 @@
+//! Field ownership of updates, written back to `metadata.managedFields`.
+
+use serde_json::{Value, json};
+
+use super::*;
+
+fn writer<'a>(manager: &'a str, lists: &'a Lists) -> Writer<'a> {
+    Writer {
+        manager,
+        api_version: "v1",
+        subresource: "",
+        scope: Scope::All,
+        now: "2026-01-01T00:00:00Z",
+        lists,
+    }
+}
+
+fn fields_of(obj: &Value, manager: &str) -> Value {
+    let list = obj["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields");
+    list.iter()
+        .find(|e| e["manager"] == manager)
+        .map(|e| e["fieldsV1"].clone())
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn an_update_takes_the_changed_fields_from_the_stored_entries() {
+    let lists = Lists::Builtin;
+    let mut old = json!({ "data": { "x": "1", "y": "2" } });
+    let mut entries = Vec::new();
+    track_update(&mut entries, None, &old, &writer("a", &lists));
+    write(&mut old, entries);
+    assert_eq!(
+        fields_of(&old, "a"),
+        json!({ "f:data": { "f:x": {}, "f:y": {} } })
+    );
+
+    // Read back from the stored object, as every later write does.
+    let mut new = old.clone();
+    new["data"]["x"] = json!("3");
+    let mut entries = read(&old);
+    track_update(&mut entries, Some(&old), &new, &writer("b", &lists));
+    write(&mut new, entries);
+    assert_eq!(fields_of(&new, "a"), json!({ "f:data": { "f:y": {} } }));
+    assert_eq!(fields_of(&new, "b"), json!({ "f:data": { "f:x": {} } }));
+
+    // An entry no write touches is written back as it was stored.
+    let mut newer = new.clone();
+    newer["data"]["z"] = json!("4");
+    let mut entries = read(&new);
+    track_update(&mut entries, Some(&new), &newer, &writer("b", &lists));
+    write(&mut newer, entries);
+    assert_eq!(fields_of(&newer, "a"), json!({ "f:data": { "f:y": {} } }));
+    assert_eq!(
+        fields_of(&newer, "b"),
+        json!({ "f:data": { "f:x": {}, "f:z": {} } })
+    );
+}
