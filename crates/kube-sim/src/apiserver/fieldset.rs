@@ -112,6 +112,122 @@ pub fn leaves<'a>(obj: &'a Value, scope: Scope, lists: &Lists) -> BTreeMap<Path,
     out
 }
 
+/// What an update of `old` (none for a create) into `new` does to the owned paths within
+/// `scope`: the paths of `new` that `old` does not hold with the same value (changed or
+/// added), and the paths of `old` that `new` no longer has (removed). The same as comparing
+/// the [`leaves`] of both, without walking the parts that are equal.
+pub fn changes(
+    old: Option<&Value>,
+    new: &Value,
+    scope: Scope,
+    lists: &Lists,
+) -> (FieldSet, FieldSet) {
+    let mut diff = Diff {
+        lists,
+        changed: FieldSet::new(),
+        removed: FieldSet::new(),
+    };
+    let empty = Map::new();
+    let old = old.and_then(Value::as_object).unwrap_or(&empty);
+    let new = new.as_object().unwrap_or(&empty);
+    for k in union(old, new) {
+        let keep = match k.as_str() {
+            "apiVersion" | "kind" => false,
+            "status" => scope != Scope::NoStatus,
+            _ => scope != Scope::StatusOnly,
+        };
+        if !keep {
+            continue;
+        }
+        if k == "metadata" {
+            let old_meta = old.get(k).and_then(Value::as_object);
+            let new_meta = new.get(k).and_then(Value::as_object);
+            for f in OWNED_META {
+                let path = vec![Elem::Field(k.clone()), Elem::Field((*f).to_string())];
+                let (o, n) = (
+                    old_meta.and_then(|m| m.get(*f)),
+                    new_meta.and_then(|m| m.get(*f)),
+                );
+                diff.diff(o, n, path, &mut vec!["metadata", f]);
+            }
+            continue;
+        }
+        diff.diff(
+            old.get(k),
+            new.get(k),
+            vec![Elem::Field(k.clone())],
+            &mut vec![k.as_str()],
+        );
+    }
+    (diff.changed, diff.removed)
+}
+
+/// The keys of `a`, then those of `b` that `a` does not have.
+fn union<'a>(
+    a: &'a Map<String, Value>,
+    b: &'a Map<String, Value>,
+) -> impl Iterator<Item = &'a String> {
+    a.keys().chain(b.keys().filter(|k| !a.contains_key(*k)))
+}
+
+struct Diff<'l> {
+    lists: &'l Lists,
+    changed: FieldSet,
+    removed: FieldSet,
+}
+
+impl Diff<'_> {
+    /// Compares what `old` and `new` hold at `path`: maps field by field, anything else
+    /// (lists, scalars, a map on one side only) by their leaves.
+    fn diff<'a>(
+        &mut self,
+        old: Option<&'a Value>,
+        new: Option<&'a Value>,
+        path: Path,
+        names: &mut Vec<&'a str>,
+    ) {
+        if old == new {
+            return;
+        }
+        if let (Some(Value::Object(o)), Some(Value::Object(n))) = (old, new)
+            && !o.is_empty()
+            && !n.is_empty()
+        {
+            for k in union(o, n) {
+                let mut p = path.clone();
+                p.push(Elem::Field(k.clone()));
+                names.push(k);
+                self.diff(o.get(k), n.get(k), p, names);
+                names.pop();
+            }
+            return;
+        }
+        let mut old_leaves = BTreeMap::new();
+        if let Some(o) = old {
+            walk(self.lists, names, o, path.clone(), &mut old_leaves);
+        }
+        let mut new_leaves = BTreeMap::new();
+        if let Some(n) = new {
+            walk(self.lists, names, n, path, &mut new_leaves);
+        }
+        for (p, v) in &new_leaves {
+            let differs = match (old_leaves.get(p), v) {
+                (Some(Leaf::Item), Leaf::Item) => false,
+                (Some(Leaf::Value(a)), Leaf::Value(b)) => a != b,
+                _ => true,
+            };
+            if differs {
+                self.changed.insert(p.clone());
+            }
+        }
+        for p in old_leaves.into_keys() {
+            if !new_leaves.contains_key(&p) {
+                self.removed.insert(p);
+            }
+        }
+    }
+}
+
 /// Records the leaves of `v`, found at `path`; `names` are the field names leading to it.
 fn walk<'a, 'n>(
     lists: &Lists,

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::{
-    fieldset::{self, FieldSet, Leaf, Scope},
+    fieldset::{self, FieldSet, Scope},
     lists::Lists,
 };
 
@@ -166,24 +166,7 @@ pub struct Writer<'a> {
 /// Records an `Update` by `writer` that turned `old` into `new`: the writer gains the fields
 /// it set or changed, everyone loses the fields that changed or disappeared.
 pub fn track_update(entries: &mut Vec<Entry>, old: Option<&Value>, new: &Value, writer: &Writer) {
-    let old_leaves = old
-        .map(|o| fieldset::leaves(o, writer.scope, writer.lists))
-        .unwrap_or_default();
-    let new_leaves = fieldset::leaves(new, writer.scope, writer.lists);
-    let changed: FieldSet = new_leaves
-        .iter()
-        .filter(|(p, v)| match (old_leaves.get(*p), v) {
-            (Some(Leaf::Item), Leaf::Item) => false,
-            (Some(Leaf::Value(a)), Leaf::Value(b)) => a != b,
-            _ => true,
-        })
-        .map(|(p, _)| p.clone())
-        .collect();
-    let removed: FieldSet = old_leaves
-        .keys()
-        .filter(|p| !new_leaves.contains_key(*p))
-        .cloned()
-        .collect();
+    let (changed, removed) = fieldset::changes(old, new, writer.scope, writer.lists);
     if changed.is_empty() && removed.is_empty() {
         return;
     }

@@ -115,3 +115,82 @@ fn fields_v1_marks_every_owned_prefix_and_only_those() {
     );
     assert_eq!(from_fields_v1(&v1), set);
 }
+
+/// `changes` as the comparison of every leaf of both objects.
+fn changes_by_leaves(old: Option<&Value>, new: &Value, scope: Scope) -> (FieldSet, FieldSet) {
+    let old_leaves = old
+        .map(|o| leaves(o, scope, &Lists::Builtin))
+        .unwrap_or_default();
+    let new_leaves = leaves(new, scope, &Lists::Builtin);
+    let changed = new_leaves
+        .iter()
+        .filter(|(p, v)| match (old_leaves.get(*p), v) {
+            (Some(Leaf::Item), Leaf::Item) => false,
+            (Some(Leaf::Value(a)), Leaf::Value(b)) => a != b,
+            _ => true,
+        })
+        .map(|(p, _)| p.clone())
+        .collect();
+    let removed = old_leaves
+        .keys()
+        .filter(|p| !new_leaves.contains_key(*p))
+        .cloned()
+        .collect();
+    (changed, removed)
+}
+
+#[test]
+fn changes_are_those_of_the_leaves_without_walking_equal_parts() {
+    let pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": { "name": "p", "labels": { "a": "1", "b": "2" },
+                      "finalizers": ["x", "y"], "resourceVersion": "5" },
+        "spec": { "nodeName": "n1", "empty": {},
+                  "containers": [{ "name": "c", "image": "i:1", "ports": [{ "containerPort": 80 }] },
+                                 { "name": "d", "image": "j:1" }],
+                  "tolerations": [{ "key": "k", "operator": "Exists" }] },
+        "status": { "phase": "Pending",
+                    "conditions": [{ "type": "Ready", "status": "False" },
+                                   { "type": "Scheduled", "status": "True" }] },
+    });
+    let edits: Vec<fn(&mut Value)> = vec![
+        |_| {},
+        |v| v["metadata"]["labels"]["a"] = json!("3"),
+        |v| v["metadata"]["labels"] = json!({}),
+        |v| v["metadata"]["finalizers"] = json!(["y", "z"]),
+        |v| v["metadata"]["resourceVersion"] = json!("6"),
+        |v| v["spec"]["containers"][0]["image"] = json!("i:2"),
+        |v| v["spec"]["containers"][1] = json!({ "image": "j:1" }),
+        |v| v["spec"]["containers"] = json!([{ "name": "c", "image": "i:1" }]),
+        |v| v["spec"]["empty"] = json!({ "now": "set" }),
+        |v| v["spec"]["nodeName"] = json!({ "a": "map" }),
+        |v| {
+            v["spec"].as_object_mut().map(|m| m.remove("tolerations"));
+        },
+        |v| v["status"]["conditions"][0]["status"] = json!("True"),
+        |v| v["status"] = json!({ "phase": "Running" }),
+        |v| {
+            v.as_object_mut().map(|m| m.remove("status"));
+        },
+        |v| v["kind"] = json!("Other"),
+    ];
+    for (i, edit) in edits.iter().enumerate() {
+        let mut new = pod.clone();
+        edit(&mut new);
+        for scope in [Scope::All, Scope::NoStatus, Scope::StatusOnly] {
+            for (old, new) in [(Some(&pod), &new), (Some(&new), &pod), (None, &new)] {
+                assert_eq!(
+                    changes(old, new, scope, &Lists::Builtin),
+                    changes_by_leaves(old, new, scope),
+                    "edit {i}, {scope:?}"
+                );
+            }
+        }
+    }
+    // Not vacuous: an edit shows as changed and removed paths.
+    let mut new = pod.clone();
+    new["spec"]["containers"] = json!([{ "name": "c", "image": "i:2" }]);
+    let (changed, removed) = changes(Some(&pod), &new, Scope::All, &Lists::Builtin);
+    assert!(changed.iter().any(|p| p.last() == Some(&f("image"))));
+    assert!(removed.iter().any(|p| p.contains(&f("ports"))));
+}
