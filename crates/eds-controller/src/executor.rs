@@ -150,6 +150,22 @@ impl Executor<'_> {
         }
     }
 
+    /// A status write, awaited as [`Self::in_time`]; its failure names the object.
+    async fn status_write<T>(
+        &self,
+        kind: &'static str,
+        name: &str,
+        write: impl Future<Output = Result<T, kube::Error>>,
+    ) -> Result<T, ExecuteError> {
+        self.in_time(write)
+            .await?
+            .map_err(|source| ExecuteError::ApplyStatus {
+                kind,
+                name: name.to_string(),
+                source,
+            })
+    }
+
     /// Applies `plan` for `eds`; `live_ers` are the ERSs in the cache (for status comparison
     /// and owner uids). Every write the API server accepted is in `outcome`, also when
     /// execution stops on an error: the caller records them as expectations either way.
@@ -225,25 +241,17 @@ impl Executor<'_> {
                 continue;
             }
             self.ensure_leader()?;
-            self.in_time(apply_status(&ers_api, name, status))
-                .await?
-                .map_err(|source| ExecuteError::ApplyStatus {
-                    kind: "ExtendedDaemonSetReplicaSet",
-                    name: name.to_string(),
-                    source,
-                })?;
+            let kind = "ExtendedDaemonSetReplicaSet";
+            self.status_write(kind, name, apply_status(&ers_api, name, status))
+                .await?;
         }
 
         for (name, status) in &plan.setting_statuses {
             self.ensure_leader()?;
             let api: Api<ExtendedDaemonsetSetting> = Api::namespaced(self.client.clone(), &ns);
-            self.in_time(apply_status(&api, name, status))
-                .await?
-                .map_err(|source| ExecuteError::ApplyStatus {
-                    kind: "ExtendedDaemonsetSetting",
-                    name: name.clone(),
-                    source,
-                })?;
+            let kind = "ExtendedDaemonsetSetting";
+            self.status_write(kind, name, apply_status(&api, name, status))
+                .await?;
         }
 
         let eds_status = match &refusal {
@@ -255,6 +263,7 @@ impl Executor<'_> {
         {
             self.ensure_leader()?;
             let eds_api: Api<ExtendedDaemonSet> = Api::namespaced(self.client.clone(), &ns);
+            let (kind, name) = ("ExtendedDaemonSet", eds.name_any());
             // An apply that omits a struct it set before leaves `{}` behind (structured-merge-diff
             // keeps the emptied parent), which reads back as an empty canary or an invalid
             // rejectedRevision. Fields the plan clears are removed explicitly first.
@@ -270,25 +279,12 @@ impl Executor<'_> {
             }
             if !cleared.is_empty() {
                 let patch = json!({ "status": cleared });
-                self.in_time(eds_api.patch_status(
-                    &eds.name_any(),
-                    &PatchParams::default(),
-                    &Patch::Merge(&patch),
-                ))
-                .await?
-                .map_err(|source| ExecuteError::ApplyStatus {
-                    kind: "ExtendedDaemonSet",
-                    name: eds.name_any(),
-                    source,
-                })?;
+                let (params, merge) = (PatchParams::default(), Patch::Merge(&patch));
+                let clear = eds_api.patch_status(&name, &params, &merge);
+                self.status_write(kind, &name, clear).await?;
             }
-            self.in_time(apply_status(&eds_api, &eds.name_any(), &eds_status))
-                .await?
-                .map_err(|source| ExecuteError::ApplyStatus {
-                    kind: "ExtendedDaemonSet",
-                    name: eds.name_any(),
-                    source,
-                })?;
+            let apply = apply_status(&eds_api, &name, &eds_status);
+            self.status_write(kind, &name, apply).await?;
         }
 
         let ers_ref = |name: &String| {
