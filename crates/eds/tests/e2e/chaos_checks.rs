@@ -74,34 +74,22 @@ pub async fn settled(
         }
     }
     let active = &status.active_replica_set;
+    // Every node that differs, so a run that never settles tells which nodes it waited for
+    // and in what state (no pod, a pod that does not start, the wrong revision).
+    let mut waiting = Vec::new();
     for node in nodes {
-        let Some(pods) = by_node.get(node) else {
-            return Err(format!("no pod on {node}"));
-        };
-        let [pod] = pods.as_slice() else {
-            return Err(format!(
-                "{} pods on {node} (terminating included)",
-                pods.len()
-            ));
-        };
-        if pod.metadata.deletion_timestamp.is_some() || !is_ready(pod) {
-            return Err(format!("the pod on {node} is not ready yet"));
+        if let Err(why) = node_settled(node, by_node.get(node), active, expect) {
+            waiting.push(why);
         }
-        if &pod_ers(pod) != active {
-            return Err(format!(
-                "the pod on {node} is of {}, not of the active {active}",
-                pod_ers(pod)
-            ));
+    }
+    if !waiting.is_empty() {
+        let shown = waiting.len().min(MAX_NODES_SHOWN);
+        let more = waiting.len() - shown;
+        let mut message = waiting[..shown].join("; ");
+        if more > 0 {
+            message.push_str(&format!("; and {more} more nodes"));
         }
-        match expect {
-            Expect::Converged { image: want } if &image(pod) != want => {
-                return Err(format!("the pod on {node} runs {}", image(pod)));
-            }
-            Expect::CanaryFailed { bad_image } if &image(pod) == bad_image => {
-                return Err(format!("the pod on {node} runs the bad image"));
-            }
-            _ => {}
-        }
+        return Err(format!("{} nodes not settled: {message}", waiting.len()));
     }
     let n = nodes.len() as i32;
     let want_state = match expect {
@@ -120,6 +108,68 @@ pub async fn settled(
         ));
     }
     Ok(())
+}
+
+/// Most unsettled nodes a failed check names.
+const MAX_NODES_SHOWN: usize = 10;
+
+/// `Ok` if `node` runs exactly one ready pod of the `active` revision as `expect` wants;
+/// otherwise what is on the node.
+fn node_settled(
+    node: &str,
+    pods: Option<&Vec<&Pod>>,
+    active: &str,
+    expect: &Expect,
+) -> Result<(), String> {
+    let Some(pods) = pods else {
+        return Err(format!("no pod on {node}"));
+    };
+    let [pod] = pods.as_slice() else {
+        let all: Vec<String> = pods.iter().map(|p| describe(p)).collect();
+        return Err(format!(
+            "{} pods on {node} (terminating included): {}",
+            pods.len(),
+            all.join(", ")
+        ));
+    };
+    if pod.metadata.deletion_timestamp.is_some() || !is_ready(pod) {
+        return Err(format!(
+            "the pod on {node} is not ready yet: {}",
+            describe(pod)
+        ));
+    }
+    if pod_ers(pod) != active {
+        return Err(format!(
+            "the pod on {node} is of {}, not of the active {active}",
+            pod_ers(pod)
+        ));
+    }
+    match expect {
+        Expect::Converged { image: want } if &image(pod) != want => {
+            Err(format!("the pod on {node} runs {}", image(pod)))
+        }
+        Expect::CanaryFailed { bad_image } if &image(pod) == bad_image => {
+            Err(format!("the pod on {node} runs the bad image"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A pod's name, revision, phase, readiness and whether it is terminating.
+fn describe(pod: &Pod) -> String {
+    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+    format!(
+        "{} ({}, phase {}, ready {}{})",
+        pod.name_any(),
+        pod_ers(pod),
+        phase.unwrap_or("none"),
+        is_ready(pod),
+        if pod.metadata.deletion_timestamp.is_some() {
+            ", terminating"
+        } else {
+            ""
+        }
+    )
 }
 
 /// ERSs not owned by the EDS `name`, and pods whose owning ERS does not exist.
