@@ -78,6 +78,15 @@ pub enum Scope {
 /// The metadata fields that are owned like user fields.
 const OWNED_META: &[&str] = &["labels", "annotations", "finalizers", "ownerReferences"];
 
+/// Whether the top-level field `key` is owned within `scope`.
+fn in_scope(key: &str, scope: Scope) -> bool {
+    match key {
+        "apiVersion" | "kind" => false,
+        "status" => scope != Scope::NoStatus,
+        _ => scope != Scope::StatusOnly,
+    }
+}
+
 /// Every owned path of `obj` within `scope`, with what it holds; `lists` says how its lists
 /// merge.
 pub fn leaves<'a>(obj: &'a Value, scope: Scope, lists: &Lists) -> BTreeMap<Path, Leaf<'a>> {
@@ -86,12 +95,7 @@ pub fn leaves<'a>(obj: &'a Value, scope: Scope, lists: &Lists) -> BTreeMap<Path,
         return out;
     };
     for (k, v) in map {
-        let keep = match k.as_str() {
-            "apiVersion" | "kind" => false,
-            "status" => scope != Scope::NoStatus,
-            _ => scope != Scope::StatusOnly,
-        };
-        if !keep {
+        if !in_scope(k, scope) {
             continue;
         }
         let path = vec![Elem::Field(k.clone())];
@@ -131,12 +135,7 @@ pub fn changes(
     let old = old.and_then(Value::as_object).unwrap_or(&empty);
     let new = new.as_object().unwrap_or(&empty);
     for k in union(old, new) {
-        let keep = match k.as_str() {
-            "apiVersion" | "kind" => false,
-            "status" => scope != Scope::NoStatus,
-            _ => scope != Scope::StatusOnly,
-        };
-        if !keep {
+        if !in_scope(k, scope) {
             continue;
         }
         if k == "metadata" {
