@@ -267,6 +267,7 @@ fn snapshot(
         digested_pods: pods,
         old_daemonset_pods,
         nodes: ctx.nodes.state(),
+        digested_nodes: Vec::new(),
         settings: ctx
             .stores
             .settings

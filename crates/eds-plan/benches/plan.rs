@@ -10,8 +10,8 @@
 //!   where a reconcile reads pods and nodes that watch events wrote some time before. Every
 //!   size then reads the snapshot from memory, and the figures compare the work itself.
 //!
-//! The pods are digested beforehand (`Snapshot::digest_pods`), as the controller's pod cache
-//! holds them.
+//! The pods and nodes are digested beforehand (`Snapshot::digest_pods`,
+//! `Snapshot::digest_nodes`), as the controller's caches hold them.
 
 use std::{
     cell::OnceCell,
@@ -30,11 +30,12 @@ const SIZES: [usize; 5] = [100, 1_000, 5_000, 10_000, 20_000];
 /// snapshot cached.
 const EVICTION_BYTES: usize = 64 << 20;
 
-/// The snapshot of `nodes` nodes, its pods digested, built when a benchmark of that size is
+/// The snapshot of `nodes` nodes, its pods and nodes digested, built when a benchmark of that size is
 /// selected.
 fn mid_rollout_checked(nodes: usize) -> Snapshot {
     let mut snapshot = mid_rollout(nodes);
     snapshot.digest_pods();
+    snapshot.digest_nodes();
     let check = plan(&snapshot, bench_now());
     assert!(
         !check.pod_deletes.is_empty(),

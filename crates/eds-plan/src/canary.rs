@@ -25,7 +25,6 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::core::Selector;
 
 use super::{cluster::Cluster, history::Revisions};
 use eds_api::{
@@ -89,7 +88,7 @@ pub struct CanaryInputs<'a, 'b> {
     /// Resolved canary configuration.
     pub canary: &'b ResolvedCanary,
     /// Compiled `canary.nodeSelector`.
-    pub node_selector: Option<&'b Selector>,
+    pub node_selector: Option<&'b crate::placement::LabelMatcher>,
     /// Annotations of the ExtendedDaemonSet.
     pub annotations: &'b BTreeMap<String, String>,
     /// Stored status of the ExtendedDaemonSet.

@@ -10,11 +10,11 @@ use foldhash::fast::FixedState;
 use smallvec::SmallVec;
 
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Pod;
 
 use super::{
     Snapshot,
-    digest::PodDigest,
+    digest::{NodeDigest, PodDigest},
     history::Revisions,
     observe::{PodFacts, observe},
     placement::{Eligibility, Placement},
@@ -49,8 +49,8 @@ pub struct PodView<'a> {
 pub struct NodeView<'a> {
     /// Node name.
     pub name: &'a str,
-    /// The node.
-    pub node: &'a Node,
+    /// What the planner reads of the node.
+    pub node: &'a NodeDigest,
     /// Whether it runs a pod.
     pub eligibility: Eligibility,
     /// Index of its Setting in `Settings::candidates`.
@@ -121,8 +121,10 @@ pub struct BuildContext<'a, 'b> {
     pub min_ready_seconds: i32,
 }
 
-/// Digests of the pods a snapshot carries undigested, made when a plan starts.
+/// Digests of the pods and nodes a snapshot carries undigested, made when a plan starts.
 pub struct Digested {
+    /// Of `Snapshot::nodes`.
+    nodes: Vec<NodeDigest>,
     /// Of `Snapshot::pods`.
     pods: Vec<PodDigest>,
     /// Of `Snapshot::old_daemonset_pods`.
@@ -136,6 +138,7 @@ impl Digested {
             pods.iter().map(|p| PodDigest::new(Arc::clone(p))).collect()
         };
         Self {
+            nodes: snapshot.nodes.iter().map(|n| NodeDigest::new(n)).collect(),
             pods: digest(&snapshot.pods),
             old_daemonset_pods: digest(&snapshot.old_daemonset_pods),
         }
@@ -160,15 +163,20 @@ impl<'a> Cluster<'a> {
             .iter()
             .flat_map(|s| s.containers.iter().map(|c| c.name.as_str()))
             .collect();
-        let mut views: Vec<NodeView<'a>> = sorted_nodes(&snapshot.nodes)
+        let nodes = snapshot
+            .digested_nodes
+            .iter()
+            .map(|n| &**n)
+            .chain(&digested.nodes);
+        let mut views: Vec<NodeView<'a>> = sorted_nodes(nodes)
             .into_iter()
-            .map(|(name, node)| {
+            .map(|node| {
                 let eligibility = ctx.placement.check(node);
                 let setting = (!matches!(eligibility, Eligibility::Excluded(_)))
                     .then(|| ctx.settings.for_node(node))
                     .flatten();
                 NodeView {
-                    name,
+                    name: node.name(),
                     node,
                     eligibility,
                     setting,
@@ -249,29 +257,26 @@ impl<'a> Cluster<'a> {
 /// Names are compared through a 16-byte key taken after the prefix all names share
 /// (`ip-10-`, `gke-prod-pool-`, ...): sorting 10,000 names otherwise reads two names from
 /// memory for each of the 130,000 comparisons.
-fn sorted_nodes(nodes: &[Arc<Node>]) -> Vec<(&str, &Node)> {
-    fn name(n: &Node) -> &str {
-        n.metadata.name.as_deref().unwrap_or_default()
-    }
+fn sorted_nodes<'n>(nodes: impl Iterator<Item = &'n NodeDigest> + Clone) -> Vec<&'n NodeDigest> {
     let first = nodes
-        .first()
-        .map(|n| name(n))
+        .clone()
+        .next()
+        .map(NodeDigest::name)
         .unwrap_or_default()
         .as_bytes();
-    let shared = nodes.iter().fold(first.len(), |len, n| {
+    let shared = nodes.clone().fold(first.len(), |len, n| {
         first[..len]
             .iter()
-            .zip(name(n).as_bytes())
+            .zip(n.name().as_bytes())
             .take_while(|(a, b)| a == b)
             .count()
     });
-    let mut keyed: Vec<(u128, &str, &Node)> = nodes
-        .iter()
-        .map(|n| (sort_key(name(n), shared), name(n), &**n))
+    let mut keyed: Vec<(u128, &str, &NodeDigest)> = nodes
+        .map(|n| (sort_key(n.name(), shared), n.name(), n))
         .collect();
     keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
     keyed.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-    keyed.into_iter().map(|(_, name, n)| (name, n)).collect()
+    keyed.into_iter().map(|(_, _, n)| n).collect()
 }
 
 /// Bytes `offset..offset + 16` of `name`, zero-padded, as a big-endian number. Keys that
@@ -311,6 +316,7 @@ fn revision_of<'p>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::api::core::v1::Node;
     use proptest::prelude::*;
 
     fn nodes(names: &[String]) -> Vec<Arc<Node>> {
@@ -335,10 +341,14 @@ mod tests {
             tails in prop::collection::vec("[a-c0-9.-]{0,20}", 0..40),
         ) {
             let names: Vec<String> = tails.iter().map(|t| format!("{prefix}{t}")).collect();
-            let input = nodes(&names);
-            let sorted: Vec<(String, String)> = sorted_nodes(&input)
+            let input: Vec<NodeDigest> = nodes(&names).iter().map(|n| NodeDigest::new(n)).collect();
+            // A node is told by its place in the input (the uid `nodes` gives it).
+            let uid = |n: &NodeDigest| {
+                input.iter().position(|i| std::ptr::eq(i, n)).unwrap_or_default().to_string()
+            };
+            let sorted: Vec<(String, String)> = sorted_nodes(input.iter())
                 .into_iter()
-                .map(|(name, n)| (name.to_string(), n.metadata.uid.clone().unwrap_or_default()))
+                .map(|n| (n.name().to_string(), uid(n)))
                 .collect();
             let mut expected: Vec<(String, String)> = Vec::new();
             let mut unique = names.clone();

@@ -8,6 +8,8 @@
 //! arrives, so a plan reads dense records instead of decoded pods. The pod itself stays
 //! reachable for the rare reads of the rest (deletes, canary health).
 
+mod node;
+
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -19,6 +21,8 @@ use crate::{
     observe::{FAILED, READY, SUCCEEDED, TRUE, container_statuses},
     placement::pod_node,
 };
+
+pub use node::{NodeDigest, TaintRef};
 
 /// The strings of a digest, in the order they are stored in its block.
 #[derive(Clone, Copy)]

@@ -22,7 +22,6 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::core::Selector;
 
 use crate::{
     EventType, Plan, Snapshot,
@@ -65,7 +64,7 @@ pub struct World<'a> {
     /// Nodes and their pods.
     pub cluster: Cluster<'a>,
     /// Compiled `canary.nodeSelector`.
-    pub canary_selector: Option<Selector>,
+    pub canary_selector: Option<crate::placement::LabelMatcher>,
     /// The revision active before this plan.
     pub active_before: Option<usize>,
 }

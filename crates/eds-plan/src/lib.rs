@@ -7,7 +7,7 @@
 //! the same snapshot always gives the same plan, whatever the order of its lists.
 //!
 //! Modules, in the order a plan uses them: [`snapshot`] (input), [`digest`] (what is read of
-//! each pod), `revision` (hashes and names),
+//! each pod and node), `revision` (hashes and names),
 //! `history` (ERSs), `placement` (which nodes), `settings` (resources per node), `cluster`
 //! (the per-node view), `canary`, `rolling`, `pod` (pod construction), `status`, `events`,
 //! `output` ([`Plan`]); [`simulate`] runs plans on a simulated clock; `testing` (feature `testing`) has the

@@ -7,21 +7,21 @@
 //! the DaemonSet controller, a node whose NoSchedule taint is not tolerated keeps its existing
 //! pod (no new one), while an untolerated NoExecute taint removes it.
 
+mod labels;
+
 use k8s_openapi::{
     api::core::v1::{
-        Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod,
-        PodSpec, Taint, Toleration,
+        Affinity, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod,
+        PodSpec, Toleration,
     },
     apimachinery::pkg::apis::meta::v1::LabelSelector,
 };
-use kube::core::{Selector, SelectorExt};
+use kube::core::Selector;
 
+use crate::digest::{NodeDigest, TaintRef};
 use eds_api::constants::taints;
 
-/// The labels of an object that has none. A static: an empty map made per node is not free
-/// (its drop walks the map), and planning reads the labels of every node.
-pub static NO_LABELS: std::collections::BTreeMap<String, String> =
-    std::collections::BTreeMap::new();
+pub use labels::{LabelMatcher, Labels};
 
 /// Field of the pinning node-affinity term.
 const NODE_NAME_FIELD: &str = "metadata.name";
@@ -40,7 +40,7 @@ pub enum Eligibility {
 
 /// The compiled placement rules of one pod template.
 pub struct Placement {
-    selector: Option<Selector>,
+    selector: Option<LabelMatcher>,
     spec: PodSpec,
     tolerations: Vec<Toleration>,
 }
@@ -59,9 +59,9 @@ pub struct SelectorError {
 pub fn compile_selector(
     field: &'static str,
     selector: Option<&LabelSelector>,
-) -> Result<Option<Selector>, SelectorError> {
+) -> Result<Option<LabelMatcher>, SelectorError> {
     selector
-        .map(|s| Selector::try_from(s.clone()))
+        .map(|s| Selector::try_from(s.clone()).map(LabelMatcher::from))
         .transpose()
         .map_err(|e| SelectorError {
             field,
@@ -97,16 +97,16 @@ impl Placement {
     }
 
     /// Whether `node` runs a pod.
-    pub fn check(&self, node: &Node) -> Eligibility {
-        let labels = node.metadata.labels.as_ref().unwrap_or(&NO_LABELS);
-        let name = node.metadata.name.as_deref().unwrap_or_default();
+    pub fn check(&self, node: &NodeDigest) -> Eligibility {
+        let labels = node;
+        let name = node.name();
         if let Some(selector) = &self.selector
             && !selector.matches(labels)
         {
             return Eligibility::Excluded("labels do not match spec.selector".into());
         }
         for (key, value) in self.spec.node_selector.iter().flatten() {
-            if labels.get(key) != Some(value) {
+            if labels.label(key) != Some(value.as_str()) {
                 return Eligibility::Excluded(format!("nodeSelector {key}={value} does not match"));
             }
         }
@@ -119,7 +119,7 @@ impl Placement {
             return Eligibility::Excluded("required node affinity does not match".into());
         }
         let mut keep_only = None;
-        for taint in node.spec.iter().flat_map(|s| s.taints.iter().flatten()) {
+        for taint in node.taints() {
             if taint.effect == taints::PREFER_NO_SCHEDULE || self.tolerates(taint) {
                 continue;
             }
@@ -129,23 +129,23 @@ impl Placement {
             }
             keep_only.get_or_insert(what);
         }
-        if node.metadata.deletion_timestamp.is_some() {
+        if node.deleting() {
             keep_only.get_or_insert_with(|| "node is being deleted".into());
         }
         keep_only.map_or(Eligibility::Run, Eligibility::KeepOnly)
     }
 
-    fn tolerates(&self, taint: &Taint) -> bool {
+    fn tolerates(&self, taint: TaintRef<'_>) -> bool {
         self.tolerations
             .iter()
-            .any(|t| toleration_matches(t, taint))
+            .any(|t| toleration_matches(t, &taint))
     }
 }
 
-fn taint_text(taint: &Taint) -> String {
-    match &taint.value {
-        Some(v) if !v.is_empty() => format!("{}={v}", taint.key),
-        _ => taint.key.clone(),
+fn taint_text(taint: TaintRef<'_>) -> String {
+    match taint.value {
+        "" => taint.key.to_string(),
+        v => format!("{}={v}", taint.key),
     }
 }
 
@@ -158,11 +158,7 @@ fn required_terms(affinity: Option<&Affinity>) -> Option<&NodeSelector> {
 }
 
 /// Whether a node selector term matches; an empty term matches nothing (Kubernetes semantics).
-fn term_matches(
-    term: &NodeSelectorTerm,
-    labels: &std::collections::BTreeMap<String, String>,
-    name: &str,
-) -> bool {
+fn term_matches(term: &NodeSelectorTerm, labels: &(impl Labels + ?Sized), name: &str) -> bool {
     let exprs = term.match_expressions.as_deref().unwrap_or_default();
     let fields = term.match_fields.as_deref().unwrap_or_default();
     if exprs.is_empty() && fields.is_empty() {
@@ -170,7 +166,7 @@ fn term_matches(
     }
     exprs
         .iter()
-        .all(|r| requirement_matches(r, labels.get(&r.key).map(String::as_str)))
+        .all(|r| requirement_matches(r, labels.label(&r.key)))
         && fields.iter().all(|r| {
             let value = (r.key == NODE_NAME_FIELD).then_some(name);
             requirement_matches(r, value)
@@ -202,7 +198,7 @@ fn requirement_matches(req: &NodeSelectorRequirement, value: Option<&str>) -> bo
     }
 }
 
-fn toleration_matches(t: &Toleration, taint: &Taint) -> bool {
+fn toleration_matches(t: &Toleration, taint: &TaintRef<'_>) -> bool {
     if let Some(effect) = t.effect.as_deref()
         && !effect.is_empty()
         && effect != taint.effect
@@ -212,11 +208,7 @@ fn toleration_matches(t: &Toleration, taint: &Taint) -> bool {
     let key = t.key.as_deref().unwrap_or_default();
     match t.operator.as_deref() {
         Some("Exists") => key.is_empty() || key == taint.key,
-        _ => {
-            key == taint.key
-                && t.value.as_deref().unwrap_or_default()
-                    == taint.value.as_deref().unwrap_or_default()
-        }
+        _ => key == taint.key && t.value.as_deref().unwrap_or_default() == taint.value,
     }
 }
 

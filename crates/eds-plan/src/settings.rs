@@ -15,13 +15,13 @@ mod overrides;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Node;
-use kube::core::{Selector, SelectorExt};
+use kube::core::Selector;
 
 pub use overrides::{NodeOverrides, has_overrides, node_overrides, overrides_prefix};
 
 use super::{
-    placement::NO_LABELS,
+    digest::NodeDigest,
+    placement::LabelMatcher,
     revision::{canonical_json, sha256_hex},
 };
 use eds_api::{ExtendedDaemonsetSetting, ExtendedDaemonsetSettingStatus, constants::setting_state};
@@ -37,7 +37,7 @@ pub struct Candidate<'a> {
     pub name: &'a str,
     /// Hash of its container resources (pod annotation `settinghash`).
     pub hash: String,
-    selector: Selector,
+    selector: LabelMatcher,
 }
 
 /// The Settings of one ExtendedDaemonSet, newest first, and their statuses.
@@ -93,7 +93,7 @@ impl<'a> Settings<'a> {
                     setting,
                     name,
                     hash,
-                    selector,
+                    selector: selector.into(),
                 });
             }
         }
@@ -105,16 +105,15 @@ impl<'a> Settings<'a> {
 
     /// The Setting that applies to `node` (the newest matching one); older matching ones are
     /// marked in conflict.
-    pub fn for_node(&mut self, node: &Node) -> Option<usize> {
+    pub fn for_node(&mut self, node: &NodeDigest) -> Option<usize> {
         if self.candidates.is_empty() {
             return None;
         }
-        let labels = node.metadata.labels.as_ref().unwrap_or(&NO_LABELS);
         let mut matching = self
             .candidates
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.selector.matches(labels))
+            .filter(|(_, c)| c.selector.matches(node))
             .map(|(i, _)| i);
         let winner = matching.next()?;
         for loser in matching {

@@ -13,7 +13,7 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 
-use crate::digest::PodDigest;
+use crate::digest::{NodeDigest, PodDigest};
 use serde::{Deserialize, Serialize};
 
 use eds_api::{
@@ -40,8 +40,13 @@ pub struct Snapshot {
     pub digested_pods: Vec<Arc<PodDigest>>,
     /// Pods of the DaemonSet named by the `old-daemonset` annotation (migration).
     pub old_daemonset_pods: Vec<Arc<Pod>>,
-    /// All candidate nodes (the planner applies selectors, affinity and taints itself).
+    /// All candidate nodes (the planner applies selectors, affinity and taints itself). The
+    /// planner digests each when it plans; see `digested_nodes` for nodes digested beforehand.
     pub nodes: Vec<Arc<Node>>,
+    /// More candidate nodes, digested beforehand: the controller's node cache keeps a digest
+    /// of each node, made when its watch event arrives, and no other copy of it. The planner
+    /// reads `nodes` and these alike; a node belongs in one list or the other, not both.
+    pub digested_nodes: Vec<Arc<NodeDigest>>,
     /// The ExtendedDaemonsetSettings of the ExtendedDaemonSet's namespace.
     pub settings: Vec<ExtendedDaemonsetSetting>,
     /// Controller configuration that changes what the planner decides.
@@ -123,6 +128,7 @@ impl Snapshot {
             digested_pods: Vec::new(),
             old_daemonset_pods: Vec::new(),
             nodes: Vec::new(),
+            digested_nodes: Vec::new(),
             settings: Vec::new(),
             config: PlannerConfig::default(),
             state: PlannerState::default(),
@@ -135,6 +141,14 @@ impl Snapshot {
         let pods = std::mem::take(&mut self.pods);
         self.digested_pods
             .extend(pods.into_iter().map(|p| Arc::new(PodDigest::new(p))));
+    }
+
+    /// Moves `nodes` into `digested_nodes`, digesting each, as the controller's cache holds
+    /// them (a digest keeps only what the planner reads: there is no way back).
+    pub fn digest_nodes(&mut self) {
+        let nodes = std::mem::take(&mut self.nodes);
+        self.digested_nodes
+            .extend(nodes.iter().map(|n| Arc::new(NodeDigest::new(n))));
     }
 
     /// Moves `digested_pods` back into `pods`, for code that edits the pod list.

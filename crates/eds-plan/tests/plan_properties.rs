@@ -10,7 +10,7 @@
 //! (c) during a canary, there are at most `canary.replicas` canary nodes and the new revision is
 //!     created only on them;
 //! (d) the same snapshot in any order gives the same plan, and so does the snapshot with some
-//!     of its pods digested beforehand (as the controller's pod cache holds them);
+//!     of its pods and nodes digested beforehand (as the controller's caches hold them);
 //! (e) executing plans and letting pods become ready (10 s) converges: every eligible node runs
 //!     one ready pod of the current revision within `30 + 6 * nodes` plans. Why this bound: with
 //!     a budget of one node, a node takes at most four plans (delete, create, ready, end of
@@ -28,7 +28,9 @@ use eds_api::{
     defaults::scaled_value,
 };
 use eds_plan::{
-    Plan, PodDigest, Snapshot, plan,
+    Plan, PodDigest, Snapshot,
+    digest::NodeDigest,
+    plan,
     simulate::{SimulationOptions, simulate},
     testing::{Scenario, canary_nodes, eds, node, node_of, set_unready},
 };
@@ -249,7 +251,7 @@ proptest! {
         // (d) order does not matter.
         let again = eds_plan::plan(&shuffled(&sc.snapshot, p.seed), now);
         prop_assert_eq!(&plan, &again);
-        // Nor whether a pod was digested beforehand.
+        // Nor whether a pod or a node was digested beforehand.
         let mut partly = shuffled(&sc.snapshot, p.seed);
         let pods = std::mem::take(&mut partly.pods);
         for (i, pod) in pods.into_iter().enumerate() {
@@ -257,6 +259,14 @@ proptest! {
                 partly.pods.push(pod);
             } else {
                 partly.digested_pods.push(Arc::new(PodDigest::new(pod)));
+            }
+        }
+        let nodes = std::mem::take(&mut partly.nodes);
+        for (i, node) in nodes.into_iter().enumerate() {
+            if i % 3 == 1 {
+                partly.nodes.push(node);
+            } else {
+                partly.digested_nodes.push(Arc::new(NodeDigest::new(&node)));
             }
         }
         prop_assert_eq!(&plan, &eds_plan::plan(&partly, now));

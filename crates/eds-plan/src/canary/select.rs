@@ -9,16 +9,14 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use kube::core::{Selector, SelectorExt};
-
-use crate::{cluster::Cluster, placement::NO_LABELS};
+use crate::{cluster::Cluster, placement::LabelMatcher};
 
 /// Inputs of the choice.
 pub struct Selection<'s> {
     /// Number of canary nodes wanted.
     pub count: usize,
     /// Compiled `canary.nodeSelector`.
-    pub node_selector: Option<&'s Selector>,
+    pub node_selector: Option<&'s LabelMatcher>,
     /// `canary.nodeAntiAffinityKeys`.
     pub anti_affinity_keys: &'s [String],
     /// Canary nodes recorded in the status for the same canary ERS.
@@ -30,13 +28,8 @@ pub fn select_nodes(cluster: &Cluster<'_>, sel: &Selection<'_>) -> (Vec<usize>, 
     let candidates: Vec<usize> = (0..cluster.nodes.len())
         .filter(|&i| cluster.nodes[i].runs())
         .filter(|&i| {
-            let labels = cluster.nodes[i]
-                .node
-                .metadata
-                .labels
-                .as_ref()
-                .unwrap_or(&NO_LABELS);
-            sel.node_selector.is_none_or(|s| s.matches(labels))
+            sel.node_selector
+                .is_none_or(|s| s.matches(cluster.nodes[i].node))
         })
         .collect();
     let count = sel.count.min(candidates.len());
@@ -49,15 +42,10 @@ pub fn select_nodes(cluster: &Cluster<'_>, sel: &Selection<'_>) -> (Vec<usize>, 
         .collect();
     if chosen.len() < count {
         let value = |i: usize| -> String {
-            let labels = cluster.nodes[i]
-                .node
-                .metadata
-                .labels
-                .as_ref()
-                .unwrap_or(&NO_LABELS);
+            let node = cluster.nodes[i].node;
             sel.anti_affinity_keys
                 .iter()
-                .map(|k| labels.get(k).map(String::as_str).unwrap_or_default())
+                .map(|k| node.label(k).unwrap_or_default())
                 .collect::<Vec<_>>()
                 .join("$")
         };

@@ -1,6 +1,7 @@
 //! Unit tests of the placement predicates.
 
 use super::*;
+use k8s_openapi::api::core::v1::Taint;
 
 fn req(op: &str, values: &[&str]) -> NodeSelectorRequirement {
     NodeSelectorRequirement {
@@ -27,7 +28,7 @@ fn node_selector_operators() {
 
 #[test]
 fn an_empty_term_matches_nothing() {
-    let labels = Default::default();
+    let labels: std::collections::BTreeMap<String, String> = Default::default();
     assert!(!term_matches(&NodeSelectorTerm::default(), &labels, "n"));
 }
 
@@ -39,6 +40,7 @@ fn tolerations_match_like_the_scheduler() {
         effect: "NoSchedule".into(),
         time_added: None,
     };
+    let taint = TaintRef::from(&taint);
     let t = |key: Option<&str>, op: Option<&str>, value: Option<&str>, effect: Option<&str>| {
         Toleration {
             key: key.map(Into::into),

@@ -8,13 +8,13 @@
 //! template, requests no larger than their limits. Anything else is reported, with what is
 //! allowed, and ignored.
 
-use k8s_openapi::api::core::v1::{Node, ResourceRequirements};
+use k8s_openapi::api::core::v1::ResourceRequirements;
 use serde_json::Value;
 
 use resource_quantity::Quantity;
 
 use super::HASH_LEN;
-use crate::revision::sha256_hex;
+use crate::{digest::NodeDigest, revision::sha256_hex};
 use eds_api::constants::keys;
 
 /// Fields of ResourceRequirements.
@@ -39,34 +39,20 @@ pub fn overrides_prefix(ns: &str, eds: &str) -> String {
 
 /// Whether `node` has an annotation starting with `prefix` (see [`overrides_prefix`]): most
 /// nodes have none, and the check spares them building and dropping a [`NodeOverrides`].
-pub fn has_overrides(node: &Node, prefix: &str) -> bool {
-    node.metadata.annotations.as_ref().is_some_and(|a| {
-        a.range::<str, _>((
-            std::ops::Bound::Included(prefix),
-            std::ops::Bound::Unbounded,
-        ))
-        .next()
-        .is_some_and(|(key, _)| key.starts_with(prefix))
-    })
+pub fn has_overrides(node: &NodeDigest, prefix: &str) -> bool {
+    node.override_annotations()
+        .any(|(key, _)| key.starts_with(prefix))
 }
 
 /// Reads the override annotations of `node` with `prefix` (see [`overrides_prefix`]) for a
 /// template with `containers`.
-pub fn node_overrides(node: &Node, prefix: &str, containers: &[&str]) -> NodeOverrides {
+pub fn node_overrides(node: &NodeDigest, prefix: &str, containers: &[&str]) -> NodeOverrides {
     let mut out = NodeOverrides::default();
     let mut hashed = String::new();
-    let Some(annotations) = node.metadata.annotations.as_ref() else {
-        return out;
-    };
-    // A range scan reads only the annotations with the prefix (nodes carry many others), in
-    // key order, so the hash does not depend on the order they were written in.
-    let keys = annotations.range::<str, _>((
-        std::ops::Bound::Included(prefix),
-        std::ops::Bound::Unbounded,
-    ));
-    for (key, value) in keys {
+    // In key order, so the hash does not depend on the order they were written in.
+    for (key, value) in node.override_annotations() {
         let Some(container) = key.strip_prefix(prefix) else {
-            break;
+            continue;
         };
         hashed.push_str(key);
         hashed.push('=');
@@ -74,7 +60,7 @@ pub fn node_overrides(node: &Node, prefix: &str, containers: &[&str]) -> NodeOve
         hashed.push('\n');
         match parse(container, value, containers) {
             Ok(resources) => out.resources.push((container.to_string(), resources)),
-            Err(e) => out.errors.push((key.clone(), e)),
+            Err(e) => out.errors.push((key.to_string(), e)),
         }
     }
     if !hashed.is_empty() {
