@@ -1,7 +1,7 @@
 //! Watch caches (kube-rs reflectors) and what is stripped from them to keep memory flat.
 
 use std::{
-    collections::{HashMap, hash_map::DefaultHasher},
+    collections::{BTreeMap, HashMap, hash_map::DefaultHasher},
     hash::{Hash, Hasher},
     sync::{Arc, Mutex},
 };
@@ -21,7 +21,7 @@ use kube::{
 };
 use serde::de::DeserializeOwned;
 
-use eds_plan::PodDigest;
+use eds_plan::{PodDigest, digest::NodeDigest};
 
 use eds_api::{
     ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonsetSetting,
@@ -41,7 +41,7 @@ pub struct ScopeStores {
 }
 
 /// The pods of one ExtendedDaemonSet in [`PodDigests`], by pod name.
-type Group = HashMap<String, Arc<PodDigest>, foldhash::fast::FixedState>;
+type Group = HashMap<Box<str>, Arc<PodDigest>, foldhash::fast::FixedState>;
 
 /// What the planner reads of each cached pod ([`PodDigest`]), grouped by the ExtendedDaemonSet
 /// its label names. Kept up to date from the pod watch, one digest computed per event, so that
@@ -55,36 +55,40 @@ pub struct PodDigests {
 #[derive(Default)]
 struct DigestIndex {
     /// Pods by `namespace/eds`.
-    groups: HashMap<String, Group, foldhash::fast::FixedState>,
+    groups: HashMap<Arc<str>, Group, foldhash::fast::FixedState>,
     /// The group of each pod, by `namespace/pod`: a pod whose EDS label changed leaves the
-    /// group it was in.
-    group_of: HashMap<String, String, foldhash::fast::FixedState>,
+    /// group it was in. The group's key is shared with `groups`, not copied per pod.
+    group_of: HashMap<Box<str>, Arc<str>, foldhash::fast::FixedState>,
 }
 
 impl DigestIndex {
     fn insert(&mut self, pod: Arc<Pod>) {
         let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
-        let name = pod.metadata.name.clone().unwrap_or_default();
-        let pod_key = format!("{ns}/{name}");
-        let group = pod
-            .labels()
-            .get(EDS_NAME_LABEL)
-            .map(|eds| format!("{ns}/{eds}"));
+        let name = pod.metadata.name.as_deref().unwrap_or_default();
+        let pod_key: Box<str> = format!("{ns}/{name}").into();
+        let group = pod.labels().get(EDS_NAME_LABEL).map(|eds| {
+            let key = format!("{ns}/{eds}");
+            match self.groups.get_key_value(key.as_str()) {
+                Some((shared, _)) => Arc::clone(shared),
+                None => Arc::from(key),
+            }
+        });
         let previous = match &group {
-            Some(g) => self.group_of.insert(pod_key, g.clone()),
+            Some(g) => self.group_of.insert(pod_key, Arc::clone(g)),
             None => self.group_of.remove(&pod_key),
         };
         if let Some(p) = previous.filter(|p| Some(p) != group.as_ref()) {
-            self.remove_from(&p, &name);
+            self.remove_from(&p, name);
         }
         if let Some(g) = group {
+            let name: Box<str> = name.into();
             let digest = Arc::new(PodDigest::new(pod));
             self.groups.entry(g).or_default().insert(name, digest);
         }
     }
 
     fn remove(&mut self, ns: &str, name: &str) {
-        if let Some(g) = self.group_of.remove(&format!("{ns}/{name}")) {
+        if let Some(g) = self.group_of.remove(format!("{ns}/{name}").as_str()) {
             self.remove_from(&g, name);
         }
     }
@@ -105,7 +109,7 @@ impl PodDigests {
         let index = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         index
             .groups
-            .get(&format!("{ns}/{eds}"))
+            .get(format!("{ns}/{eds}").as_str())
             .map(|g| g.values().cloned().collect())
             .unwrap_or_default()
     }
@@ -131,6 +135,95 @@ impl PodDigests {
             }
             watcher::Event::Init | watcher::Event::InitApply(_) => {}
         }
+    }
+}
+
+/// What the planner reads of each node ([`NodeDigest`]), by name: the controller's only copy
+/// of the nodes. Kept up to date from the node watch, one digest computed per event (a
+/// heartbeat leaves an equal digest, which is not replaced), so that a reconcile neither copies
+/// nor digests the nodes again. A re-list is taken whole when it ends, as a reflector's store
+/// swaps it in.
+#[derive(Clone)]
+pub struct NodeDigests {
+    inner: Arc<Mutex<NodeIndex>>,
+    /// `true` once the first list is complete.
+    ready: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Default for NodeDigests {
+    fn default() -> Self {
+        Self {
+            inner: Arc::default(),
+            ready: Arc::new(tokio::sync::watch::Sender::new(false)),
+        }
+    }
+}
+
+#[derive(Default)]
+struct NodeIndex {
+    /// Digests by node name (the planner reads them in name order: a sorted list sorts fast).
+    nodes: BTreeMap<String, Arc<NodeDigest>>,
+    /// The list under way, between `Init` and `InitDone`.
+    listing: Option<BTreeMap<String, Arc<NodeDigest>>>,
+}
+
+impl NodeIndex {
+    /// Puts the digest of `node` in `into`, unless an equal one is there already.
+    fn insert(into: &mut BTreeMap<String, Arc<NodeDigest>>, node: &Node) {
+        let digest = NodeDigest::new(node);
+        match into.get_mut(digest.name()) {
+            Some(old) if **old == digest => {}
+            Some(old) => *old = Arc::new(digest),
+            None => {
+                into.insert(digest.name().to_string(), Arc::new(digest));
+            }
+        }
+    }
+}
+
+impl NodeDigests {
+    /// The digests of every node, in name order.
+    pub fn all(&self) -> Vec<Arc<NodeDigest>> {
+        let index = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        index.nodes.values().cloned().collect()
+    }
+
+    /// Applies a node watch event.
+    pub fn apply(&self, event: &watcher::Event<Node>) {
+        let mut index = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match event {
+            watcher::Event::Apply(node) => NodeIndex::insert(&mut index.nodes, node),
+            watcher::Event::Delete(node) => {
+                index
+                    .nodes
+                    .remove(node.metadata.name.as_deref().unwrap_or_default());
+            }
+            watcher::Event::Init => {
+                index.listing = Some(BTreeMap::new());
+            }
+            watcher::Event::InitApply(node) => {
+                // The previous list's digest is kept when equal: most are, after a re-list.
+                let NodeIndex { nodes, listing } = &mut *index;
+                let listing = listing.get_or_insert_with(BTreeMap::new);
+                let name = node.metadata.name.as_deref().unwrap_or_default();
+                if let Some(old) = nodes.get(name) {
+                    listing.insert(name.to_string(), Arc::clone(old));
+                }
+                NodeIndex::insert(listing, node);
+            }
+            watcher::Event::InitDone => {
+                index.nodes = index.listing.take().unwrap_or_default();
+                drop(index);
+                self.ready.send_replace(true);
+            }
+        }
+    }
+
+    /// Waits until the first list is complete.
+    pub async fn until_ready(&self) {
+        let mut ready = self.ready.subscribe();
+        // The sender lives as long as `self`: the wait cannot fail.
+        let _ = ready.wait_for(|r| *r).await;
     }
 }
 
@@ -276,15 +369,15 @@ pub fn node_fingerprint(node: &Node) -> u64 {
     h.finish()
 }
 
-/// A raw node watch (stripped), feeding `writer`, yielding every event.
+/// A raw node watch (stripped), keeping `digests` up to date, yielding every event.
 pub fn node_events(
     client: &Client,
-    writer: reflector::store::Writer<Node>,
+    digests: NodeDigests,
 ) -> impl Stream<Item = Result<watcher::Event<Node>, watcher::Error>> + Send + 'static {
     watcher(Api::<Node>::all(client.clone()), watcher::Config::default())
         .default_backoff()
         .modify(strip_node)
-        .reflect(writer)
+        .inspect_ok(move |event| digests.apply(event))
 }
 
 /// Waits until every store of a scope has its first full list.
@@ -432,6 +525,70 @@ mod tests {
         apply(w, &store, &digests, watcher::Event::InitDone);
         assert!(group(&digests, "foo").is_empty());
         assert_eq!(group(&digests, "bar"), vec![pair("c", "n1")]);
+    }
+
+    fn labelled(name: &str, zone: &str) -> Node {
+        let mut node = Node::default();
+        node.metadata.name = Some(name.into());
+        node.labels_mut().insert("zone".into(), zone.into());
+        node
+    }
+
+    /// `(name, zone label)` of every digest, in the order a snapshot gets them.
+    fn zones(digests: &NodeDigests) -> Vec<(String, String)> {
+        digests
+            .all()
+            .iter()
+            .map(|d| {
+                let zone = d.label("zone").unwrap_or_default();
+                (d.name().to_string(), zone.to_string())
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn node_digests_follow_the_watch() {
+        let digests = NodeDigests::default();
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        digests.apply(&watcher::Event::Init);
+        for n in [labelled("n2", "b"), labelled("n1", "a")] {
+            digests.apply(&watcher::Event::InitApply(n));
+        }
+        // A list shows once it is complete, and the cache is ready then.
+        assert!(zones(&digests).is_empty());
+        let ready = digests.clone();
+        let wait = tokio::spawn(async move { ready.until_ready().await });
+        tokio::task::yield_now().await;
+        assert!(!wait.is_finished());
+        digests.apply(&watcher::Event::InitDone);
+        tokio::time::timeout(std::time::Duration::from_secs(10), wait)
+            .await
+            .expect("ready once listed")
+            .expect("no panic");
+        assert_eq!(zones(&digests), vec![pair("n1", "a"), pair("n2", "b")]);
+
+        // An update that changes nothing the planner reads keeps the digest; a label change
+        // replaces it.
+        let before = digests.all();
+        let mut heartbeat = labelled("n1", "a");
+        heartbeat.status = Some(Default::default());
+        digests.apply(&watcher::Event::Apply(heartbeat));
+        assert!(Arc::ptr_eq(&before[0], &digests.all()[0]));
+        digests.apply(&watcher::Event::Apply(labelled("n1", "c")));
+        assert_eq!(zones(&digests), vec![pair("n1", "c"), pair("n2", "b")]);
+        digests.apply(&watcher::Event::Apply(labelled("n0", "a")));
+        digests.apply(&watcher::Event::Delete(labelled("n2", "b")));
+        assert_eq!(zones(&digests), vec![pair("n0", "a"), pair("n1", "c")]);
+
+        // A re-list drops what it no longer lists and keeps the digests that did not change.
+        let before = digests.all();
+        digests.apply(&watcher::Event::Init);
+        digests.apply(&watcher::Event::InitApply(labelled("n1", "c")));
+        digests.apply(&watcher::Event::InitApply(labelled("n3", "d")));
+        assert_eq!(zones(&digests), vec![pair("n0", "a"), pair("n1", "c")]);
+        digests.apply(&watcher::Event::InitDone);
+        assert_eq!(zones(&digests), vec![pair("n1", "c"), pair("n3", "d")]);
+        assert!(Arc::ptr_eq(&before[1], &digests.all()[0]));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::{
     Api, Client, ResourceExt,
     api::ListParams,
-    runtime::{controller::Action, events::Recorder, reflector::Store},
+    runtime::{controller::Action, events::Recorder},
 };
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -37,7 +37,8 @@ pub struct Context {
     pub metrics: Metrics,
     pub config: RuntimeConfig,
     pub stores: ScopeStores,
-    pub nodes: Store<k8s_openapi::api::core::v1::Node>,
+    /// The node cache: what the planner reads of each node.
+    pub nodes: super::caches::NodeDigests,
     pub leader: watch::Receiver<bool>,
     /// When the leadership ends unless renewed: every write is abandoned by then.
     pub lease_deadline: watch::Receiver<Option<tokio::time::Instant>>,
@@ -266,8 +267,8 @@ fn snapshot(
         pods: Vec::new(),
         digested_pods: pods,
         old_daemonset_pods,
-        nodes: ctx.nodes.state(),
-        digested_nodes: Vec::new(),
+        nodes: Vec::new(),
+        digested_nodes: ctx.nodes.all(),
         settings: ctx
             .stores
             .settings

@@ -9,7 +9,7 @@ use kube::{
     Client, ResourceExt,
     runtime::{
         events::{Recorder, Reporter},
-        reflector, watcher,
+        watcher,
     },
 };
 use tokio::sync::watch;
@@ -93,11 +93,11 @@ pub async fn run(
     };
     let recorder = Recorder::new(rt.client.clone(), reporter);
 
-    let (node_reader, node_writer) = reflector::store::<Node>();
+    let node_digests = caches::NodeDigests::default();
     let shared = Shared {
         client: &rt.client,
         config: &rt.config,
-        nodes: node_reader.clone(),
+        nodes: node_digests.clone(),
         recorder: &recorder,
         metrics: &metrics,
         leader: leadership.subscribe(),
@@ -118,7 +118,7 @@ pub async fn run(
         .iter()
         .map(|s| (s.stores.clone(), s.node_tx.clone()))
         .collect();
-    let node_stream = caches::node_events(&rt.client, node_writer);
+    let node_stream = caches::node_events(&rt.client, node_digests.clone());
     tasks.spawn(async move {
         let mut fingerprints: HashMap<String, u64> = HashMap::new();
         let mut stream = std::pin::pin!(node_stream);
@@ -156,9 +156,9 @@ pub async fn run(
     {
         let readiness = readiness.clone();
         let all: Vec<ScopeStores> = scopes.iter().map(|s| s.stores.clone()).collect();
-        let nodes = node_reader.clone();
+        let nodes = node_digests.clone();
         tasks.spawn(async move {
-            caches::until_ready(&nodes).await?;
+            nodes.until_ready().await;
             for s in &all {
                 caches::wait_ready(s).await?;
             }

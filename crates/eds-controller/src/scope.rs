@@ -46,7 +46,7 @@ pub struct Shared<'a> {
     /// Runtime configuration.
     pub config: &'a RuntimeConfig,
     /// The node cache (one for every scope: nodes are cluster-scoped).
-    pub nodes: Store<Node>,
+    pub nodes: caches::NodeDigests,
     /// Event recorder.
     pub recorder: &'a Recorder,
     /// Metrics.

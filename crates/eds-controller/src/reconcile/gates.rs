@@ -80,7 +80,7 @@ impl Bench {
                 settings: reflector::store().0,
                 daemonsets: reflector::store().0,
             },
-            nodes: reflector::store().0,
+            nodes: Default::default(),
             leader,
             lease_deadline: watch::channel(None).1,
             synced: Readiness::default(),
