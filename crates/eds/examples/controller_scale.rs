@@ -35,9 +35,9 @@
 //!
 //! `cargo run --release -p eds --example controller_scale [-- NODES] [--timeline]`
 
-/// The allocator of the measurement process: with the simulated cluster in the process, the
-/// system allocator spends about 40% of the CPU at 5,000 nodes (glibc's `malloc`/`free` on a
-/// heap of 1.6 GiB). `eds controller` keeps the system allocator (see `controller_process`).
+/// The allocator of the `eds` binary (mimalloc 2, see src/main.rs): with the simulated cluster
+/// in the process, the system allocator spends about 40% of the CPU at 5,000 nodes (glibc's
+/// `malloc`/`free` on a heap of 1.6 GiB).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
