@@ -193,7 +193,8 @@ fn status_patch(current: &Value, desired: Value) -> Option<Value> {
     let Value::Object(mut patch) = desired else {
         return None;
     };
-    let current_map = current.as_object().cloned().unwrap_or_default();
+    let empty = serde_json::Map::new();
+    let current_map = current.as_object().unwrap_or(&empty);
     for key in current_map.keys() {
         patch.entry(key.clone()).or_insert(Value::Null);
     }
