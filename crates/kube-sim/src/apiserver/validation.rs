@@ -14,6 +14,8 @@
 //! Unknown fields are those of a custom resource that its CRD schema would prune (and unknown
 //! `metadata` fields); duplicate fields are repeated keys of one JSON object of the body.
 
+use std::{borrow::Cow, collections::HashSet};
+
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::error::ApiError;
@@ -110,16 +112,46 @@ pub fn duplicate_fields(body: &[u8]) -> Vec<String> {
     let mut found = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(body);
     let _ = Walk {
-        path: String::new(),
+        at: &Step::Root,
         found: &mut found,
     }
     .deserialize(&mut de);
     found
 }
 
+/// Where a value is in the body: the chain of keys and indexes from the root, rendered as a
+/// path only for a repeated key.
+enum Step<'a> {
+    Root,
+    Key(&'a str, &'a Step<'a>),
+    Index(usize, &'a Step<'a>),
+}
+
+impl Step<'_> {
+    /// Appends the path: keys joined by `.`, indexes as `[i]`.
+    fn render(&self, out: &mut String) {
+        match self {
+            Step::Root => {}
+            Step::Key(key, parent) => {
+                parent.render(out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Step::Index(i, parent) => {
+                parent.render(out);
+                out.push('[');
+                out.push_str(&i.to_string());
+                out.push(']');
+            }
+        }
+    }
+}
+
 /// Walks a JSON value, recording repeated keys with their path.
 struct Walk<'a> {
-    path: String,
+    at: &'a Step<'a>,
     found: &'a mut Vec<String>,
 }
 
@@ -131,6 +163,37 @@ impl<'de> DeserializeSeed<'de> for Walk<'_> {
     }
 }
 
+/// An object key, borrowed from the body unless it has escapes.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
 impl<'de> Visitor<'de> for Walk<'_> {
     type Value = ();
 
@@ -139,20 +202,19 @@ impl<'de> Visitor<'de> for Walk<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = std::collections::HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let path = if self.path.is_empty() {
-                key.clone()
-            } else {
-                format!("{}.{key}", self.path)
-            };
-            if !seen.insert(key) {
-                self.found.push(path.clone());
+        let mut seen: HashSet<Cow<'de, str>> = HashSet::new();
+        while let Some(key) = map.next_key_seed(Key)? {
+            let at = Step::Key(&key, self.at);
+            if seen.contains(&key) {
+                let mut path = String::new();
+                at.render(&mut path);
+                self.found.push(path);
             }
             map.next_value_seed(Walk {
-                path,
-                found: self.found,
+                at: &at,
+                found: &mut *self.found,
             })?;
+            seen.insert(key);
         }
         Ok(())
     }
@@ -161,8 +223,8 @@ impl<'de> Visitor<'de> for Walk<'_> {
         let mut i = 0;
         while seq
             .next_element_seed(Walk {
-                path: format!("{}[{i}]", self.path),
-                found: self.found,
+                at: &Step::Index(i, self.at),
+                found: &mut *self.found,
             })?
             .is_some()
         {
@@ -205,6 +267,15 @@ mod tests {
         );
         assert!(duplicate_fields(br#"{"a": {"b": 1}, "c": {"b": 2}}"#).is_empty());
         assert!(duplicate_fields(b"not json").is_empty());
+        // A key written with an escape repeats the same key written plainly.
+        assert_eq!(
+            duplicate_fields(br#"{"m": {"a\u0062": 1, "ab": 2}}"#),
+            ["m.ab"]
+        );
+        assert_eq!(
+            duplicate_fields(br#"[{"x": 1, "x": 2}, [{"z": {"y": 1, "y": 2}}]]"#),
+            ["[0].x", "[1][0].z.y"]
+        );
     }
 
     #[test]
