@@ -201,6 +201,15 @@ impl Diff<'_> {
             }
             return;
         }
+        if let (Some(Value::Array(o)), Some(Value::Array(n))) = (old, new)
+            && !o.is_empty()
+            && !n.is_empty()
+            && let ListType::Map(keys) = self.lists.of(names)
+            && let (Some(old_items), Some(new_items)) = (keyed(o, &keys), keyed(n, &keys))
+        {
+            self.diff_items(&old_items, &new_items, &path, names);
+            return;
+        }
         let mut old_leaves = BTreeMap::new();
         if let Some(o) = old {
             walk(self.lists, names, o, path.clone(), &mut old_leaves);
@@ -225,6 +234,82 @@ impl Diff<'_> {
             }
         }
     }
+
+    /// Compares two associative lists item by item: an item on both sides is the same leaf,
+    /// and its fields are compared like map fields; an item on one side only is walked.
+    fn diff_items<'a>(
+        &mut self,
+        old: &BTreeMap<String, &'a Map<String, Value>>,
+        new: &BTreeMap<String, &'a Map<String, Value>>,
+        path: &Path,
+        names: &mut Vec<&'a str>,
+    ) {
+        for (key, item) in new {
+            let mut p = path.clone();
+            p.push(Elem::Key(key.clone()));
+            match old.get(key) {
+                Some(before) => {
+                    for k in union(before, item) {
+                        let mut fp = p.clone();
+                        fp.push(Elem::Field(k.clone()));
+                        names.push(k);
+                        self.diff(before.get(k), item.get(k), fp, names);
+                        names.pop();
+                    }
+                }
+                None => {
+                    let mut leaves = BTreeMap::new();
+                    walk_item(self.lists, names, item, p, &mut leaves);
+                    self.changed.extend(leaves.into_keys());
+                }
+            }
+        }
+        for (key, item) in old {
+            if !new.contains_key(key) {
+                let mut p = path.clone();
+                p.push(Elem::Key(key.clone()));
+                let mut leaves = BTreeMap::new();
+                walk_item(self.lists, names, item, p, &mut leaves);
+                self.removed.extend(leaves.into_keys());
+            }
+        }
+    }
+}
+
+/// The items of an associative list by key, or `None` when an item has no key or two items
+/// have the same one (then the list is compared by its leaves).
+fn keyed<'a>(
+    items: &'a [Value],
+    keys: &[String],
+) -> Option<BTreeMap<String, &'a Map<String, Value>>> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        let key = item_key(item, keys)?;
+        if out.insert(key, item.as_object()?).is_some() {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// Records the leaves of the associative list item `item`, found at `path` (its key).
+fn walk_item<'a, 'n>(
+    lists: &Lists,
+    names: &mut Vec<&'n str>,
+    item: &'a Map<String, Value>,
+    path: Path,
+    out: &mut BTreeMap<Path, Leaf<'a>>,
+) where
+    'a: 'n,
+{
+    for (k, child) in item {
+        let mut cp = path.clone();
+        cp.push(Elem::Field(k.clone()));
+        names.push(k);
+        walk(lists, names, child, cp, out);
+        names.pop();
+    }
+    out.insert(path, Leaf::Item);
 }
 
 /// Records the leaves of `v`, found at `path`; `names` are the field names leading to it.
@@ -260,15 +345,10 @@ fn walk<'a, 'n>(
                     let mut p = path.clone();
                     p.push(Elem::Key(key));
                     if let Some(m) = item.as_object() {
-                        for (k, child) in m {
-                            let mut cp = p.clone();
-                            cp.push(Elem::Field(k.clone()));
-                            names.push(k);
-                            walk(lists, names, child, cp, out);
-                            names.pop();
-                        }
+                        walk_item(lists, names, m, p, out);
+                    } else {
+                        out.insert(p, Leaf::Item);
                     }
-                    out.insert(p, Leaf::Item);
                 }
             }
             ListType::Set => {

@@ -173,6 +173,28 @@ fn changes_are_those_of_the_leaves_without_walking_equal_parts() {
             v.as_object_mut().map(|m| m.remove("status"));
         },
         |v| v["kind"] = json!("Other"),
+        // Associative lists compared item by item.
+        |v| v["spec"]["containers"][0]["ports"][0]["containerPort"] = json!(81),
+        |v| v["spec"]["containers"][0]["ports"] = json!([]),
+        |v| v["spec"]["containers"][0]["env"] = json!({}),
+        |v| {
+            v["status"]["conditions"] = json!([
+            { "type": "Scheduled", "status": "True" }, { "type": "Ready", "status": "False" }])
+        },
+        |v| {
+            v["status"]["conditions"] = json!([{ "type": "Ready", "status": "False" },
+            { "type": "Scheduled", "status": "True" }, { "type": "Initialized", "status": "True" }])
+        },
+        |v| {
+            v["status"]["conditions"] = json!([{ "type": "Ready", "status": "True" },
+            { "type": "Ready", "status": "False", "reason": "Twice" }])
+        },
+        |v| {
+            v["status"]["conditions"] = json!([{ "type": "Ready", "status": "False" },
+            { "status": "True" }])
+        },
+        |v| v["status"]["conditions"] = json!([]),
+        |v| v["status"]["conditions"][1] = json!({ "type": "Scheduled", "status": {} }),
     ];
     for (i, edit) in edits.iter().enumerate() {
         let mut new = pod.clone();
