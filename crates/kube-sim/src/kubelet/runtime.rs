@@ -5,6 +5,7 @@ mod bind;
 mod pods;
 mod queue;
 mod watch;
+mod watched;
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},

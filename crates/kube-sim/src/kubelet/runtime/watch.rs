@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use k8s_openapi::{
     api::{
@@ -22,17 +22,21 @@ use kube::{
 };
 use serde_json::json;
 
-use super::{LEASE_NAMESPACE, Shared, pods};
+use super::{
+    LEASE_NAMESPACE, Shared, pods,
+    watched::{WatchedPod, into_pod_event},
+};
 use crate::kubelet::FAKE_NODE_LABEL;
 
 /// Lease duration a real kubelet uses.
 const LEASE_SECONDS: i32 = 40;
 
-/// Keeps the pod store current and queues every changed pod.
+/// Keeps the pod store current and queues every changed pod (pods decoded without their
+/// managedFields, see [`WatchedPod`]).
 pub(super) async fn pods(shared: Arc<Shared>, writer: Writer<Pod>) {
-    let api: Api<Pod> = Api::all(shared.client.clone());
-    let stream =
-        reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
+    let api: Api<WatchedPod> = Api::all(shared.client.clone());
+    let events = watcher(api, watcher::Config::default()).map_ok(into_pod_event);
+    let stream = reflector::reflector(writer, events).default_backoff();
     futures::pin_mut!(stream);
     while let Some(event) = stream.next().await {
         match event {
