@@ -33,8 +33,11 @@ use super::{
 
 const EDS: &str = "agent";
 const BAD_IMAGE: &str = "registry.k8s.io/starterror:3.2";
-/// How long a run may take to settle once the faults stop.
+/// How long a run may take to settle once the faults stop, at the least.
 const SETTLE: Duration = Duration::from_secs(120);
+/// Time allowed for each wave of the rolling update on top of [`SETTLE`]'s floor: a wave
+/// takes about 2 s (grace period and start), three times that on a busy machine.
+const SETTLE_PER_WAVE: Duration = Duration::from_secs(6);
 
 /// One run's parameters.
 #[derive(Clone, Debug)]
@@ -73,6 +76,8 @@ struct Chaos {
     replicas_started: usize,
     added: usize,
     spec: Value,
+    /// How long [`Chaos::settle`] waits: [`SETTLE`], or more for a small budget on many nodes.
+    settle_for: Duration,
 }
 
 /// Runs one seed.
@@ -98,6 +103,7 @@ pub async fn run(options: &Options) -> Report {
         replicas_started: 0,
         added: 0,
         spec: Value::Null,
+        settle_for: SETTLE,
     };
     chaos.soak().await;
     let Chaos {
@@ -132,6 +138,7 @@ impl Chaos {
             .choose(&mut self.rng)
             .cloned()
             .unwrap();
+        self.settle_for = settle_time(&budget, self.nodes.len());
         let strategy = |duration: &str| {
             json!({
                 "canary": { "replicas": canary, "duration": duration,
@@ -363,9 +370,10 @@ impl Chaos {
     }
 
     /// Waits until the EDS reaches `expect` (restarting a replica that exits); records a
-    /// violation naming the last difference if it does not within [`SETTLE`].
+    /// violation naming the last difference if it does not within `settle_for`.
     async fn settle(&mut self, expect: &Expect, what: &str) -> Option<()> {
-        let deadline = Instant::now() + SETTLE;
+        let settle_for = self.settle_for;
+        let deadline = Instant::now() + settle_for;
         let mut last = String::new();
         while Instant::now() < deadline {
             self.tend_replicas();
@@ -388,7 +396,7 @@ impl Chaos {
             )
         });
         self.report.violations.push(format!(
-            "{what} did not settle ({expect:?}) within {SETTLE:?}: {last}; {}",
+            "{what} did not settle ({expect:?}) within {settle_for:?}: {last}; {}",
             status.unwrap_or_default()
         ));
         None
@@ -425,4 +433,36 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     false
+}
+
+/// How long a rollout under `budget` (`maxUnavailable`: a count or a percentage) may take to
+/// settle on `nodes` nodes: at budget 1 on 50 nodes the strategy alone needs 50 waves, about
+/// 100 s, so a fixed deadline would report a slow machine as a stuck rollout.
+fn settle_time(budget: &Value, nodes: usize) -> Duration {
+    // The run may add a few nodes; count them as one more wave's worth.
+    let nodes = nodes + 5;
+    let per_wave = match budget {
+        Value::Number(n) => n.as_u64().unwrap_or(1) as usize,
+        Value::String(p) => {
+            let pct: usize = p.trim_end_matches('%').parse().unwrap_or(100);
+            (nodes * pct).div_ceil(100)
+        }
+        _ => 1,
+    }
+    .max(1);
+    let waves = u32::try_from(nodes.div_ceil(per_wave)).unwrap_or(u32::MAX);
+    SETTLE.max(SETTLE_PER_WAVE.saturating_mul(waves))
+}
+
+#[cfg(test)]
+mod settle_tests {
+    use super::*;
+
+    #[test]
+    fn a_small_budget_on_many_nodes_gets_more_time_to_settle() {
+        assert_eq!(settle_time(&json!("20%"), 34), SETTLE);
+        assert_eq!(settle_time(&json!(3), 30), SETTLE);
+        assert_eq!(settle_time(&json!(1), 50), Duration::from_secs(330));
+        assert_eq!(settle_time(&json!(2), 45), Duration::from_secs(150));
+    }
 }
