@@ -192,13 +192,7 @@ impl Diff<'_> {
             && !o.is_empty()
             && !n.is_empty()
         {
-            for k in union(o, n) {
-                let mut p = path.clone();
-                p.push(Elem::Field(k.clone()));
-                names.push(k);
-                self.diff(o.get(k), n.get(k), p, names);
-                names.pop();
-            }
+            self.diff_fields(o, n, &path, names);
             return;
         }
         if let (Some(Value::Array(o)), Some(Value::Array(n))) = (old, new)
@@ -235,6 +229,23 @@ impl Diff<'_> {
         }
     }
 
+    /// Compares the fields of two maps found at `path`, each like a map field.
+    fn diff_fields<'a>(
+        &mut self,
+        old: &'a Map<String, Value>,
+        new: &'a Map<String, Value>,
+        path: &Path,
+        names: &mut Vec<&'a str>,
+    ) {
+        for k in union(old, new) {
+            let mut p = path.clone();
+            p.push(Elem::Field(k.clone()));
+            names.push(k);
+            self.diff(old.get(k), new.get(k), p, names);
+            names.pop();
+        }
+    }
+
     /// Compares two associative lists item by item: an item on both sides is the same leaf,
     /// and its fields are compared like map fields; an item on one side only is walked.
     fn diff_items<'a>(
@@ -248,15 +259,7 @@ impl Diff<'_> {
             let mut p = path.clone();
             p.push(Elem::Key(key.clone()));
             match old.get(key) {
-                Some(before) => {
-                    for k in union(before, item) {
-                        let mut fp = p.clone();
-                        fp.push(Elem::Field(k.clone()));
-                        names.push(k);
-                        self.diff(before.get(k), item.get(k), fp, names);
-                        names.pop();
-                    }
-                }
+                Some(before) => self.diff_fields(before, item, &p, names),
                 None => {
                     let mut leaves = BTreeMap::new();
                     walk_item(self.lists, names, item, p, &mut leaves);
