@@ -305,14 +305,27 @@ fn walk_item<'a, 'n>(
 ) where
     'a: 'n,
 {
-    for (k, child) in item {
-        let mut cp = path.clone();
-        cp.push(Elem::Field(k.clone()));
+    walk_fields(lists, names, item, &path, out);
+    out.insert(path, Leaf::Item);
+}
+
+/// Records the leaves of each field of `map`, found at `path`.
+fn walk_fields<'a, 'n>(
+    lists: &Lists,
+    names: &mut Vec<&'n str>,
+    map: &'a Map<String, Value>,
+    path: &Path,
+    out: &mut BTreeMap<Path, Leaf<'a>>,
+) where
+    'a: 'n,
+{
+    for (k, child) in map {
+        let mut p = path.clone();
+        p.push(Elem::Field(k.clone()));
         names.push(k);
-        walk(lists, names, child, cp, out);
+        walk(lists, names, child, p, out);
         names.pop();
     }
-    out.insert(path, Leaf::Item);
 }
 
 /// Records the leaves of `v`, found at `path`; `names` are the field names leading to it.
@@ -326,15 +339,7 @@ fn walk<'a, 'n>(
     'a: 'n,
 {
     match v {
-        Value::Object(m) if !m.is_empty() => {
-            for (k, child) in m {
-                let mut p = path.clone();
-                p.push(Elem::Field(k.clone()));
-                names.push(k);
-                walk(lists, names, child, p, out);
-                names.pop();
-            }
-        }
+        Value::Object(m) if !m.is_empty() => walk_fields(lists, names, m, &path, out),
         Value::Array(items) if !items.is_empty() => match lists.of(names) {
             ListType::Map(keys) => {
                 if items.iter().any(|i| item_key(i, &keys).is_none()) {
