@@ -3,10 +3,12 @@
 //! An `Update` (create, update, non-apply patch) gives the writer the fields it changed and
 //! takes them from everyone else; an `Apply` is handled by [`super::apply`].
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::{
-    fieldset::{self, FieldSet, Scope},
+    fieldset::{self, FieldSet, Path, Scope},
     lists::Lists,
 };
 
@@ -20,7 +22,7 @@ pub enum Operation {
 }
 
 /// One entry of `metadata.managedFields`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// Field manager name.
     pub manager: String,
@@ -32,11 +34,12 @@ pub struct Entry {
     pub time: String,
     /// `status` for the status subresource, empty for the main resource.
     pub subresource: String,
-    /// Owned fields.
-    set: FieldSet,
-    /// `set` as read from the stored object's `fieldsV1`, while it has not changed: written
-    /// back as it is instead of being rebuilt.
-    read_as: Option<Value>,
+    /// Owned fields, shared with the stored object's parsed entries until they change.
+    set: Arc<FieldSet>,
+    /// The index of the stored object's `managedFields` item this entry was read from, while
+    /// its fields have not changed: that item is written back as it is instead of being
+    /// rebuilt.
+    from: Option<usize>,
 }
 
 impl Entry {
@@ -55,8 +58,8 @@ impl Entry {
             api_version: api_version.to_string(),
             time: time.to_string(),
             subresource: subresource.to_string(),
-            set,
-            read_as: None,
+            set: Arc::new(set),
+            from: None,
         }
     }
 
@@ -67,8 +70,8 @@ impl Entry {
 
     /// Owned fields, to change.
     pub fn set_mut(&mut self) -> &mut FieldSet {
-        self.read_as = None;
-        &mut self.set
+        self.from = None;
+        Arc::make_mut(&mut self.set)
     }
 
     /// Whether this entry belongs to `manager` writing with `operation` on `subresource`.
@@ -79,15 +82,12 @@ impl Entry {
 
 /// The entries of an object's `metadata.managedFields`.
 pub fn read(obj: &Value) -> Vec<Entry> {
-    let Some(list) = obj
-        .get("metadata")
-        .and_then(|m| m.get("managedFields"))
-        .and_then(Value::as_array)
-    else {
+    let Some(list) = stored_list(obj) else {
         return Vec::new();
     };
     list.iter()
-        .filter_map(|e| {
+        .enumerate()
+        .filter_map(|(i, e)| {
             let operation = match e.get("operation")?.as_str()? {
                 "Apply" => Operation::Apply,
                 _ => Operation::Update,
@@ -97,55 +97,107 @@ pub fn read(obj: &Value) -> Vec<Entry> {
                 .get("fieldsV1")
                 .map(fieldset::from_fields_v1)
                 .unwrap_or_default();
-            // An entry whose fields do not change is written back as it was read.
-            let read_as = e.get("fieldsV1").cloned();
             Some(Entry {
                 manager: s("manager"),
                 operation,
                 api_version: s("apiVersion"),
                 time: s("time"),
                 subresource: s("subresource"),
-                set,
-                read_as,
+                set: Arc::new(set),
+                // An entry whose fields do not change is written back as it was read.
+                from: Some(i),
             })
         })
         .collect()
 }
 
-/// Writes `entries` (dropping empty ones) as `metadata.managedFields` of `obj`.
-pub fn write(obj: &mut Value, entries: Vec<Entry>) {
-    let list: Vec<Value> = entries
-        .into_iter()
-        .filter(|e| !e.set.is_empty())
-        .map(|e| {
-            let fields_v1 = match e.read_as {
-                Some(v) => v,
-                None => fieldset::to_fields_v1(&e.set),
-            };
-            let mut v = Map::new();
-            v.insert("manager".into(), Value::String(e.manager));
-            let operation = match e.operation {
-                Operation::Apply => "Apply",
-                Operation::Update => "Update",
-            };
-            v.insert("operation".into(), operation.into());
-            v.insert("apiVersion".into(), Value::String(e.api_version));
-            v.insert("time".into(), Value::String(e.time));
-            v.insert("fieldsType".into(), "FieldsV1".into());
-            v.insert("fieldsV1".into(), fields_v1);
-            if !e.subresource.is_empty() {
-                v.insert("subresource".into(), Value::String(e.subresource));
-            }
-            Value::Object(v)
-        })
-        .collect();
+fn stored_list(obj: &Value) -> Option<&Vec<Value>> {
+    obj.get("metadata")?.get("managedFields")?.as_array()
+}
+
+/// Writes `entries` (dropping empty ones) as `metadata.managedFields` of `obj`; `old` is the
+/// stored object they were read from, if any. Returns the entries as written, to be read
+/// back instead of parsing `obj` again ([`Parsed`]).
+///
+/// An entry read from `old` and left as it was is written as `old` holds it: moved from the
+/// list `obj` already holds when that list has the same item at the same place (a patch
+/// starts from a copy of the stored object), copied from `old` otherwise.
+pub fn write(obj: &mut Value, entries: Vec<Entry>, old: Option<&Value>) -> Vec<Entry> {
+    let stored = old.and_then(stored_list);
+    let mut given = match obj
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("managedFields"))
+    {
+        Some(Value::Array(items)) => std::mem::take(items),
+        _ => Vec::new(),
+    };
+    let mut list = Vec::with_capacity(entries.len());
+    let mut written = Vec::with_capacity(entries.len());
+    for mut e in entries.into_iter().filter(|e| !e.set.is_empty()) {
+        let read_from = e.from.and_then(|i| Some((i, stored?.get(i)?)));
+        let item = match read_from {
+            Some((i, item)) if written_as(item, &e) => match given.get_mut(i) {
+                Some(same) if *same == *item => std::mem::take(same),
+                _ => item.clone(),
+            },
+            Some((_, item)) => build(&e, item.get("fieldsV1").cloned()),
+            None => build(&e, None),
+        };
+        e.from = Some(list.len());
+        list.push(item);
+        written.push(e);
+    }
     let value = if list.is_empty() {
         Value::Null
     } else {
         Value::Array(list)
     };
     super::meta::set_meta(obj, "managedFields", value);
+    written
 }
+
+fn operation_name(operation: Operation) -> &'static str {
+    match operation {
+        Operation::Apply => "Apply",
+        Operation::Update => "Update",
+    }
+}
+
+/// Whether the stored `item` is what [`build`] would write for `e`, whose fields were read
+/// from it.
+fn written_as(item: &Value, e: &Entry) -> bool {
+    let s = |k: &str| item.get(k).and_then(Value::as_str);
+    s("manager") == Some(e.manager.as_str())
+        && s("operation") == Some(operation_name(e.operation))
+        && s("apiVersion") == Some(e.api_version.as_str())
+        && s("time") == Some(e.time.as_str())
+        && s("fieldsType") == Some("FieldsV1")
+        && s("subresource").unwrap_or("") == e.subresource
+        && item.get("fieldsV1").is_some()
+        && item
+            .as_object()
+            .is_some_and(|m| m.len() == 6 + usize::from(!e.subresource.is_empty()))
+}
+
+/// The `managedFields` item of `e`, with `fields_v1` as its fields when given.
+fn build(e: &Entry, fields_v1: Option<Value>) -> Value {
+    let mut v = Map::new();
+    v.insert("manager".into(), Value::String(e.manager.clone()));
+    v.insert("operation".into(), operation_name(e.operation).into());
+    v.insert("apiVersion".into(), Value::String(e.api_version.clone()));
+    v.insert("time".into(), Value::String(e.time.clone()));
+    v.insert("fieldsType".into(), "FieldsV1".into());
+    let fields_v1 = fields_v1.unwrap_or_else(|| fieldset::to_fields_v1(&e.set));
+    v.insert("fieldsV1".into(), fields_v1);
+    if !e.subresource.is_empty() {
+        v.insert("subresource".into(), Value::String(e.subresource.clone()));
+    }
+    Value::Object(v)
+}
+
+/// The managedFields entries of a stored object as [`write`] returned them, kept next to
+/// the object so the next write does not parse its `fieldsV1` again.
+pub type Parsed = Arc<[Entry]>;
 
 /// Who writes, for field ownership.
 pub struct Writer<'a> {
@@ -171,11 +223,16 @@ pub fn track_update(entries: &mut Vec<Entry>, old: Option<&Value>, new: &Value, 
         return;
     }
     for e in entries.iter_mut() {
-        let before = e.set.len();
-        e.set
-            .retain(|p| !changed.contains(p) && !removed.contains(p));
-        if e.set.len() != before {
-            e.read_as = None;
+        let gone = |p: &Path| changed.contains(p) || removed.contains(p);
+        // Most entries own none of the fields: they keep their set, shared with the stored
+        // object's parsed entries, and their stored item.
+        let touched = if e.set.len() <= changed.len() + removed.len() {
+            e.set.iter().any(gone)
+        } else {
+            changed.iter().chain(&removed).any(|p| e.set.contains(p))
+        };
+        if touched {
+            e.set_mut().retain(|p| !gone(p));
         }
     }
     if changed.is_empty() {

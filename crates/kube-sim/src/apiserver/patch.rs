@@ -10,7 +10,7 @@ use super::{
     core::{Core, Target, WriteOpts},
     error::{ApiError, Cause},
     fieldset,
-    managed::{self, Writer},
+    managed::Writer,
     meta, strategic,
     write::Ownership,
 };
@@ -182,7 +182,10 @@ impl Core {
             now: &now,
             lists: t.info.lists(&t.version),
         };
-        let entries = live.as_deref().map(managed::read).unwrap_or_default();
+        let entries = live
+            .as_ref()
+            .map(|l| self.store.managed(&info.key(), l))
+            .unwrap_or_default();
         let (merged, entries) = apply::apply(live.as_deref(), config, entries, &writer, force)
             .map_err(|conflicts| conflict_error(t, name, &conflicts))?;
         match live {

@@ -18,6 +18,7 @@ use tokio::sync::broadcast;
 
 use super::{
     delete::{FOREGROUND, ORPHAN},
+    managed::{self, Entry, Parsed},
     meta,
     resources::{Registry, ResKey},
 };
@@ -81,12 +82,19 @@ impl Change {
     }
 }
 
+/// A stored object, with its managedFields entries as the write that stored it computed them
+/// (none when that write did not give them).
+struct Slot {
+    obj: Arc<Value>,
+    managed: Option<Parsed>,
+}
+
 /// All objects and their change history.
 pub struct Store {
     /// Resources known to the server.
     pub registry: Registry,
     rv: u64,
-    objects: BTreeMap<ResKey, BTreeMap<ObjKey, Arc<Value>>>,
+    objects: BTreeMap<ResKey, BTreeMap<ObjKey, Slot>>,
     uids: HashMap<String, (ResKey, ObjKey)>,
     /// For each owner uid, the objects whose ownerReferences name it, with the number of
     /// references to it (an object may repeat one).
@@ -98,6 +106,10 @@ pub struct Store {
     /// Every change with a resourceVersion above this one is still in `history`.
     floor: u64,
     tx: broadcast::Sender<Arc<Change>>,
+    /// Whether [`Store::put_parsed`] keeps the entries it is given (tests compare with a
+    /// store that parses every write).
+    #[cfg(test)]
+    pub keep_parsed: bool,
 }
 
 impl Store {
@@ -115,6 +127,24 @@ impl Store {
             history_limit: history_limit.max(1),
             floor: 1,
             tx,
+            #[cfg(test)]
+            keep_parsed: true,
+        }
+    }
+
+    /// The managedFields entries of `obj`, the stored object of `res` with its name: as the
+    /// write that stored it computed them, or read from it.
+    pub fn managed(&self, res: &ResKey, obj: &Arc<Value>) -> Vec<Entry> {
+        let slot = self
+            .objects
+            .get(res)
+            .and_then(|m| m.get(&ObjKey::new(meta::namespace(obj), meta::name(obj))));
+        match slot {
+            Some(Slot {
+                obj: stored,
+                managed: Some(parsed),
+            }) if Arc::ptr_eq(stored, obj) => parsed.to_vec(),
+            _ => managed::read(obj),
         }
     }
 
@@ -130,13 +160,14 @@ impl Store {
 
     /// The object `name` in `namespace`.
     pub fn get(&self, res: &ResKey, namespace: &str, name: &str) -> Option<&Arc<Value>> {
-        self.objects.get(res)?.get(&ObjKey::new(namespace, name))
+        let slot = self.objects.get(res)?.get(&ObjKey::new(namespace, name))?;
+        Some(&slot.obj)
     }
 
     /// The object with this uid and its resource.
     pub fn by_uid(&self, uid: &str) -> Option<(&ResKey, &Arc<Value>)> {
         let (res, key) = self.uids.get(uid)?;
-        Some((res, self.objects.get(res)?.get(key)?))
+        Some((res, &self.objects.get(res)?.get(key)?.obj))
     }
 
     /// Objects of `res`, in one namespace or all, sorted by namespace and name.
@@ -149,10 +180,11 @@ impl Store {
             return Box::new(std::iter::empty());
         };
         match namespace {
-            None => Box::new(map.iter()),
+            None => Box::new(map.iter().map(|(k, s)| (k, &s.obj))),
             Some(ns) => Box::new(
                 map.range(ObjKey::new(ns, "")..)
-                    .take_while(move |(k, _)| k.namespace == ns),
+                    .take_while(move |(k, _)| k.namespace == ns)
+                    .map(|(k, s)| (k, &s.obj)),
             ),
         }
     }
@@ -170,7 +202,11 @@ impl Store {
             .into_iter()
             .flatten()
             .flat_map(move |((res, key), n)| {
-                let obj = self.objects.get(res).and_then(|m| m.get(key));
+                let obj = self
+                    .objects
+                    .get(res)
+                    .and_then(|m| m.get(key))
+                    .map(|s| &s.obj);
                 obj.into_iter()
                     .flat_map(move |o| std::iter::repeat_n((res, o), *n))
             })
@@ -181,7 +217,7 @@ impl Store {
     pub fn waiting(&self) -> impl Iterator<Item = (&ResKey, &Arc<Value>)> {
         self.waiting
             .iter()
-            .filter_map(|(res, key)| Some((res, self.objects.get(res)?.get(key)?)))
+            .filter_map(|(res, key)| Some((res, &self.objects.get(res)?.get(key)?.obj)))
     }
 
     /// Whether some object waits for the garbage collector.
@@ -195,7 +231,7 @@ impl Store {
         let mut dependents: HashMap<String, BTreeMap<(ResKey, ObjKey), usize>> = HashMap::new();
         let mut waiting = BTreeSet::new();
         for (res, map) in &self.objects {
-            for (key, obj) in map {
+            for (key, Slot { obj, .. }) in map {
                 for uid in meta::owner_uids(obj) {
                     *dependents
                         .entry(uid)
@@ -249,7 +285,20 @@ impl Store {
     }
 
     /// Stores `obj` with a new resourceVersion and records the change.
-    pub fn put(&mut self, res: &ResKey, mut obj: Value) -> Arc<Value> {
+    pub fn put(&mut self, res: &ResKey, obj: Value) -> Arc<Value> {
+        self.put_parsed(res, obj, None)
+    }
+
+    /// [`Store::put`], keeping `managed`, the managedFields entries [`managed::write`] wrote
+    /// into `obj`, for [`Store::managed`].
+    pub fn put_parsed(
+        &mut self,
+        res: &ResKey,
+        mut obj: Value,
+        managed: Option<Parsed>,
+    ) -> Arc<Value> {
+        #[cfg(test)]
+        let managed = managed.filter(|_| self.keep_parsed);
         self.rv += 1;
         let rv = self.rv;
         meta::set_meta(&mut obj, "resourceVersion", Value::String(rv.to_string()));
@@ -260,7 +309,14 @@ impl Store {
             .objects
             .entry(res.clone())
             .or_default()
-            .insert(key.clone(), obj.clone());
+            .insert(
+                key.clone(),
+                Slot {
+                    obj: obj.clone(),
+                    managed,
+                },
+            )
+            .map(|s| s.obj);
         if !uid.is_empty() {
             self.uids.insert(uid, (res.clone(), key.clone()));
         }
@@ -287,7 +343,11 @@ impl Store {
         let rv = self.rv;
         meta::set_meta(&mut last, "resourceVersion", Value::String(rv.to_string()));
         let key = ObjKey::new(meta::namespace(&last), meta::name(&last));
-        let old = self.objects.get_mut(res).and_then(|m| m.remove(&key));
+        let old = self
+            .objects
+            .get_mut(res)
+            .and_then(|m| m.remove(&key))
+            .map(|s| s.obj);
         self.reindex(res, &key, old.as_deref(), None);
         self.uids.remove(meta::uid(&last));
         let last = Arc::new(last);
@@ -299,7 +359,7 @@ impl Store {
     /// deletions of the objects are recorded by the caller first).
     pub fn drop_resource(&mut self, res: &ResKey) {
         if let Some(map) = self.objects.remove(res) {
-            for (key, obj) in &map {
+            for (key, Slot { obj, .. }) in &map {
                 self.uids.remove(meta::uid(obj));
                 self.reindex(res, key, Some(obj), None);
             }

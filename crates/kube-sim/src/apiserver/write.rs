@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+#[cfg(test)]
+mod parsed_tests;
 mod pod;
 mod resources;
 mod rules;
@@ -112,14 +114,16 @@ impl Core {
                 entries
             }
         };
-        managed::write(&mut obj, entries);
+        let written = managed::write(&mut obj, entries, None);
         if o.dry_run {
             return Ok(Arc::new(obj));
         }
         if info.group == "apiextensions.k8s.io" {
             self.register_crd(&mut obj)?;
         }
-        let stored = self.store.put(&info.key(), obj);
+        let stored = self
+            .store
+            .put_parsed(&info.key(), obj, Some(written.into()));
         self.mirror_put(&info.key(), &stored);
         Ok(stored)
     }
@@ -250,14 +254,14 @@ impl Core {
         let entries = match own {
             Ownership::Applied(entries) => entries,
             Ownership::Update => {
-                let mut entries = managed::read(old);
+                let mut entries = self.store.managed(&info.key(), old);
                 let api_version = t.api_version();
                 let writer = writer(t, o, &api_version, &now);
                 managed::track_update(&mut entries, Some(old), &new, &writer);
                 entries
             }
         };
-        managed::write(&mut new, entries);
+        let written = managed::write(&mut new, entries, Some(old));
         if unchanged(old, &new) {
             return Ok(old.clone());
         }
@@ -279,7 +283,9 @@ impl Core {
         if info.group == "apiextensions.k8s.io" {
             self.register_crd(&mut new)?;
         }
-        let stored = self.store.put(&info.key(), new);
+        let stored = self
+            .store
+            .put_parsed(&info.key(), new, Some(written.into()));
         self.mirror_put(&info.key(), &stored);
         Ok(stored)
     }

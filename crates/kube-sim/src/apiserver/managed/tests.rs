@@ -31,7 +31,7 @@ fn an_update_takes_the_changed_fields_from_the_stored_entries() {
     let mut old = json!({ "data": { "x": "1", "y": "2" } });
     let mut entries = Vec::new();
     track_update(&mut entries, None, &old, &writer("a", &lists));
-    write(&mut old, entries);
+    write(&mut old, entries, None);
     assert_eq!(
         fields_of(&old, "a"),
         json!({ "f:data": { "f:x": {}, "f:y": {} } })
@@ -42,7 +42,7 @@ fn an_update_takes_the_changed_fields_from_the_stored_entries() {
     new["data"]["x"] = json!("3");
     let mut entries = read(&old);
     track_update(&mut entries, Some(&old), &new, &writer("b", &lists));
-    write(&mut new, entries);
+    write(&mut new, entries, Some(&old));
     assert_eq!(fields_of(&new, "a"), json!({ "f:data": { "f:y": {} } }));
     assert_eq!(fields_of(&new, "b"), json!({ "f:data": { "f:x": {} } }));
 
@@ -51,7 +51,7 @@ fn an_update_takes_the_changed_fields_from_the_stored_entries() {
     newer["data"]["z"] = json!("4");
     let mut entries = read(&new);
     track_update(&mut entries, Some(&new), &newer, &writer("b", &lists));
-    write(&mut newer, entries);
+    write(&mut newer, entries, Some(&new));
     assert_eq!(fields_of(&newer, "a"), json!({ "f:data": { "f:y": {} } }));
     assert_eq!(
         fields_of(&newer, "b"),
