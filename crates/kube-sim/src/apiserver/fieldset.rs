@@ -142,21 +142,27 @@ pub fn changes(
             let old_meta = old.get(k).and_then(Value::as_object);
             let new_meta = new.get(k).and_then(Value::as_object);
             for f in OWNED_META {
-                let path = vec![Elem::Field(k.clone()), Elem::Field((*f).to_string())];
                 let (o, n) = (
                     old_meta.and_then(|m| m.get(*f)),
                     new_meta.and_then(|m| m.get(*f)),
                 );
-                diff.diff(o, n, path, &mut vec!["metadata", f]);
+                if o == n {
+                    continue;
+                }
+                let mut path = vec![Elem::Field(k.clone()), Elem::Field((*f).to_string())];
+                diff.diff(o, n, &mut path, &mut vec!["metadata", f]);
             }
             continue;
         }
-        diff.diff(
-            old.get(k),
-            new.get(k),
-            vec![Elem::Field(k.clone())],
-            &mut vec![k.as_str()],
-        );
+        let (o, n) = (old.get(k), new.get(k));
+        if o != n {
+            diff.diff(
+                o,
+                n,
+                &mut vec![Elem::Field(k.clone())],
+                &mut vec![k.as_str()],
+            );
+        }
     }
     (diff.changed, diff.removed)
 }
@@ -176,23 +182,20 @@ struct Diff<'l> {
 }
 
 impl Diff<'_> {
-    /// Compares what `old` and `new` hold at `path`: maps field by field, anything else
-    /// (lists, scalars, a map on one side only) by their leaves.
+    /// Compares what `old` and `new` hold at `path`, which differ: maps field by field,
+    /// anything else (lists, scalars, a map on one side only) by their leaves.
     fn diff<'a>(
         &mut self,
         old: Option<&'a Value>,
         new: Option<&'a Value>,
-        path: Path,
+        path: &mut Path,
         names: &mut Vec<&'a str>,
     ) {
-        if old == new {
-            return;
-        }
         if let (Some(Value::Object(o)), Some(Value::Object(n))) = (old, new)
             && !o.is_empty()
             && !n.is_empty()
         {
-            self.diff_fields(o, n, &path, names);
+            self.diff_fields(o, n, path, names);
             return;
         }
         if let (Some(Value::Array(o)), Some(Value::Array(n))) = (old, new)
@@ -201,17 +204,20 @@ impl Diff<'_> {
             && let ListType::Map(keys) = self.lists.of(names)
             && let (Some(old_items), Some(new_items)) = (keyed(o, &keys), keyed(n, &keys))
         {
-            self.diff_items(&old_items, &new_items, &path, names);
+            self.diff_items(&old_items, &new_items, path, names);
             return;
         }
+        // A field on one side only: all its leaves are added, or all removed.
+        let (o, n) = match (old, new) {
+            (None, Some(n)) => return walk(self.lists, names, n, path.clone(), &mut self.changed),
+            (Some(o), None) => return walk(self.lists, names, o, path.clone(), &mut self.removed),
+            (None, None) => return,
+            (Some(o), Some(n)) => (o, n),
+        };
         let mut old_leaves = BTreeMap::new();
-        if let Some(o) = old {
-            walk(self.lists, names, o, path.clone(), &mut old_leaves);
-        }
+        walk(self.lists, names, o, path.clone(), &mut old_leaves);
         let mut new_leaves = BTreeMap::new();
-        if let Some(n) = new {
-            walk(self.lists, names, n, path, &mut new_leaves);
-        }
+        walk(self.lists, names, n, path.clone(), &mut new_leaves);
         for (p, v) in &new_leaves {
             let differs = match (old_leaves.get(p), v) {
                 (Some(Leaf::Item), Leaf::Item) => false,
@@ -234,15 +240,19 @@ impl Diff<'_> {
         &mut self,
         old: &'a Map<String, Value>,
         new: &'a Map<String, Value>,
-        path: &Path,
+        path: &mut Path,
         names: &mut Vec<&'a str>,
     ) {
         for k in union(old, new) {
-            let mut p = path.clone();
-            p.push(Elem::Field(k.clone()));
+            let (o, n) = (old.get(k), new.get(k));
+            if o == n {
+                continue;
+            }
+            path.push(Elem::Field(k.clone()));
             names.push(k);
-            self.diff(old.get(k), new.get(k), p, names);
+            self.diff(o, n, path, names);
             names.pop();
+            path.pop();
         }
     }
 
@@ -252,18 +262,21 @@ impl Diff<'_> {
         &mut self,
         old: &BTreeMap<String, &'a Map<String, Value>>,
         new: &BTreeMap<String, &'a Map<String, Value>>,
-        path: &Path,
+        path: &mut Path,
         names: &mut Vec<&'a str>,
     ) {
         for (key, item) in new {
-            let mut p = path.clone();
-            p.push(Elem::Key(key.clone()));
             match old.get(key) {
-                Some(before) => self.diff_fields(before, item, &p, names),
+                Some(before) if before == item => {}
+                Some(before) => {
+                    path.push(Elem::Key(key.clone()));
+                    self.diff_fields(before, item, path, names);
+                    path.pop();
+                }
                 None => {
-                    let mut leaves = BTreeMap::new();
-                    walk_item(self.lists, names, item, p, &mut leaves);
-                    self.changed.extend(leaves.into_keys());
+                    let mut p = path.clone();
+                    p.push(Elem::Key(key.clone()));
+                    walk_item(self.lists, names, item, p, &mut self.changed);
                 }
             }
         }
@@ -271,9 +284,7 @@ impl Diff<'_> {
             if !new.contains_key(key) {
                 let mut p = path.clone();
                 p.push(Elem::Key(key.clone()));
-                let mut leaves = BTreeMap::new();
-                walk_item(self.lists, names, item, p, &mut leaves);
-                self.removed.extend(leaves.into_keys());
+                walk_item(self.lists, names, item, p, &mut self.removed);
             }
         }
     }
@@ -295,18 +306,37 @@ fn keyed<'a>(
     Some(out)
 }
 
+/// Where a walk records the leaves it finds.
+trait Leaves<'a> {
+    fn put(&mut self, path: Path, leaf: Leaf<'a>);
+}
+
+/// Every leaf with what it holds.
+impl<'a> Leaves<'a> for BTreeMap<Path, Leaf<'a>> {
+    fn put(&mut self, path: Path, leaf: Leaf<'a>) {
+        self.insert(path, leaf);
+    }
+}
+
+/// Only the paths of the leaves.
+impl<'a> Leaves<'a> for FieldSet {
+    fn put(&mut self, path: Path, _: Leaf<'a>) {
+        self.insert(path);
+    }
+}
+
 /// Records the leaves of the associative list item `item`, found at `path` (its key).
 fn walk_item<'a, 'n>(
     lists: &Lists,
     names: &mut Vec<&'n str>,
     item: &'a Map<String, Value>,
     path: Path,
-    out: &mut BTreeMap<Path, Leaf<'a>>,
+    out: &mut impl Leaves<'a>,
 ) where
     'a: 'n,
 {
     walk_fields(lists, names, item, &path, out);
-    out.insert(path, Leaf::Item);
+    out.put(path, Leaf::Item);
 }
 
 /// Records the leaves of each field of `map`, found at `path`.
@@ -315,7 +345,7 @@ fn walk_fields<'a, 'n>(
     names: &mut Vec<&'n str>,
     map: &'a Map<String, Value>,
     path: &Path,
-    out: &mut BTreeMap<Path, Leaf<'a>>,
+    out: &mut impl Leaves<'a>,
 ) where
     'a: 'n,
 {
@@ -334,7 +364,7 @@ fn walk<'a, 'n>(
     names: &mut Vec<&'n str>,
     v: &'a Value,
     path: Path,
-    out: &mut BTreeMap<Path, Leaf<'a>>,
+    out: &mut impl Leaves<'a>,
 ) where
     'a: 'n,
 {
@@ -343,7 +373,7 @@ fn walk<'a, 'n>(
         Value::Array(items) if !items.is_empty() => match lists.of(names) {
             ListType::Map(keys) => {
                 if items.iter().any(|i| item_key(i, &keys).is_none()) {
-                    out.insert(path, Leaf::Value(v));
+                    out.put(path, Leaf::Value(v));
                     return;
                 }
                 for item in items {
@@ -355,7 +385,7 @@ fn walk<'a, 'n>(
                     if let Some(m) = item.as_object() {
                         walk_item(lists, names, m, p, out);
                     } else {
-                        out.insert(p, Leaf::Item);
+                        out.put(p, Leaf::Item);
                     }
                 }
             }
@@ -363,15 +393,15 @@ fn walk<'a, 'n>(
                 for item in items {
                     let mut p = path.clone();
                     p.push(Elem::Value(item.to_string()));
-                    out.insert(p, Leaf::Value(item));
+                    out.put(p, Leaf::Value(item));
                 }
             }
             ListType::Atomic => {
-                out.insert(path, Leaf::Value(v));
+                out.put(path, Leaf::Value(v));
             }
         },
         _ => {
-            out.insert(path, Leaf::Value(v));
+            out.put(path, Leaf::Value(v));
         }
     }
 }
