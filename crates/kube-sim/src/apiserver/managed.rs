@@ -140,7 +140,16 @@ pub fn write(obj: &mut Value, entries: Vec<Entry>, old: Option<&Value>) -> Vec<E
                 Some(same) if *same == *item => std::mem::take(same),
                 _ => item.clone(),
             },
-            Some((_, item)) => build(&e, item.get("fieldsV1").cloned()),
+            // Same fields, written at another time: the stored fields are moved or copied
+            // as above.
+            Some((i, item)) => {
+                let stored = item.get("fieldsV1");
+                let fields = match given.get_mut(i).and_then(|g| g.get_mut("fieldsV1")) {
+                    Some(same) if Some(&*same) == stored => Some(std::mem::take(same)),
+                    _ => stored.cloned(),
+                };
+                build(&e, fields)
+            }
             None => build(&e, None),
         };
         e.from = Some(list.len());
@@ -222,7 +231,13 @@ pub fn track_update(entries: &mut Vec<Entry>, old: Option<&Value>, new: &Value, 
     if changed.is_empty() && removed.is_empty() {
         return;
     }
-    for e in entries.iter_mut() {
+    let pos = entries
+        .iter()
+        .position(|e| e.is(writer.manager, Operation::Update, writer.subresource));
+    for (i, e) in entries.iter_mut().enumerate() {
+        if Some(i) == pos {
+            continue;
+        }
         let gone = |p: &Path| changed.contains(p) || removed.contains(p);
         // Most entries own none of the fields: they keep their set, shared with the stored
         // object's parsed entries, and their stored item.
@@ -235,31 +250,35 @@ pub fn track_update(entries: &mut Vec<Entry>, old: Option<&Value>, new: &Value, 
             e.set_mut().retain(|p| !gone(p));
         }
     }
-    if changed.is_empty() {
-        entries.retain(|e| !e.set.is_empty());
-        return;
-    }
-    let pos = entries
-        .iter()
-        .position(|e| e.is(writer.manager, Operation::Update, writer.subresource));
-    let entry = match pos {
-        Some(i) => &mut entries[i],
-        None => {
-            entries.push(Entry::new(
-                writer.manager,
-                Operation::Update,
-                writer.api_version,
-                "",
-                writer.subresource,
-                FieldSet::new(),
-            ));
-            let last = entries.len() - 1;
-            &mut entries[last]
+    let gains = !changed.is_empty();
+    match pos {
+        // The writer keeps what it owned but the removed fields, and gains the changed ones;
+        // its set (and stored fields) stay as they are when it already owns all of them.
+        Some(i) => {
+            let e = &mut entries[i];
+            let loses = removed.iter().any(|p| e.set.contains(p));
+            if loses || changed.iter().any(|p| !e.set.contains(p)) {
+                let set = e.set_mut();
+                if loses {
+                    set.retain(|p| !removed.contains(p));
+                }
+                set.extend(changed);
+            }
+            if gains {
+                e.time = writer.now.to_string();
+                e.api_version = writer.api_version.to_string();
+            }
         }
-    };
-    entry.set_mut().extend(changed);
-    entry.time = writer.now.to_string();
-    entry.api_version = writer.api_version.to_string();
+        None if gains => entries.push(Entry::new(
+            writer.manager,
+            Operation::Update,
+            writer.api_version,
+            writer.now,
+            writer.subresource,
+            changed,
+        )),
+        None => {}
+    }
     entries.retain(|e| !e.set.is_empty());
 }
 
