@@ -15,9 +15,11 @@
 //! Every write first checks that this replica still leads: losing the lease stops writing at
 //! once, even in the middle of a plan.
 
+#[cfg(test)]
+mod pacing_tests;
 mod pods;
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, time::Duration};
 
 use k8s_openapi::{
     api::core::v1::{ObjectReference, Pod},
@@ -31,14 +33,18 @@ use kube::{
 use serde_json::json;
 use tokio::{sync::watch, time::Instant};
 
-use super::{expectations::Pending, metrics::Metrics};
+use super::{
+    expectations::Pending,
+    metrics::Metrics,
+    pacing::{self, StatusPacing},
+};
 use eds_api::{
     Condition, ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonSetStatus,
     ExtendedDaemonsetSetting,
     condition::{find, set_condition},
     constants::{FIELD_MANAGER, condition_type, keys::ERS_NAME_LABEL, reason},
 };
-use eds_plan::{EventObject, EventType as PlanEventType, Plan};
+use eds_plan::{EventObject, EventType as PlanEventType, Plan, progress};
 
 /// Why executing a plan stopped.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +119,8 @@ pub struct Executor<'a> {
     pub deadline: &'a watch::Receiver<Option<Instant>>,
     /// Pod writes in flight at once (`--max-concurrent-writes`).
     pub max_concurrent_writes: usize,
+    /// When each status was last written: a change that is only progress waits its turn.
+    pub pacing: &'a StatusPacing,
 }
 
 /// What one execution did, for expectations and logs.
@@ -121,6 +129,15 @@ pub struct Outcome {
     pub pending: Pending,
     pub created: usize,
     pub deleted: usize,
+    /// A status change that is only progress was held back by the pacing: the reconcile
+    /// must come back within this long to write it.
+    pub status_deferred: Option<Duration>,
+}
+
+impl Outcome {
+    fn defer_status(&mut self, wait: Duration) {
+        self.status_deferred = Some(self.status_deferred.map_or(wait, |d| d.min(wait)));
+    }
 }
 
 impl Executor<'_> {
@@ -232,18 +249,52 @@ impl Executor<'_> {
             })?;
         }
 
-        for (name, status) in &plan.ers_statuses {
-            let live = live_ers.iter().find(|e| &e.name_any() == name);
-            if live.and_then(|e| e.status.as_ref()) == Some(status) {
-                continue;
-            }
-            if live.is_none() && !plan.ers_applies.iter().any(|e| &e.name_any() == name) {
+        // Statuses: those that change, and whether each is only progress (paced). A change
+        // that is more than progress is written at once together with every other status that
+        // changed, so that the ExtendedDaemonSet and its ERSs agree when a watcher sees it.
+        let eds_status = match &refusal {
+            Some(r) => refused_status(eds, &plan.eds_status, r.message),
+            None => plan.eds_status.clone(),
+        };
+        let eds_changed = (plan.eds_status_changed || refusal.is_some())
+            && eds.status.as_ref() != Some(&eds_status);
+        let eds_progress = eds
+            .status
+            .as_ref()
+            .is_some_and(|l| progress::eds_only_progress(l, &eds_status));
+        let ers_changes: Vec<_> = plan
+            .ers_statuses
+            .iter()
+            .filter_map(|(name, status)| {
+                let live = live_ers.iter().find(|e| &e.name_any() == name);
+                let live_status = live.and_then(|e| e.status.as_ref());
+                let unknown =
+                    live.is_none() && !plan.ers_applies.iter().any(|e| &e.name_any() == name);
+                (live_status != Some(status) && !unknown).then(|| {
+                    let progress =
+                        live_status.is_some_and(|l| progress::ers_only_progress(l, status));
+                    (name, status, progress)
+                })
+            })
+            .collect();
+        let flush = (eds_changed && !eds_progress) || ers_changes.iter().any(|(.., p)| !p);
+        let held = |key: &str, progress: bool| {
+            (progress && !flush)
+                .then(|| self.pacing.wait(key, Instant::now()))
+                .flatten()
+        };
+
+        for (name, status, progress) in ers_changes {
+            let kind = "ExtendedDaemonSetReplicaSet";
+            let key = pacing::object_key(kind, &ns, name);
+            if let Some(wait) = held(&key, progress) {
+                outcome.defer_status(wait);
                 continue;
             }
             self.ensure_leader()?;
-            let kind = "ExtendedDaemonSetReplicaSet";
             self.status_write(kind, name, apply_status(&ers_api, name, status))
                 .await?;
+            self.pacing.wrote(&key, Instant::now());
         }
 
         for (name, status) in &plan.setting_statuses {
@@ -254,16 +305,14 @@ impl Executor<'_> {
                 .await?;
         }
 
-        let eds_status = match &refusal {
-            Some(r) => refused_status(eds, &plan.eds_status, r.message),
-            None => plan.eds_status.clone(),
-        };
-        if (plan.eds_status_changed || refusal.is_some())
-            && eds.status.as_ref() != Some(&eds_status)
-        {
+        let (kind, name) = ("ExtendedDaemonSet", eds.name_any());
+        let key = pacing::object_key(kind, &ns, &name);
+        let wait = eds_changed.then(|| held(&key, eds_progress)).flatten();
+        if let Some(wait) = wait {
+            outcome.defer_status(wait);
+        } else if eds_changed {
             self.ensure_leader()?;
             let eds_api: Api<ExtendedDaemonSet> = Api::namespaced(self.client.clone(), &ns);
-            let (kind, name) = ("ExtendedDaemonSet", eds.name_any());
             // An apply that omits a struct it set before leaves `{}` behind (structured-merge-diff
             // keeps the emptied parent), which reads back as an empty canary or an invalid
             // rejectedRevision. Fields the plan clears are removed explicitly first.
@@ -285,6 +334,7 @@ impl Executor<'_> {
             }
             let apply = apply_status(&eds_api, &name, &eds_status);
             self.status_write(kind, &name, apply).await?;
+            self.pacing.wrote(&key, Instant::now());
         }
 
         let ers_ref = |name: &String| {

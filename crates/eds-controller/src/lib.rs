@@ -13,6 +13,7 @@ pub mod health;
 pub mod leader;
 pub mod metrics;
 pub mod orphans;
+pub mod pacing;
 pub mod reconcile;
 pub mod run;
 pub mod scope;

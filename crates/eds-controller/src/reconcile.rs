@@ -26,6 +26,7 @@ use super::{
     expectations::{Expectations, StoreView},
     health::Readiness,
     metrics::Metrics,
+    pacing::StatusPacing,
 };
 use eds_api::ExtendedDaemonSet;
 use eds_plan::{self as plan, PodDigest, Snapshot, Steering};
@@ -45,6 +46,8 @@ pub struct Context {
     /// Set once every cache synced: no plan is made from a cache still listing.
     pub synced: Readiness,
     pub expectations: Expectations,
+    /// When each status was last written (progress is written at a steady pace).
+    pub pacing: StatusPacing,
     /// Planner state kept between reconciles (e.g. failed-pod backoff), per EDS key.
     pub state: Mutex<BTreeMap<String, plan::PlannerState>>,
     /// Consecutive failures per EDS key, for the error backoff.
@@ -101,6 +104,7 @@ pub async fn reconcile(
         // Owner references make the garbage collector delete the ERSs and their pods.
         ctx.metrics.forget_eds(&ns, &name);
         ctx.expectations.forget(&key);
+        ctx.pacing.forget(&ns, &name);
         return Ok(Action::await_change());
     }
     if !*ctx.leader.borrow() {
@@ -147,6 +151,7 @@ pub async fn reconcile(
         leader: &ctx.leader,
         deadline: &ctx.lease_deadline,
         max_concurrent_writes: ctx.config.max_concurrent_writes,
+        pacing: &ctx.pacing,
     };
     let mut outcome = Outcome::default();
     let executed = match tokio::time::timeout(
@@ -197,7 +202,10 @@ pub async fn reconcile(
             "rollout step"
         );
     }
-    Ok(Action::requeue(plan.requeue_after))
+    let requeue = outcome
+        .status_deferred
+        .map_or(plan.requeue_after, |d| d.min(plan.requeue_after));
+    Ok(Action::requeue(requeue))
 }
 
 /// Requeue policy after a failed reconcile: exponential backoff per object, so one bad object

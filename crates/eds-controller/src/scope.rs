@@ -146,6 +146,7 @@ pub fn start_scope(namespace: Option<&str>, shared: &Shared<'_>) -> Scope {
         lease_deadline: lease_deadline.clone(),
         synced: readiness.clone(),
         expectations: Default::default(),
+        pacing: Default::default(),
         state: Default::default(),
         failures: Default::default(),
         execute_limit: super::reconcile::EXECUTE_LIMIT,
@@ -158,7 +159,7 @@ pub fn start_scope(namespace: Option<&str>, shared: &Shared<'_>) -> Scope {
         .with_config(
             ControllerConfig::default()
                 .concurrency(config.concurrency)
-                .debounce(Duration::from_millis(50)),
+                .debounce(Duration::ZERO),
         )
         .owns_stream(ers_stream)
         .watches_stream(pod_stream, |pod: Pod| {

@@ -23,6 +23,7 @@ mod observe;
 mod output;
 mod placement;
 mod pod;
+pub mod progress;
 pub mod revision;
 mod rolling;
 mod settings;

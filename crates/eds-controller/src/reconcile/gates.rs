@@ -85,6 +85,7 @@ impl Bench {
             lease_deadline: watch::channel(None).1,
             synced: Readiness::default(),
             expectations: Default::default(),
+            pacing: Default::default(),
             state: Default::default(),
             failures: Default::default(),
             execute_limit,

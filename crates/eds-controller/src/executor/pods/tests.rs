@@ -35,6 +35,7 @@ struct Bench {
     leader: watch::Receiver<bool>,
     _leader_tx: watch::Sender<bool>,
     deadline: watch::Receiver<Option<tokio::time::Instant>>,
+    pacing: crate::pacing::StatusPacing,
 }
 
 impl Bench {
@@ -54,6 +55,7 @@ impl Bench {
             leader: rx,
             _leader_tx: tx,
             deadline: watch::channel(None).1,
+            pacing: Default::default(),
         }
     }
 
@@ -65,6 +67,7 @@ impl Bench {
             leader: &self.leader,
             deadline: &self.deadline,
             max_concurrent_writes,
+            pacing: &self.pacing,
         }
     }
 
