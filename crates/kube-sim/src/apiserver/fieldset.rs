@@ -442,11 +442,15 @@ fn fields_v1_level(paths: &[&[Elem]], depth: usize, map: &mut Map<String, Value>
 }
 
 fn encode(elem: &Elem) -> String {
-    match elem {
-        Elem::Field(f) => format!("f:{f}"),
-        Elem::Key(k) => format!("k:{k}"),
-        Elem::Value(v) => format!("v:{v}"),
-    }
+    let (prefix, rest) = match elem {
+        Elem::Field(f) => ("f:", f),
+        Elem::Key(k) => ("k:", k),
+        Elem::Value(v) => ("v:", v),
+    };
+    let mut key = String::with_capacity(prefix.len() + rest.len());
+    key.push_str(prefix);
+    key.push_str(rest);
+    key
 }
 
 fn decode(s: &str) -> Option<Elem> {
