@@ -98,20 +98,20 @@ pub fn leaves<'a>(obj: &'a Value, scope: Scope, lists: &Lists) -> BTreeMap<Path,
         if !in_scope(k, scope) {
             continue;
         }
-        let path = vec![Elem::Field(k.clone())];
+        let mut path = vec![Elem::Field(k.clone())];
         if k == "metadata" {
             if let Some(m) = v.as_object() {
                 for f in OWNED_META {
                     if let Some(fv) = m.get(*f) {
                         let mut p = path.clone();
                         p.push(Elem::Field((*f).to_string()));
-                        walk(lists, &mut vec!["metadata", f], fv, p, &mut out);
+                        walk(lists, &mut vec!["metadata", f], fv, &mut p, &mut out);
                     }
                 }
             }
             continue;
         }
-        walk(lists, &mut vec![k.as_str()], v, path, &mut out);
+        walk(lists, &mut vec![k.as_str()], v, &mut path, &mut out);
     }
     out
 }
@@ -209,15 +209,15 @@ impl Diff<'_> {
         }
         // A field on one side only: all its leaves are added, or all removed.
         let (o, n) = match (old, new) {
-            (None, Some(n)) => return walk(self.lists, names, n, path.clone(), &mut self.changed),
-            (Some(o), None) => return walk(self.lists, names, o, path.clone(), &mut self.removed),
+            (None, Some(n)) => return walk(self.lists, names, n, path, &mut self.changed),
+            (Some(o), None) => return walk(self.lists, names, o, path, &mut self.removed),
             (None, None) => return,
             (Some(o), Some(n)) => (o, n),
         };
         let mut old_leaves = BTreeMap::new();
-        walk(self.lists, names, o, path.clone(), &mut old_leaves);
+        walk(self.lists, names, o, path, &mut old_leaves);
         let mut new_leaves = BTreeMap::new();
-        walk(self.lists, names, n, path.clone(), &mut new_leaves);
+        walk(self.lists, names, n, path, &mut new_leaves);
         for (p, v) in &new_leaves {
             let differs = match (old_leaves.get(p), v) {
                 (Some(Leaf::Item), Leaf::Item) => false,
@@ -274,17 +274,17 @@ impl Diff<'_> {
                     path.pop();
                 }
                 None => {
-                    let mut p = path.clone();
-                    p.push(Elem::Key(key.clone()));
-                    walk_item(self.lists, names, item, p, &mut self.changed);
+                    path.push(Elem::Key(key.clone()));
+                    walk_item(self.lists, names, item, path, &mut self.changed);
+                    path.pop();
                 }
             }
         }
         for (key, item) in old {
             if !new.contains_key(key) {
-                let mut p = path.clone();
-                p.push(Elem::Key(key.clone()));
-                walk_item(self.lists, names, item, p, &mut self.removed);
+                path.push(Elem::Key(key.clone()));
+                walk_item(self.lists, names, item, path, &mut self.removed);
+                path.pop();
             }
         }
     }
@@ -330,13 +330,13 @@ fn walk_item<'a, 'n>(
     lists: &Lists,
     names: &mut Vec<&'n str>,
     item: &'a Map<String, Value>,
-    path: Path,
+    path: &mut Path,
     out: &mut impl Leaves<'a>,
 ) where
     'a: 'n,
 {
-    walk_fields(lists, names, item, &path, out);
-    out.put(path, Leaf::Item);
+    walk_fields(lists, names, item, path, out);
+    out.put(path.clone(), Leaf::Item);
 }
 
 /// Records the leaves of each field of `map`, found at `path`.
@@ -344,64 +344,65 @@ fn walk_fields<'a, 'n>(
     lists: &Lists,
     names: &mut Vec<&'n str>,
     map: &'a Map<String, Value>,
-    path: &Path,
+    path: &mut Path,
     out: &mut impl Leaves<'a>,
 ) where
     'a: 'n,
 {
     for (k, child) in map {
-        let mut p = path.clone();
-        p.push(Elem::Field(k.clone()));
+        path.push(Elem::Field(k.clone()));
         names.push(k);
-        walk(lists, names, child, p, out);
+        walk(lists, names, child, path, out);
         names.pop();
+        path.pop();
     }
 }
 
 /// Records the leaves of `v`, found at `path`; `names` are the field names leading to it.
+/// `path` is a stack: only the paths of leaves are copied.
 fn walk<'a, 'n>(
     lists: &Lists,
     names: &mut Vec<&'n str>,
     v: &'a Value,
-    path: Path,
+    path: &mut Path,
     out: &mut impl Leaves<'a>,
 ) where
     'a: 'n,
 {
     match v {
-        Value::Object(m) if !m.is_empty() => walk_fields(lists, names, m, &path, out),
+        Value::Object(m) if !m.is_empty() => walk_fields(lists, names, m, path, out),
         Value::Array(items) if !items.is_empty() => match lists.of(names) {
             ListType::Map(keys) => {
                 if items.iter().any(|i| item_key(i, &keys).is_none()) {
-                    out.put(path, Leaf::Value(v));
+                    out.put(path.clone(), Leaf::Value(v));
                     return;
                 }
                 for item in items {
                     let Some(key) = item_key(item, &keys) else {
                         continue;
                     };
-                    let mut p = path.clone();
-                    p.push(Elem::Key(key));
+                    path.push(Elem::Key(key));
                     if let Some(m) = item.as_object() {
-                        walk_item(lists, names, m, p, out);
+                        walk_item(lists, names, m, path, out);
                     } else {
-                        out.put(p, Leaf::Item);
+                        out.put(path.clone(), Leaf::Item);
                     }
+                    path.pop();
                 }
             }
             ListType::Set => {
                 for item in items {
-                    let mut p = path.clone();
-                    p.push(Elem::Value(item.to_string()));
-                    out.put(p, Leaf::Value(item));
+                    path.push(Elem::Value(item.to_string()));
+                    out.put(path.clone(), Leaf::Value(item));
+                    path.pop();
                 }
             }
             ListType::Atomic => {
-                out.put(path, Leaf::Value(v));
+                out.put(path.clone(), Leaf::Value(v));
             }
         },
         _ => {
-            out.put(path, Leaf::Value(v));
+            out.put(path.clone(), Leaf::Value(v));
         }
     }
 }
