@@ -36,7 +36,7 @@ use tokio::{sync::watch, time::Instant};
 use super::{
     expectations::Pending,
     metrics::Metrics,
-    pacing::{self, StatusPacing},
+    pacing::{self, Pacing},
 };
 use eds_api::{
     Condition, ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonSetStatus,
@@ -120,7 +120,7 @@ pub struct Executor<'a> {
     /// Pod writes in flight at once (`--max-concurrent-writes`).
     pub max_concurrent_writes: usize,
     /// When each status was last written: a change that is only progress waits its turn.
-    pub pacing: &'a StatusPacing,
+    pub pacing: &'a Pacing,
 }
 
 /// What one execution did, for expectations and logs.
@@ -294,7 +294,7 @@ impl Executor<'_> {
             self.ensure_leader()?;
             self.status_write(kind, name, apply_status(&ers_api, name, status))
                 .await?;
-            self.pacing.wrote(&key, Instant::now());
+            self.pacing.mark(&key, Instant::now());
         }
 
         for (name, status) in &plan.setting_statuses {
@@ -334,7 +334,7 @@ impl Executor<'_> {
             }
             let apply = apply_status(&eds_api, &name, &eds_status);
             self.status_write(kind, &name, apply).await?;
-            self.pacing.wrote(&key, Instant::now());
+            self.pacing.mark(&key, Instant::now());
         }
 
         let ers_ref = |name: &String| {

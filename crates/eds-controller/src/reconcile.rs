@@ -26,7 +26,7 @@ use super::{
     expectations::{Expectations, StoreView},
     health::Readiness,
     metrics::Metrics,
-    pacing::StatusPacing,
+    pacing::{self, Pacing},
 };
 use eds_api::ExtendedDaemonSet;
 use eds_plan::{self as plan, PodDigest, Snapshot, Steering};
@@ -47,7 +47,9 @@ pub struct Context {
     pub synced: Readiness,
     pub expectations: Expectations,
     /// When each status was last written (progress is written at a steady pace).
-    pub pacing: StatusPacing,
+    pub pacing: Pacing,
+    /// When each ExtendedDaemonSet's last reconcile started ([`pacing::RECONCILE_SPACING`]).
+    pub spacing: Pacing,
     /// Planner state kept between reconciles (e.g. failed-pod backoff), per EDS key.
     pub state: Mutex<BTreeMap<String, plan::PlannerState>>,
     /// Consecutive failures per EDS key, for the error backoff.
@@ -96,15 +98,29 @@ pub async fn reconcile(
     eds: Arc<ExtendedDaemonSet>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
-    let started = Instant::now();
     let key = key(&eds);
     let ns = eds.namespace().unwrap_or_default();
     let name = eds.name_any();
+    // Spaced from the previous reconcile of this ExtendedDaemonSet: what changes meanwhile is
+    // folded into this one.
+    let spacing_key = pacing::object_key("ExtendedDaemonSet", &ns, &name);
+    if let Some(wait) = ctx.spacing.wait(&spacing_key, tokio::time::Instant::now()) {
+        tokio::time::sleep(wait).await;
+    }
+    ctx.spacing.mark(&spacing_key, tokio::time::Instant::now());
+    let started = Instant::now();
+    // The object as the cache holds it now, not as it was when the reconcile was queued.
+    let eds = ctx
+        .stores
+        .eds
+        .get(&kube::runtime::reflector::ObjectRef::from_obj(&*eds))
+        .unwrap_or(eds);
     if eds.metadata.deletion_timestamp.is_some() {
         // Owner references make the garbage collector delete the ERSs and their pods.
         ctx.metrics.forget_eds(&ns, &name);
         ctx.expectations.forget(&key);
         ctx.pacing.forget(&ns, &name);
+        ctx.spacing.forget(&ns, &name);
         return Ok(Action::await_change());
     }
     if !*ctx.leader.borrow() {

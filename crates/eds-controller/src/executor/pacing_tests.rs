@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use super::{Executor, Outcome};
-use crate::{metrics::Metrics, pacing::StatusPacing};
+use crate::{metrics::Metrics, pacing::Pacing};
 use eds_api::{
     Condition, ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonSetReplicaSetStatus,
     ExtendedDaemonSetStatus,
@@ -120,7 +120,7 @@ async fn progress_waits_for_the_interval_other_changes_do_not() {
     let metrics = Metrics::with_registry().0;
     let (_leader_tx, leader) = watch::channel(true);
     let deadline = watch::channel(None).1;
-    let hour = StatusPacing::new(Duration::from_secs(3600));
+    let hour = Pacing::new(Duration::from_secs(3600));
     let executor = |pacing| Executor {
         client: &client,
         recorder: &recorder,
@@ -211,7 +211,7 @@ async fn progress_waits_for_the_interval_other_changes_do_not() {
     assert_eq!(stored_done.conditions[0].status, "False");
 
     // Once the interval has passed, progress is written.
-    let passed = StatusPacing::new(Duration::ZERO);
+    let passed = Pacing::new(Duration::ZERO);
     let more = ExtendedDaemonSetStatus {
         ready: 9,
         available: 9,

@@ -35,7 +35,7 @@ struct Bench {
     leader: watch::Receiver<bool>,
     _leader_tx: watch::Sender<bool>,
     deadline: watch::Receiver<Option<tokio::time::Instant>>,
-    pacing: crate::pacing::StatusPacing,
+    pacing: crate::pacing::Pacing,
 }
 
 impl Bench {
@@ -55,7 +55,7 @@ impl Bench {
             leader: rx,
             _leader_tx: tx,
             deadline: watch::channel(None).1,
-            pacing: Default::default(),
+            pacing: crate::pacing::Pacing::new(crate::pacing::STATUS_PROGRESS_INTERVAL),
         }
     }
 
