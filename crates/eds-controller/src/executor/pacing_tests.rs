@@ -31,16 +31,8 @@ fn plan_with_status(
     ers: &ExtendedDaemonSetReplicaSetStatus,
 ) -> Plan {
     let snapshot = Snapshot {
-        eds: eds.clone(),
         replica_sets: live_ers.to_vec(),
-        pods: Vec::new(),
-        digested_pods: Vec::new(),
-        old_daemonset_pods: Vec::new(),
-        nodes: Vec::new(),
-        digested_nodes: Vec::new(),
-        settings: Vec::new(),
-        config: Default::default(),
-        state: Default::default(),
+        ..Snapshot::new(eds.clone())
     };
     let mut plan = eds_plan::plan(&snapshot, jiff::Timestamp::now());
     if !live_ers.is_empty() {
