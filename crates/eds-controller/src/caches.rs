@@ -22,6 +22,7 @@ use kube::{
 use serde::de::DeserializeOwned;
 
 use eds_plan::{PodDigest, digest::NodeDigest};
+use lean_objects::Lean;
 
 use eds_api::{
     ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonsetSetting,
@@ -238,10 +239,11 @@ where
     }
 }
 
-/// A reflector stream of `api` with managedFields stripped: applied and deleted objects, so that
-/// the final deletion of a pod (which lets the next pod on its node start) re-queues its owner.
+/// A reflector stream of `api`, objects decoded without their managedFields ([`Lean`]): applied
+/// and deleted objects, so that the final deletion of a pod (which lets the next pod on its node
+/// start) re-queues its owner.
 pub fn reflect<K>(
-    api: Api<K>,
+    api: Api<Lean<K>>,
     config: watcher::Config,
 ) -> (
     Store<K>,
@@ -259,7 +261,7 @@ where
     let (reader, writer) = reflector::store();
     let stream = watcher(api, config)
         .default_backoff()
-        .modify(|obj: &mut K| obj.managed_fields_mut().clear())
+        .map_ok(lean_objects::inner_event)
         .reflect(writer)
         .touched_objects();
     (reader, stream)
@@ -269,7 +271,7 @@ where
 /// `retain(store)` after each (re-)list, which reports no deletion of its own. The metrics of
 /// a deleted object go this way: no reconcile runs for an object that is gone.
 pub fn reflect_forgetting<K, F, R>(
-    api: Api<K>,
+    api: Api<Lean<K>>,
     config: watcher::Config,
     forget: F,
     retain: R,
@@ -292,7 +294,7 @@ where
     let store = reader.clone();
     let stream = watcher(api, config)
         .default_backoff()
-        .modify(|obj: &mut K| obj.managed_fields_mut().clear())
+        .map_ok(lean_objects::inner_event)
         .reflect(writer)
         // The reflector has applied the event to the store when it passes it on.
         .inspect_ok(move |event| match event {
@@ -311,7 +313,7 @@ where
 
 /// [`reflect`] for pods, keeping `digests` up to date with the store.
 pub fn reflect_pods(
-    api: Api<Pod>,
+    api: Api<Lean<Pod>>,
     digests: PodDigests,
 ) -> (
     Store<Pod>,
@@ -321,7 +323,7 @@ pub fn reflect_pods(
     let store = reader.clone();
     let stream = watcher(api, pod_watch_config())
         .default_backoff()
-        .modify(|obj: &mut Pod| obj.managed_fields_mut().clear())
+        .map_ok(lean_objects::inner_event)
         .reflect(writer)
         // The reflector has applied the event to the store when it passes it on.
         .inspect_ok(move |event| digests.apply(event, &store))
@@ -374,10 +376,14 @@ pub fn node_events(
     client: &Client,
     digests: NodeDigests,
 ) -> impl Stream<Item = Result<watcher::Event<Node>, watcher::Error>> + Send + 'static {
-    watcher(Api::<Node>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .modify(strip_node)
-        .inspect_ok(move |event| digests.apply(event))
+    watcher(
+        Api::<Lean<Node>>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .map_ok(lean_objects::inner_event)
+    .modify(strip_node)
+    .inspect_ok(move |event| digests.apply(event))
 }
 
 /// Waits until every store of a scope has its first full list.

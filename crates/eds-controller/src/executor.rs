@@ -45,6 +45,7 @@ use eds_api::{
     constants::{FIELD_MANAGER, condition_type, keys::ERS_NAME_LABEL, reason},
 };
 use eds_plan::{EventObject, EventType as PlanEventType, Plan, progress};
+use lean_objects::Lean;
 
 /// Why executing a plan stopped.
 #[derive(Debug, thiserror::Error)]
@@ -195,7 +196,8 @@ impl Executor<'_> {
     ) -> Result<(), ExecuteError> {
         let ns = eds.namespace().unwrap_or_default();
         let ers_api: Api<ExtendedDaemonSetReplicaSet> = Api::namespaced(self.client.clone(), &ns);
-        let pod_api: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
+        // Pods written through `Lean`: the answers are decoded without their managedFields.
+        let pod_api: Api<Lean<Pod>> = Api::namespaced(self.client.clone(), &ns);
         let apply = PatchParams::apply(FIELD_MANAGER).force();
         let mut ers_uids: BTreeMap<String, String> = live_ers
             .iter()

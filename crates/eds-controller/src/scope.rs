@@ -18,6 +18,7 @@ use kube::{
         watcher,
     },
 };
+use lean_objects::Lean;
 use tokio::sync::watch;
 
 use super::{
@@ -92,7 +93,7 @@ pub fn start_scope(namespace: Option<&str>, shared: &Shared<'_>) -> Scope {
         metrics.clone(),
     );
     let (eds_store, eds_stream) = caches::reflect_forgetting(
-        caches::scoped_api::<ExtendedDaemonSet>(client, namespace),
+        caches::scoped_api::<Lean<ExtendedDaemonSet>>(client, namespace),
         watcher::Config::default(),
         move |ns, name| m1.forget_eds(ns, name),
         move |store: &Store<ExtendedDaemonSet>| {
@@ -100,7 +101,7 @@ pub fn start_scope(namespace: Option<&str>, shared: &Shared<'_>) -> Scope {
         },
     );
     let (ers_store, ers_stream) = caches::reflect_forgetting(
-        caches::scoped_api::<ExtendedDaemonSetReplicaSet>(client, namespace),
+        caches::scoped_api::<Lean<ExtendedDaemonSetReplicaSet>>(client, namespace),
         watcher::Config::default(),
         move |ns, name| m3.forget_ers(ns, name),
         move |store: &Store<ExtendedDaemonSetReplicaSet>| {
@@ -109,15 +110,15 @@ pub fn start_scope(namespace: Option<&str>, shared: &Shared<'_>) -> Scope {
     );
     let pod_digests = caches::PodDigests::default();
     let (pod_store, pod_stream) = caches::reflect_pods(
-        caches::scoped_api::<Pod>(client, namespace),
+        caches::scoped_api::<Lean<Pod>>(client, namespace),
         pod_digests.clone(),
     );
     let (settings_store, settings_stream) = caches::reflect(
-        caches::scoped_api::<ExtendedDaemonsetSetting>(client, namespace),
+        caches::scoped_api::<Lean<ExtendedDaemonsetSetting>>(client, namespace),
         watcher::Config::default(),
     );
     let (ds_store, ds_stream) = caches::reflect(
-        caches::scoped_api::<DaemonSet>(client, namespace),
+        caches::scoped_api::<Lean<DaemonSet>>(client, namespace),
         watcher::Config::default(),
     );
     let stores = ScopeStores {

@@ -24,6 +24,7 @@ use serde_json::json;
 use super::{ExecuteError, Executor, Outcome, fill_owner_uids, guarded_delete, unless_gone};
 use eds_api::constants::keys::ERS_NAME_LABEL;
 use eds_plan::{PodDelete, PodLabelUpdate};
+use lean_objects::Lean;
 
 /// What one write did.
 enum Done {
@@ -78,7 +79,7 @@ impl Executor<'_> {
     /// uid recorded in `outcome`.
     pub(super) async fn delete_pods(
         &self,
-        api: &Api<Pod>,
+        api: &Api<Lean<Pod>>,
         deletes: &[PodDelete],
         outcome: &mut Outcome,
     ) -> Result<(), ExecuteError> {
@@ -118,7 +119,7 @@ impl Executor<'_> {
     /// (or another replica) made it.
     pub(super) async fn create_pods(
         &self,
-        api: &Api<Pod>,
+        api: &Api<Lean<Pod>>,
         creates: &[Pod],
         ers_uids: &BTreeMap<String, String>,
         outcome: &mut Outcome,
@@ -141,19 +142,19 @@ impl Executor<'_> {
         self.bounded(
             creates,
             |planned| async move {
-                let mut pod = planned.clone();
-                fill_owner_uids(&mut pod, ers_uids);
+                let mut pod = Lean(planned.clone());
+                fill_owner_uids(&mut pod.0, ers_uids);
                 match self
                     .in_time(api.create(&PostParams::default(), &pod))
                     .await?
                 {
                     Ok(_) => Ok(Done::Written),
                     Err(kube::Error::Api(e)) if e.code == 409 => {
-                        tracing::debug!(pod = %pod.name_any(), "pod already exists");
+                        tracing::debug!(pod = %pod.0.name_any(), "pod already exists");
                         Ok(Done::AlreadyDone)
                     }
                     Err(source) => Err(ExecuteError::CreatePod {
-                        name: pod.name_any(),
+                        name: pod.0.name_any(),
                         source,
                     }),
                 }
@@ -167,7 +168,7 @@ impl Executor<'_> {
     /// replaced since it was planned.
     pub(super) async fn label_pods(
         &self,
-        api: &Api<Pod>,
+        api: &Api<Lean<Pod>>,
         updates: &[PodLabelUpdate],
     ) -> Result<(), ExecuteError> {
         self.bounded(

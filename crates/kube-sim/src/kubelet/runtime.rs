@@ -5,7 +5,6 @@ mod bind;
 mod pods;
 mod queue;
 mod watch;
-mod watched;
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},

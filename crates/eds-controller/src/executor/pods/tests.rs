@@ -10,6 +10,7 @@ use kube::{
     runtime::events::{Recorder, Reporter},
 };
 use kube_sim::apiserver::{Config, SimApiServer, WriteError};
+use lean_objects::Lean;
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -75,6 +76,11 @@ impl Bench {
         Api::namespaced(self.client.clone(), NS)
     }
 
+    /// The pods as the executor writes them.
+    fn lean_pods(&self) -> Api<Lean<Pod>> {
+        Api::namespaced(self.client.clone(), NS)
+    }
+
     async fn names_on_server(&self) -> BTreeSet<String> {
         let list = self
             .pods()
@@ -98,7 +104,12 @@ async fn a_failed_create_keeps_the_results_of_the_others() {
     let mut outcome = Outcome::default();
     let result = bench
         .executor(8)
-        .create_pods(&bench.pods(), &planned, &Default::default(), &mut outcome)
+        .create_pods(
+            &bench.lean_pods(),
+            &planned,
+            &Default::default(),
+            &mut outcome,
+        )
         .await;
     bench.server.faults().clear();
 
@@ -152,11 +163,16 @@ async fn deletes_finish_before_creates_start() {
     let mut outcome = Outcome::default();
     let executor = bench.executor(6);
     executor
-        .delete_pods(&api, &deletes, &mut outcome)
+        .delete_pods(&bench.lean_pods(), &deletes, &mut outcome)
         .await
         .expect("deletes");
     executor
-        .create_pods(&api, &planned, &Default::default(), &mut outcome)
+        .create_pods(
+            &bench.lean_pods(),
+            &planned,
+            &Default::default(),
+            &mut outcome,
+        )
         .await
         .expect("creates");
 
@@ -191,7 +207,12 @@ async fn losing_the_lease_stops_new_writes() {
     let mut outcome = Outcome::default();
     let result = bench
         .executor(4)
-        .create_pods(&bench.pods(), &planned, &Default::default(), &mut outcome)
+        .create_pods(
+            &bench.lean_pods(),
+            &planned,
+            &Default::default(),
+            &mut outcome,
+        )
         .await;
     assert_eq!(
         result.expect_err("not leader").metric_reason(),
@@ -217,7 +238,12 @@ async fn a_write_hung_past_the_lease_deadline_is_abandoned() {
     let mut outcome = Outcome::default();
     let result = bench
         .executor(1)
-        .create_pods(&bench.pods(), &planned, &Default::default(), &mut outcome)
+        .create_pods(
+            &bench.lean_pods(),
+            &planned,
+            &Default::default(),
+            &mut outcome,
+        )
         .await;
     assert_eq!(
         result.expect_err("abandoned").metric_reason(),

@@ -22,20 +22,19 @@ use kube::{
 };
 use serde_json::json;
 
-use super::{
-    LEASE_NAMESPACE, Shared, pods,
-    watched::{WatchedPod, into_pod_event},
-};
+use lean_objects::Lean;
+
+use super::{LEASE_NAMESPACE, Shared, pods};
 use crate::kubelet::FAKE_NODE_LABEL;
 
 /// Lease duration a real kubelet uses.
 const LEASE_SECONDS: i32 = 40;
 
 /// Keeps the pod store current and queues every changed pod (pods decoded without their
-/// managedFields, see [`WatchedPod`]).
+/// managedFields, which the kubelet never reads, see [`Lean`]).
 pub(super) async fn pods(shared: Arc<Shared>, writer: Writer<Pod>) {
-    let api: Api<WatchedPod> = Api::all(shared.client.clone());
-    let events = watcher(api, watcher::Config::default()).map_ok(into_pod_event);
+    let api: Api<Lean<Pod>> = Api::all(shared.client.clone());
+    let events = watcher(api, watcher::Config::default()).map_ok(lean_objects::inner_event);
     let stream = reflector::reflector(writer, events).default_backoff();
     futures::pin_mut!(stream);
     while let Some(event) = stream.next().await {
@@ -53,9 +52,10 @@ pub(super) async fn pods(shared: Arc<Shared>, writer: Writer<Pod>) {
 /// Keeps the store of fake nodes current; a node change may affect its pods and every
 /// unbound pod.
 pub(super) async fn nodes(shared: Arc<Shared>, writer: Writer<Node>) {
-    let api: Api<Node> = Api::all(shared.client.clone());
+    let api: Api<Lean<Node>> = Api::all(shared.client.clone());
     let config = watcher::Config::default().labels(&format!("{FAKE_NODE_LABEL}=true"));
-    let stream = reflector::reflector(writer, watcher(api, config)).default_backoff();
+    let events = watcher(api, config).map_ok(lean_objects::inner_event);
+    let stream = reflector::reflector(writer, events).default_backoff();
     futures::pin_mut!(stream);
     while let Some(event) = stream.next().await {
         match event {
