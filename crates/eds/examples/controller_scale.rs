@@ -497,7 +497,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..KubeletConfig::default().start_delay(START_DELAY)
     };
     let jitter = config.jitter;
-    let kubelet = SimKubelet::start(client.clone(), config).await?;
+    let kubelet = SimKubelet::start(server.local_client(), config).await?;
     println!(
         "nodes: {nodes} (pod start delay {:.1} s + up to {:.0}%); cluster up in {:.2} s",
         START_DELAY.as_secs_f64(),

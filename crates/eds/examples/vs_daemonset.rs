@@ -541,7 +541,11 @@ async fn main() -> Result<(), Error> {
     }
     kubelet_config.delete_nodes_on_stop = true;
     let jitter = kubelet_config.jitter;
-    let kubelet = SimKubelet::start(client.clone(), kubelet_config).await?;
+    // On the embedded simulator the kubelet calls it in-process, as in `SimCluster`.
+    let kubelet_client = server
+        .as_ref()
+        .map_or_else(|| client.clone(), |s| s.local_client());
+    let kubelet = SimKubelet::start(kubelet_client, kubelet_config).await?;
     println!(
         "fake nodes: {} (pod start delay {:.1} s + up to {:.0}%), up in {:.2} s; maxUnavailable {}",
         args.nodes,

@@ -85,7 +85,9 @@ impl SimCluster {
         config.nodes = (1..=options.nodes)
             .map(|i| FakeNode::new(format!("{}-{i:0width$}", options.node_prefix)))
             .collect();
-        let kubelet = SimKubelet::start(client.clone(), config).await?;
+        // The kubelet calls the server in-process: it is part of the simulated cluster, and most
+        // of the cluster's requests are its own.
+        let kubelet = SimKubelet::start(api.local_client(), config).await?;
         Ok(Self {
             api,
             kubelet,

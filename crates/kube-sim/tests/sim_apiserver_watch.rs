@@ -362,3 +362,63 @@ async fn streaming_list_watcher_gets_initial_events_then_changes() {
         }
     }
 }
+
+/// The in-process client reaches the same server as the HTTP one: what one writes the other
+/// reads and watches, the injected faults apply to it, and kube's retry of 429s with it.
+#[tokio::test]
+async fn the_local_client_is_the_same_server_without_http() {
+    let server = SimApiServer::start(config()).await.expect("start");
+    let http: Api<ConfigMap> = Api::namespaced(server.client().expect("client"), "default");
+    let local: Api<ConfigMap> = Api::namespaced(server.local_client(), "default");
+
+    let created = local
+        .create(&PostParams::default(), &cm("local", "1"))
+        .await
+        .expect("create in-process");
+    let read = http.get("local").await.expect("read over HTTP");
+    assert_eq!(rv(&read), rv(&created));
+    assert_eq!(read.data, created.data);
+
+    let mut events = local
+        .watch(&WatchParams::default(), &rv(&created))
+        .await
+        .expect("watch in-process")
+        .boxed();
+    http.create(&PostParams::default(), &cm("remote", "2"))
+        .await
+        .expect("create over HTTP");
+    match next_event(&mut events).await {
+        WatchEvent::Added(cm) => assert_eq!(cm.metadata.name.as_deref(), Some("remote")),
+        other => panic!("expected the HTTP client's create, got {other:?}"),
+    }
+
+    server.faults().set_write_errors(1.0, WriteError::Internal);
+    let err = local
+        .create(&PostParams::default(), &cm("refused", "3"))
+        .await
+        .expect_err("an injected fault");
+    assert!(
+        matches!(&err, kube::Error::Api(s) if s.code == 500),
+        "expected a 500, got {err:?}"
+    );
+    server.faults().clear();
+    assert!(local.get_opt("refused").await.expect("get").is_none());
+
+    // A 429 is retried by the client, as over HTTP: the create goes through once the server
+    // stops throttling, after several refused attempts.
+    server
+        .faults()
+        .set_write_errors(1.0, WriteError::TooManyRequests { retry_after: 0 });
+    let before = server.faults().injected();
+    let unthrottle = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        server.faults().clear();
+    };
+    let (params, throttled) = (PostParams::default(), cm("throttled", "4"));
+    let (created, ()) = tokio::join!(local.create(&params, &throttled), unthrottle);
+    created.expect("created once the throttling ends");
+    assert!(
+        server.faults().injected() - before > 1,
+        "the 429 was not retried"
+    );
+}

@@ -119,7 +119,11 @@ impl TestCluster {
             .iter()
             .map(|name| node(FakeNode::new(name).label(TEST_NODE_LABEL, &test_id)))
             .collect();
-        let kubelet = SimKubelet::start(client.clone(), config)
+        // On the embedded simulator the kubelet calls it in-process, as in `SimCluster`.
+        let kubelet_client = sim
+            .as_ref()
+            .map_or_else(|| client.clone(), |s| s.local_client());
+        let kubelet = SimKubelet::start(kubelet_client, config)
             .await
             .expect("kubelet simulator starts");
         let invariants = Invariants::start(client.clone(), &namespace).await;

@@ -100,6 +100,21 @@ impl SimApiServer {
         })
     }
 
+    /// A kube client that calls this server in the same process: the same routes, faults and
+    /// answers as [`Self::client`], and kube's retries of 429s, without a TCP connection or
+    /// HTTP/1 encoding in between. The simulated kubelet of a [`crate::cluster::SimCluster`]
+    /// talks to its server this way; a client under test should use [`Self::client`].
+    /// It keeps working after [`Self::stop`], which stops the HTTP listener.
+    pub fn local_client(&self) -> kube::Client {
+        let service = tower::ServiceBuilder::new()
+            .layer(tower::retry::RetryLayer::new(
+                kube::client::retry::RetryPolicy::server_retry(),
+            ))
+            .map_err(|never: std::convert::Infallible| -> tower::BoxError { match never {} })
+            .service(routes::router(self.shared.clone()));
+        kube::Client::new(service, "default")
+    }
+
     /// A kubeconfig whose current context points at this server.
     pub fn kubeconfig(&self) -> Kubeconfig {
         Kubeconfig {
