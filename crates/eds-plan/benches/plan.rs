@@ -11,7 +11,8 @@
 //!   size then reads the snapshot from memory, and the figures compare the work itself.
 //!
 //! The pods and nodes are digested beforehand (`Snapshot::digest_pods`,
-//! `Snapshot::digest_nodes`), as the controller's caches hold them.
+//! `Snapshot::digest_nodes`), as the controller's caches hold them, and memory comes from
+//! mimalloc, the allocator of the `eds` binary (see the `plan_once` example for why it matters).
 
 use std::{
     cell::OnceCell,
@@ -23,6 +24,10 @@ use eds_plan::{
     Snapshot, plan,
     testing::{bench_now, mid_rollout},
 };
+
+/// The controller's allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const SIZES: [usize; 5] = [100, 1_000, 5_000, 10_000, 20_000];
 

@@ -28,9 +28,7 @@ pub type FastSet<T> = HashSet<T, FixedState>;
 
 /// One pod of the ExtendedDaemonSet (or of its old DaemonSet).
 pub struct PodView<'a> {
-    /// The pod.
-    pub pod: &'a Pod,
-    /// What the planner read of it.
+    /// What the planner read of it (and the pod).
     pub digest: &'a PodDigest,
     /// Pod name.
     pub name: &'a str,
@@ -226,7 +224,6 @@ impl<'a> Cluster<'a> {
             });
             let fits_node = marks.fit(setting, view.overrides().hash.as_deref());
             view.pods.push(PodView {
-                pod: digest.pod(),
                 digest,
                 name: digest.name(),
                 rev,
@@ -240,7 +237,7 @@ impl<'a> Cluster<'a> {
                 b.facts
                     .scheduled
                     .cmp(&a.facts.scheduled)
-                    .then_with(|| a.facts.created.cmp(&b.facts.created))
+                    .then_with(|| a.digest.created().cmp(&b.digest.created()))
                     .then_with(|| a.name.cmp(b.name))
             });
         }

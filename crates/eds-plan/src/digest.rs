@@ -42,10 +42,16 @@ enum Text {
     NodeHash,
     /// The name of its controller owner reference.
     Owner,
+    /// `metadata.namespace`.
+    Namespace,
+    /// `metadata.uid`.
+    Uid,
+    /// `metadata.resourceVersion`.
+    ResourceVersion,
 }
 
 /// How many strings a digest stores.
-const TEXTS: usize = 7;
+const TEXTS: usize = 10;
 
 /// Flag: `spec.nodeName` is set (bound).
 const F_BOUND: u8 = 1;
@@ -70,7 +76,7 @@ pub struct PodDigest {
     /// End of each string in `text`.
     ends: [u32; TEXTS],
     /// Bit `i`: the string [`Text`] `i` is present (an absent one and an empty one differ).
-    present: u8,
+    present: u16,
     /// `F_BOUND`, `F_READY`, `F_FINISHED`, `F_CANARY`.
     flags: u8,
     /// Sum of its container restarts.
@@ -112,9 +118,14 @@ impl PodDigest {
             .flatten()
             .find(|o| o.controller == Some(true))
             .map(|o| o.name.as_str());
+        // What a delete's preconditions and a label update name: a plan that deletes a pod
+        // then reads nothing more of the pod object.
+        texts[Text::Namespace as usize] = meta.namespace.as_deref();
+        texts[Text::Uid as usize] = meta.uid.as_deref();
+        texts[Text::ResourceVersion as usize] = meta.resource_version.as_deref();
         let mut text = String::with_capacity(texts.iter().flatten().map(|t| t.len()).sum());
         let mut ends = [0u32; TEXTS];
-        let mut present = 0u8;
+        let mut present = 0u16;
         for (i, t) in texts.iter().enumerate() {
             if let Some(t) = t {
                 text.push_str(t);
@@ -214,6 +225,21 @@ impl PodDigest {
         self.text(Text::Owner)
     }
 
+    /// `metadata.namespace`.
+    pub fn namespace(&self) -> Option<&str> {
+        self.text(Text::Namespace)
+    }
+
+    /// `metadata.uid`.
+    pub fn uid(&self) -> Option<&str> {
+        self.text(Text::Uid)
+    }
+
+    /// `metadata.resourceVersion`.
+    pub fn resource_version(&self) -> Option<&str> {
+        self.text(Text::ResourceVersion)
+    }
+
     /// Bound to a node (`spec.nodeName` set).
     pub fn bound(&self) -> bool {
         self.flags & F_BOUND != 0
@@ -301,6 +327,9 @@ mod tests {
             },
         ]);
         pod.metadata.creation_timestamp = Some(at(100));
+        pod.metadata.namespace = Some("agents".into());
+        pod.metadata.uid = Some("uid-1".into());
+        pod.metadata.resource_version = Some("42".into());
         pod.metadata.deletion_timestamp = Some(at(200));
         pod.metadata.deletion_grace_period_seconds = Some(30);
         pod.spec = Some(PodSpec {
@@ -334,6 +363,10 @@ mod tests {
         assert_eq!(d.setting_hash(), None);
         assert_eq!(d.node_hash(), Some("h1"));
         assert_eq!(d.owner(), Some("foo-def"));
+        assert_eq!(
+            (d.namespace(), d.uid(), d.resource_version()),
+            (Some("agents"), Some("uid-1"), Some("42"))
+        );
         assert!(d.bound() && d.ready_condition() && d.finished() && d.canary());
         assert_eq!(d.restarts(), 5);
         assert_eq!(d.created(), Some(at(100).0));
@@ -349,6 +382,10 @@ mod tests {
         assert_eq!(bare.name(), "");
         assert_eq!(
             (bare.node(), bare.ers_label(), bare.owner()),
+            (None, None, None)
+        );
+        assert_eq!(
+            (bare.namespace(), bare.uid(), bare.resource_version()),
             (None, None, None)
         );
         assert!(!bare.bound() && !bare.ready_condition() && !bare.finished() && !bare.canary());

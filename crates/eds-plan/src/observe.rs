@@ -16,8 +16,6 @@ pub const TRUE: &str = "True";
 pub struct PodFacts {
     /// Ready condition is True (and the pod is not terminating).
     pub ready: bool,
-    /// Since when it is ready.
-    pub ready_since: Option<Timestamp>,
     /// Ready for at least minReadySeconds and not terminating.
     pub available: bool,
     /// When a ready pod becomes available (for the requeue deadline).
@@ -28,8 +26,6 @@ pub struct PodFacts {
     pub failed: bool,
     /// Bound to a node.
     pub scheduled: bool,
-    /// Creation time.
-    pub created: Option<Timestamp>,
     /// Unscheduled for longer than the timeout, or terminating past its grace period.
     pub unresponsive: bool,
     /// When an unscheduled pod will count as unresponsive.
@@ -76,13 +72,11 @@ pub fn observe(
     });
     PodFacts {
         ready,
-        ready_since,
         available,
         available_at: available_at.filter(|at| *at > now),
         terminating,
         failed: pod.finished(),
         scheduled,
-        created,
         unresponsive: unresponsive_at.is_some_and(|at| at < now) || stuck_terminating,
         unresponsive_at: unresponsive_at.filter(|at| *at >= now),
     }

@@ -78,7 +78,7 @@ fn canary_replaces_its_nodes_at_once_and_keeps_the_others() {
         Some(reason::CANARY_IN_PROGRESS)
     );
     let node2 = &plan.nodes[1];
-    assert_eq!(node2.node, "node-2");
+    assert_eq!(&*node2.node, "node-2");
     assert_eq!(node2.action, NodeAction::Keep, "{}", node2.reason);
     assert_ne!(
         node2.target_revision.as_deref(),

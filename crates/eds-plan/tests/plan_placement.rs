@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::{
 fn action(plan: &Plan, node: &str) -> NodeAction {
     plan.nodes
         .iter()
-        .find(|n| n.node == node)
+        .find(|n| *n.node == *node)
         .expect("node")
         .action
 }

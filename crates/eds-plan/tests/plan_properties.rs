@@ -180,7 +180,7 @@ fn eligible(plan: &Plan) -> BTreeSet<String> {
     plan.nodes
         .iter()
         .filter(|n| n.target_revision.is_some())
-        .map(|n| n.node.clone())
+        .map(|n| n.node.to_string())
         .collect()
 }
 

@@ -22,7 +22,7 @@ fn action(plan: &Plan, node: &str) -> (NodeAction, String) {
     let n = plan
         .nodes
         .iter()
-        .find(|n| n.node == node)
+        .find(|n| *n.node == *node)
         .expect("node explained");
     (n.action, n.reason.to_string())
 }

@@ -125,15 +125,15 @@ pub fn report(input: &PlanInput<'_>) -> PlanReport {
                 .and_then(|_| name_of(input.target_pods, &n.node));
             let pod = match action {
                 ActionKind::Create | ActionKind::Replace => {
-                    created.get(&n.node).cloned().or(target_pod.clone())
+                    created.get(&*n.node).cloned().or(target_pod.clone())
                 }
-                ActionKind::Delete => deleted.get(&n.node).cloned().or(current_pod.clone()),
+                ActionKind::Delete => deleted.get(&*n.node).cloned().or(current_pod.clone()),
                 ActionKind::Keep | ActionKind::Skip | ActionKind::Wait => {
                     current_pod.clone().or(target_pod.clone())
                 }
             };
             Action {
-                node: n.node.clone(),
+                node: n.node.to_string(),
                 action,
                 pod,
                 current_pod,

@@ -78,7 +78,7 @@ pub fn check(snapshot: &Snapshot, now: Timestamp, plan: &Plan) {
         .nodes
         .iter()
         .filter(|n| n.target_revision.is_some())
-        .map(|n| n.node.as_str())
+        .map(|n| &*n.node)
         .collect();
     let canary = canary_nodes(plan);
     let min_ready = snapshot.eds.spec.min_ready_seconds.unwrap_or(0);

@@ -36,7 +36,11 @@ pub fn judge_pods(inp: &CanaryInputs<'_, '_>, out: &mut CanaryOutcome) -> Verdic
     for &i in &out.nodes {
         let node = &inp.cluster.nodes[i];
         for pod in node.live().filter(|p| p.rev == Some(target)) {
-            let h = health::check(pod.pod, inp.now, c.auto_pause.max_slow_start_duration);
+            let h = health::check(
+                pod.digest.pod(),
+                inp.now,
+                c.auto_pause.max_slow_start_duration,
+            );
             out.deadlines.extend(h.judged_at);
             if let Some(at) = h.last_restart
                 && latest.as_ref().is_none_or(|(t, _)| at > *t)

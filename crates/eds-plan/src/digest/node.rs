@@ -5,11 +5,11 @@
 //! taints, whether it is being deleted, and its resource-override annotations. In a decoded
 //! node these are scattered over the heap (a label map's nodes and each key in its own
 //! allocation), about 5 memory round trips a node at 10,000 nodes. A digest keeps them in one
-//! record and one string block; the controller's node cache makes it when a watch event
-//! arrives. Unlike a pod digest it keeps nothing else of the node: the planner reads nothing
+//! record, its name and one string block; the controller's node cache makes it when a watch
+//! event arrives. Unlike a pod digest it keeps nothing else of the node: the planner reads nothing
 //! else, and the controller needs no other copy of its nodes.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use k8s_openapi::api::core::v1::{Node, Taint};
 
@@ -21,16 +21,16 @@ use eds_api::constants::keys::NODE_RESOURCES_ANNOTATION_PREFIX;
 /// cache computes it once per watch event. Heartbeats change nothing it holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeDigest {
-    /// Its strings, one after the other: the name; the key and value of each label, in key
-    /// order; the key, value (empty when unset) and effect of each taint, in node order; the
-    /// key and value of each resource-override annotation
-    /// (`NODE_RESOURCES_ANNOTATION_PREFIX`), in key order.
+    /// `metadata.name`, shared with the plan's per-node explanations (a plan at 10,000 nodes
+    /// would otherwise copy every name into an allocation of its own).
+    name: Arc<str>,
+    /// Its other strings, one after the other: the key and value of each label, in key order;
+    /// the key, value (empty when unset) and effect of each taint, in node order; the key and
+    /// value of each resource-override annotation (`NODE_RESOURCES_ANNOTATION_PREFIX`), in key
+    /// order.
     text: Box<str>,
-    /// Length of the name, the first string: the name is read for every node of every plan,
-    /// and kept here it takes no read of `ends`.
-    name_len: u32,
-    /// End of each string in `text` after the name (none for a node with no label, taint or
-    /// override annotation: no allocation).
+    /// End of each string in `text` (none for a node with no label, taint or override
+    /// annotation: no allocation).
     ends: Box<[u32]>,
     /// Number of labels.
     labels: u32,
@@ -93,7 +93,7 @@ impl NodeDigest {
                     .flat_map(|t| [t.key, t.value, t.effect]),
             )
             .chain(overrides.flat_map(|(k, v)| [k.as_str(), v.as_str()]));
-        let mut text = String::from(name);
+        let mut text = String::new();
         let mut ends = Vec::with_capacity(2 * labels.len() + 3 * taints.len());
         for s in strings {
             text.push_str(s);
@@ -101,8 +101,8 @@ impl NodeDigest {
             ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
         }
         Self {
+            name: Arc::from(name),
             text: text.into_boxed_str(),
-            name_len: u32::try_from(name.len()).unwrap_or(u32::MAX),
             ends: ends.into_boxed_slice(),
             labels: u32::try_from(labels.len()).unwrap_or(u32::MAX),
             taints: u32::try_from(taints.len()).unwrap_or(u32::MAX),
@@ -110,19 +110,21 @@ impl NodeDigest {
         }
     }
 
-    /// String `i` of `text` (the name is string 0).
+    /// String `i` of `text`.
     fn string(&self, i: usize) -> &str {
-        let end = |i: usize| match i.checked_sub(1) {
-            Some(j) => self.ends.get(j).copied().unwrap_or_default(),
-            None => self.name_len,
-        } as usize;
+        let end = |i: usize| self.ends.get(i).copied().unwrap_or_default() as usize;
         let start = i.checked_sub(1).map_or(0, end);
         self.text.get(start..end(i)).unwrap_or_default()
     }
 
     /// `metadata.name` (empty when unset).
     pub fn name(&self) -> &str {
-        self.text.get(..self.name_len as usize).unwrap_or_default()
+        &self.name
+    }
+
+    /// `metadata.name`, shared.
+    pub fn shared_name(&self) -> &Arc<str> {
+        &self.name
     }
 
     /// The value of label `key`.
@@ -131,10 +133,10 @@ impl NodeDigest {
         // Binary search: the labels are stored in key order.
         while low < high {
             let mid = low + (high - low) / 2;
-            match self.string(1 + 2 * mid).cmp(key) {
+            match self.string(2 * mid).cmp(key) {
                 std::cmp::Ordering::Less => low = mid + 1,
                 std::cmp::Ordering::Greater => high = mid,
-                std::cmp::Ordering::Equal => return Some(self.string(2 + 2 * mid)),
+                std::cmp::Ordering::Equal => return Some(self.string(2 * mid + 1)),
             }
         }
         None
@@ -142,12 +144,12 @@ impl NodeDigest {
 
     /// Its labels, in key order.
     pub fn labels(&self) -> impl Iterator<Item = (&str, &str)> {
-        (0..self.labels as usize).map(|i| (self.string(1 + 2 * i), self.string(2 + 2 * i)))
+        (0..self.labels as usize).map(|i| (self.string(2 * i), self.string(2 * i + 1)))
     }
 
     /// Its taints, in node order.
     pub fn taints(&self) -> impl Iterator<Item = TaintRef<'_>> {
-        let first = 1 + 2 * self.labels as usize;
+        let first = 2 * self.labels as usize;
         (0..self.taints as usize).map(move |i| TaintRef {
             key: self.string(first + 3 * i),
             value: self.string(first + 3 * i + 1),
@@ -158,8 +160,8 @@ impl NodeDigest {
     /// Its resource-override annotations (keys starting with
     /// `NODE_RESOURCES_ANNOTATION_PREFIX`), in key order.
     pub fn override_annotations(&self) -> impl Iterator<Item = (&str, &str)> {
-        let first = 1 + 2 * self.labels as usize + 3 * self.taints as usize;
-        let count = (self.ends.len() + 1).saturating_sub(first) / 2;
+        let first = 2 * self.labels as usize + 3 * self.taints as usize;
+        let count = self.ends.len().saturating_sub(first) / 2;
         (0..count).map(move |i| (self.string(first + 2 * i), self.string(first + 2 * i + 1)))
     }
 

@@ -78,7 +78,7 @@ pub fn nodes(
                 .find(|p| p.facts.available)
                 .or_else(|| node.live().next());
             NodeExplanation {
-                node: node.name.to_string(),
+                node: node.node.shared_name().clone(),
                 current_revision: serving.map(|p| names.of(p)),
                 target_revision: node.runs().then(|| names.rev(intent.desired)),
                 action: d.action,

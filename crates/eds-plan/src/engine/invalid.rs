@@ -51,7 +51,7 @@ pub fn plan(w: &World<'_>, errors: String) -> Plan {
         .nodes
         .iter()
         .map(|node| NodeExplanation {
-            node: node.name.to_string(),
+            node: node.node.shared_name().clone(),
             current_revision: node.live().next().map(|p| names.of(p)),
             target_revision: None,
             action: if node.runs() {

@@ -65,16 +65,15 @@ pub fn build(w: &World<'_>, decision: &Decision<'_>, events: &mut Events) -> Obj
     for (i, d) in rolling.decisions.iter().enumerate() {
         let node = &cluster.nodes[i];
         for (pod, why) in &d.deletes {
-            let meta = &pod.metadata;
-            let name = meta.name.as_deref().unwrap_or_default();
+            let name = pod.name();
             if !deleted.insert(name) {
                 continue;
             }
             pod_deletes.push(PodDelete {
-                namespace: meta.namespace.clone().unwrap_or_else(|| ctx.ns.to_string()),
+                namespace: pod.namespace().unwrap_or(ctx.ns).to_string(),
                 name: name.to_string(),
-                uid: meta.uid.clone(),
-                resource_version: meta.resource_version.clone(),
+                uid: pod.uid().map(str::to_string),
+                resource_version: pod.resource_version().map(str::to_string),
                 node: Some(node.name.to_string()),
                 reason: why.clone(),
             });
@@ -245,7 +244,8 @@ fn label_updates(
         .collect();
     let mut updates = Vec::new();
     for (node, intent) in cluster.nodes.iter().zip(intents) {
-        if !intent.canary && !previous.contains(node.name) {
+        // Outside a canary (most plans) no node is looked up.
+        if !intent.canary && (previous.is_empty() || !previous.contains(node.name)) {
             continue;
         }
         for p in node
@@ -259,9 +259,9 @@ fn label_updates(
             }
             let value = want.then(|| keys::CANARY_LABEL_VALUE.to_string());
             updates.push(PodLabelUpdate {
-                namespace: p.pod.metadata.namespace.clone().unwrap_or_default(),
+                namespace: p.digest.namespace().unwrap_or_default().to_string(),
                 name: p.name.to_string(),
-                uid: p.pod.metadata.uid.clone(),
+                uid: p.digest.uid().map(str::to_string),
                 labels: BTreeMap::from([(keys::CANARY_LABEL.to_string(), value)]),
             });
         }

@@ -4,13 +4,12 @@
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::Pod;
 
 use super::{
     Limits, RollingInputs, WAIT,
     classify::{Classified, Need},
 };
-use crate::{Backoff, Budget, NodeAction, PlannerState, observe::after};
+use crate::{Backoff, Budget, NodeAction, PlannerState, digest::PodDigest, observe::after};
 
 /// The decision for one node.
 #[derive(Clone, Debug)]
@@ -22,7 +21,7 @@ pub struct NodeDecision<'a> {
     /// 0 when acting now; estimated later step when waiting.
     pub wave: Option<u32>,
     /// Pods deleted, with the reason.
-    pub deletes: Vec<(&'a Pod, String)>,
+    pub deletes: Vec<(&'a PodDigest, String)>,
     /// Base name of the pod created.
     pub create: Option<String>,
 }
@@ -165,12 +164,9 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
         if free_block.is_none() && !c.free_deletes.is_empty() {
             deletes = c.free_deletes.clone();
         }
-        let first_reason = deletes.first().map(|(p, r): &(&Pod, String)| {
-            format!(
-                "delete {}: {r}",
-                p.metadata.name.as_deref().unwrap_or_default()
-            )
-        });
+        let first_reason = deletes
+            .first()
+            .map(|(p, r): &(&PodDigest, String)| format!("delete {}: {r}", p.name()));
         let mut d = match &c.need {
             Need::Nothing(why) if !node.runs() => match first_reason {
                 Some(r) => decision(NodeAction::Delete, r),
@@ -204,7 +200,7 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
                     } else {
                         "former canary node: active revision restored at once"
                     };
-                    deletes.push((old.pod, why.to_string()));
+                    deletes.push((old.digest, why.to_string()));
                     if node.available() {
                         self.consumed.push(i);
                     }
@@ -247,7 +243,7 @@ impl<'a, 'b, 'c> Applier<'a, 'b, 'c> {
             let failed_deleted = self.decisions[i].deletes.iter().any(|(p, _)| {
                 node.pods
                     .iter()
-                    .any(|v| std::ptr::eq(v.pod, *p) && v.facts.failed)
+                    .any(|v| std::ptr::eq(v.digest, *p) && v.facts.failed)
             });
             if failed_deleted {
                 let delay = previous

@@ -44,8 +44,10 @@ impl<'a, 'b> Applier<'a, 'b, '_> {
                         used.len()
                     ),
                 );
-                d.deletes
-                    .push((old.pod, "outdated: replaced by the rolling update".into()));
+                d.deletes.push((
+                    old.digest,
+                    "outdated: replaced by the rolling update".into(),
+                ));
                 d
             } else {
                 // Once the budget is spent it does not change: one message for every node.

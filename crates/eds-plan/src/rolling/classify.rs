@@ -1,6 +1,6 @@
 //! First pass of the rolling update: what each node needs, before any budget is applied.
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::PodDigest;
 
 use super::{NodeIntent, RollingInputs};
 use crate::{
@@ -35,7 +35,7 @@ pub struct Classified<'a, 'b> {
     /// What it needs.
     pub need: Need,
     /// Pods to delete for free (duplicates, failed, excluded node, outdated unavailable).
-    pub free_deletes: Vec<(&'a Pod, String)>,
+    pub free_deletes: Vec<(&'a PodDigest, String)>,
     /// The outdated pod replacing costs budget (or is replaced at once).
     pub old: Option<&'b PodView<'a>>,
     /// The up-to-date pod.
@@ -64,7 +64,7 @@ pub fn classify<'a, 'b>(inp: &RollingInputs<'a, 'b>, i: usize, surge: bool) -> C
         Eligibility::Excluded(why) => {
             for p in node.live() {
                 out.free_deletes.push((
-                    p.pod,
+                    p.digest,
                     format!("node no longer runs the ExtendedDaemonSet: {why}"),
                 ));
             }
@@ -114,11 +114,11 @@ pub fn classify<'a, 'b>(inp: &RollingInputs<'a, 'b>, i: usize, surge: bool) -> C
         for p in node.live() {
             if p.facts.failed {
                 if failed_allowed {
-                    out.free_deletes.push((p.pod, "failed pod".into()));
+                    out.free_deletes.push((p.digest, "failed pod".into()));
                 }
             } else if !kept(p, out.new) && !kept(p, out.old) {
                 out.free_deletes
-                    .push((p.pod, "duplicate pod on the node".into()));
+                    .push((p.digest, "duplicate pod on the node".into()));
             }
         }
     }
@@ -142,8 +142,10 @@ pub fn classify<'a, 'b>(inp: &RollingInputs<'a, 'b>, i: usize, surge: bool) -> C
         (None, None) => Need::Create,
         (Some(old), Some(new)) => {
             if new.facts.available {
-                out.free_deletes
-                    .push((old.pod, format!("replaced by available pod {}", new.name)));
+                out.free_deletes.push((
+                    old.digest,
+                    format!("replaced by available pod {}", new.name),
+                ));
                 out.old = None;
                 out.replacing = true;
                 Need::FreeDelete
@@ -161,7 +163,7 @@ pub fn classify<'a, 'b>(inp: &RollingInputs<'a, 'b>, i: usize, surge: bool) -> C
         (Some(old), None) if !old.facts.available && surge => Need::SurgeFree,
         (Some(old), None) if !old.facts.available => {
             out.free_deletes
-                .push((old.pod, "outdated and not available".into()));
+                .push((old.digest, "outdated and not available".into()));
             out.old = None;
             out.replacing = true;
             Need::FreeDelete

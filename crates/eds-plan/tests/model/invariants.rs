@@ -93,7 +93,7 @@ pub fn check(m: &Model, b: &Before, plan: &Plan, lim: &Limits) -> Result<(), Tes
         .nodes
         .iter()
         .filter(|n| n.target_revision.is_some())
-        .map(|n| n.node.as_str())
+        .map(|n| &*n.node)
         .collect();
     let exempt = |n: &str| canary_nodes.contains(n) || b.canary_nodes.contains(n);
     let deleted_available: BTreeSet<String> = plan

@@ -17,7 +17,7 @@ pub fn estimated(plan: &Plan) -> Vec<WaveReport> {
     let mut nodes: BTreeMap<u32, BTreeSet<String>> = BTreeMap::new();
     for n in &plan.nodes {
         if let Some(w) = n.wave {
-            nodes.entry(w).or_default().insert(n.node.clone());
+            nodes.entry(w).or_default().insert(n.node.to_string());
         }
     }
     let created: Vec<NodePod> = plan

@@ -30,7 +30,7 @@ pub fn current(snapshot: &Snapshot, plan: &Plan) -> BTreeMap<String, Pod> {
     let revision: BTreeMap<&str, Option<&str>> = plan
         .nodes
         .iter()
-        .map(|n| (n.node.as_str(), n.current_revision.as_deref()))
+        .map(|n| (&*n.node, n.current_revision.as_deref()))
         .collect();
     let mut by_node: BTreeMap<String, Vec<&Pod>> = BTreeMap::new();
     for pod in snapshot.pods.iter().chain(&snapshot.old_daemonset_pods) {
@@ -109,7 +109,7 @@ pub fn target(snapshot: &Snapshot, plan: &Plan, now: Timestamp) -> BTreeMap<Stri
     }
     // A node that stops running the ExtendedDaemonSet gets no pod.
     for n in plan.nodes.iter().filter(|n| n.target_revision.is_none()) {
-        out.remove(&n.node);
+        out.remove(&*n.node);
     }
     out
 }
@@ -134,9 +134,9 @@ pub fn keep_current(
                 .as_ref()
                 .is_some_and(|l| l.contains_key(CANARY_LABEL))
         };
-        match current.get(&n.node) {
+        match current.get(&*n.node) {
             Some(pod) if kept && !canary(pod) => {
-                target.insert(n.node.clone(), pod.clone());
+                target.insert(n.node.to_string(), pod.clone());
             }
             _ => {}
         }
