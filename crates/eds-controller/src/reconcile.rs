@@ -152,7 +152,7 @@ pub async fn reconcile(
     };
     let plan = {
         let _phase = tracing::debug_span!("plan").entered();
-        plan::plan(&snapshot, jiff::Timestamp::now())
+        plan::plan_changes(&snapshot, jiff::Timestamp::now())
     };
     let replica_sets = snapshot.replica_sets;
     ctx.state

@@ -12,6 +12,8 @@
 //! plans RUNS times, the CPU caches evicted before each plan as in the benchmark's
 //! `plan_mid_rollout_cold` group, and prints the minimum and the median wall time: on a
 //! machine shared with other work the minimum is the steadiest figure to compare two builds.
+//! It times `plan_changes()` too (the controller's plan, without the per-node explanations),
+//! alternating with `plan()`.
 //! `plan_once NODES RUNS EMPTY` takes the pods off EMPTY nodes of the old revision first (their
 //! old pod deleted and gone, as between two waves of a rolling update): the plan then creates
 //! pods, which the benchmark's snapshot never does. With EMPTY, pod creation is limited as in
@@ -53,7 +55,7 @@ const EVICTION_BYTES: usize = 64 << 20;
 fn main() {
     let mut args = std::env::args().skip(1);
     let nodes: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
-    let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
+    let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1).max(1);
     let empty: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
     let raw = args.next().is_some_and(|a| a == "raw");
     let mut snapshot = mid_rollout(nodes);
@@ -92,22 +94,32 @@ fn main() {
         );
     }
     let buffer: Vec<u64> = (0..EVICTION_BYTES / 8).map(|i| i as u64).collect();
-    let mut times = Vec::with_capacity(runs);
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    // plan() and the controller's plan_changes(), alternating.
+    let mut times = [Vec::with_capacity(runs), Vec::with_capacity(runs)];
     let mut sizes = (0, 0, 0);
     for _ in 0..runs {
         evict(&buffer);
         let start = Instant::now();
         sizes = plan_and_drop(&snapshot);
-        times.push(start.elapsed());
+        times[0].push(start.elapsed());
+        evict(&buffer);
+        let start = Instant::now();
+        changes_and_drop(&snapshot);
+        times[1].push(start.elapsed());
     }
-    times.sort();
+    for t in &mut times {
+        t.sort();
+    }
     let (deletes, creates, explanations) = sizes;
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "{nodes} nodes: {deletes} deletes, {creates} creates, {explanations} explanations; \
-         {runs} plans, caches evicted: min {:.2} ms, median {:.2} ms",
-        ms(times[0]),
-        ms(times[times.len() / 2])
+         {runs} plans, caches evicted: min {:.2} ms, median {:.2} ms; \
+         without explanations (plan_changes): min {:.2} ms, median {:.2} ms",
+        ms(times[0][0]),
+        ms(times[0][runs / 2]),
+        ms(times[1][0]),
+        ms(times[1][runs / 2]),
     );
 }
 
@@ -135,6 +147,14 @@ fn digest_nodes(snapshot: &Snapshot) -> Vec<Arc<NodeDigest>> {
         .iter()
         .map(|n| Arc::new(NodeDigest::new(n)))
         .collect()
+}
+
+/// One plan without explanations, as the controller makes it, dropped.
+#[inline(never)]
+fn changes_and_drop(snapshot: &Snapshot) -> usize {
+    eds_plan::plan_changes(std::hint::black_box(snapshot), bench_now())
+        .pod_deletes
+        .len()
 }
 
 /// One plan, dropped: the sizes of its lists.

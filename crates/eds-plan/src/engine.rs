@@ -69,12 +69,12 @@ pub struct World<'a> {
     pub active_before: Option<usize>,
 }
 
-/// Plans one reconcile.
-pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
+/// Plans one reconcile; `explain`: with the per-node explanations (`Plan::nodes`).
+pub fn run(s: &Snapshot, now: Timestamp, explain: bool) -> Plan {
     let digested = Digested::of(s);
     let (world, errors) = observe::observe(s, &digested, now);
     if !errors.is_empty() {
-        return invalid::plan(&world, errors.join("; "));
+        return invalid::plan(&world, errors.join("; "), explain);
     }
     let decision = decide::decide(&world);
     let mut events = Events::default();
@@ -129,7 +129,11 @@ pub fn run(s: &Snapshot, now: Timestamp) -> Plan {
         target_revision: target.name.clone(),
         budget: rolling.budget,
         state: rolling.state,
-        nodes: explain::nodes(&world, &intents, rolling.decisions),
+        nodes: if explain {
+            explain::nodes(&world, &intents, rolling.decisions)
+        } else {
+            Vec::new()
+        },
         steering: world.ctx.steering.clone(),
     }
 }

@@ -48,6 +48,15 @@ fn run_case(nodes: usize, max_unavailable: i32, cmds: &[Cmd]) -> Result<(), Test
             let b = before(&m);
             let plan = m.sc.plan();
             check(&m, &b, &plan, &lim)?;
+            // The controller's plan is the same without the explanations.
+            let changes = eds_plan::plan_changes(&m.sc.snapshot, m.sc.now);
+            prop_assert_eq!(
+                changes,
+                eds_plan::Plan {
+                    nodes: Vec::new(),
+                    ..plan.clone()
+                }
+            );
             let spec = serde_json::to_value(&m.sc.snapshot.eds.spec).unwrap();
             m.apply(&plan);
             check_applied(&m, &spec)?;

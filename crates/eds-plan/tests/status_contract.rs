@@ -2,7 +2,7 @@
 //! writes, with the kstatus result computed by kstatus's rules.
 
 use eds_api::{ExtendedDaemonSet, condition::find, constants::condition_type};
-use eds_plan::testing::contract::{SITUATIONS, situation};
+use eds_plan::testing::contract::{SITUATIONS, scenario, situation};
 
 /// One row of the table, by column name.
 struct Row(Vec<(String, String)>);
@@ -140,4 +140,27 @@ fn an_unobserved_generation_is_in_progress_whatever_the_conditions() {
     assert_eq!(kstatus(&eds), "Current");
     eds.metadata.generation = eds.metadata.generation.map(|g| g + 1);
     assert_eq!(kstatus(&eds), "InProgress");
+}
+
+/// The controller plans without the per-node explanations: in every situation of the contract
+/// (an invalid spec among them) its plan is the full plan less `nodes`.
+#[test]
+fn the_controllers_plan_is_the_plan_without_explanations() {
+    for name in SITUATIONS {
+        let sc = scenario(name);
+        let full = eds_plan::plan(&sc.snapshot, sc.now);
+        assert!(
+            !full.nodes.is_empty(),
+            "{name}: the full plan explains its nodes"
+        );
+        let changes = eds_plan::plan_changes(&sc.snapshot, sc.now);
+        assert_eq!(
+            changes,
+            eds_plan::Plan {
+                nodes: Vec::new(),
+                ..full
+            },
+            "{name}"
+        );
+    }
 }

@@ -11,7 +11,7 @@ use eds_api::{
 };
 
 /// Plans an ExtendedDaemonSet whose spec is invalid (`errors` joined into one message).
-pub fn plan(w: &World<'_>, errors: String) -> Plan {
+pub fn plan(w: &World<'_>, errors: String, explain: bool) -> Plan {
     let (ctx, revisions, cluster) = (&w.ctx, &w.revisions, &w.cluster);
     let active = w.active_before;
     let eds = &ctx.s.eds;
@@ -50,6 +50,7 @@ pub fn plan(w: &World<'_>, errors: String) -> Plan {
     let nodes = cluster
         .nodes
         .iter()
+        .filter(|_| explain)
         .map(|node| NodeExplanation {
             node: node.node.shared_name().clone(),
             current_revision: node.live().next().map(|p| names.of(p)),

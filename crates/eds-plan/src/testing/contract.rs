@@ -57,7 +57,16 @@ fn promoted() -> Scenario {
 /// The ExtendedDaemonSet, with the status the planner writes, in `situation` (one of
 /// [`SITUATIONS`]); also returns the status before the last step (for the `kept` cells).
 pub fn situation(situation: &str) -> (ExtendedDaemonSet, ExtendedDaemonSet) {
-    let mut sc = match situation {
+    let mut sc = scenario(situation);
+    let before = sc.snapshot.eds.clone();
+    sc.step();
+    (sc.snapshot.eds.clone(), before)
+}
+
+/// The cluster of `situation` (one of [`SITUATIONS`]) just before the plan that writes its
+/// status.
+pub fn scenario(situation: &str) -> Scenario {
+    match situation {
         "progressing" => {
             let mut sc = with_canary().nodes(3);
             sc.step();
@@ -123,8 +132,5 @@ pub fn situation(situation: &str) -> (ExtendedDaemonSet, ExtendedDaemonSet) {
             sc
         }
         other => panic!("no scenario for situation {other:?}"),
-    };
-    let before = sc.snapshot.eds.clone();
-    sc.step();
-    (sc.snapshot.eds.clone(), before)
+    }
 }
