@@ -27,9 +27,9 @@
 //!
 //! It allocates with mimalloc, the allocator of the `eds` binary, so it times `plan()` as the
 //! controller runs it. With glibc's allocator the figure depends on the sizes of the plan's
-//! large lists: glibc returns some of them to the system after each plan, and a change of a few
-//! bytes in a per-node record turned 8 page faults per plan into 1,058 and a plan of 4.1 ms into
-//! one of 7.2 ms.
+//! large lists: glibc returns some of them to the system after each plan, and a per-pod record
+//! made 48 bytes smaller turned 8 page faults per plan into 1,058, and a plan of 4.1 ms into one
+//! of 7.2 ms.
 
 use std::{
     sync::Arc,
