@@ -218,10 +218,19 @@ fn has_nextest() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// `cargo` for the checks of [`ci`]: without incremental compilation, whose caches would double
+/// the disk a clean checkout needs (2.4 GB beside 3.6 GB of build outputs) and which a one-off
+/// build does not use.
+fn ci_cargo() -> Command {
+    let mut command = cargo();
+    command.env("CARGO_INCREMENTAL", "0");
+    command
+}
+
 fn ci() -> Result<()> {
     let root = project_root();
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    run(cargo().args([
+    run(ci_cargo().args([
         "clippy",
         "--workspace",
         "--all-targets",
@@ -235,7 +244,7 @@ fn ci() -> Result<()> {
         .context("setting up the Helm Python venv")?;
     eprintln!("{}={}", venv::PYTHON_ENV, python.display());
     if has_nextest() {
-        run(cargo()
+        run(ci_cargo()
             .args([
                 "nextest",
                 "run",
@@ -244,14 +253,14 @@ fn ci() -> Result<()> {
                 "--no-fail-fast",
             ])
             .env(venv::PYTHON_ENV, &python))?;
-        run(cargo()
+        run(ci_cargo()
             .args(["test", "--workspace", "--doc"])
             .env(venv::PYTHON_ENV, &python))?;
     } else {
-        run(cargo()
+        run(ci_cargo()
             .args(["test", "--workspace", "--all-targets"])
             .env(venv::PYTHON_ENV, &python))?;
-        run(cargo()
+        run(ci_cargo()
             .args(["test", "--workspace", "--doc"])
             .env(venv::PYTHON_ENV, &python))?;
     }
