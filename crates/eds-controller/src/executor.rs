@@ -371,7 +371,7 @@ impl Executor<'_> {
                     PlanEventType::Warning => EventType::Warning,
                 },
                 reason: event.reason.clone(),
-                note: Some(event.message.clone()),
+                note: Some(event_note(&event.message)),
                 action: event.reason.clone(),
                 // The revision as related object keeps events of different revisions apart
                 // (the recorder merges events by object, related object and reason).
@@ -490,6 +490,24 @@ where
     api.patch_status(name, &apply, &Patch::Apply(&body)).await
 }
 
+/// The most bytes the API server accepts in an event's note (its validation refuses the event
+/// beyond).
+const EVENT_NOTE_LIMIT: usize = 1024;
+
+/// `message` as an event's note: cut to what the API server accepts, at a character boundary,
+/// ending with an ellipsis when cut. (`eds plan` and the statuses keep the whole message.)
+fn event_note(message: &str) -> String {
+    if message.len() <= EVENT_NOTE_LIMIT {
+        return message.to_string();
+    }
+    const ELLIPSIS: &str = " …";
+    let mut end = EVENT_NOTE_LIMIT - ELLIPSIS.len();
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{ELLIPSIS}", &message[..end])
+}
+
 /// Delete options with the given preconditions.
 fn guarded_delete(uid: &Option<String>, resource_version: &Option<String>) -> DeleteParams {
     DeleteParams {
@@ -588,5 +606,24 @@ mod refusal_tests {
         let stalled = find(&again.conditions, condition_type::STALLED).unwrap();
         assert!(stalled.is_true());
         assert_eq!(stalled.last_transition_time, Some(old));
+    }
+}
+
+#[cfg(test)]
+mod event_note_tests {
+    use super::*;
+
+    #[test]
+    fn notes_fit_the_api_servers_limit_and_say_they_were_cut() {
+        let short = "node n1: bad annotation";
+        assert_eq!(event_note(short), short);
+        let exact = "x".repeat(EVENT_NOTE_LIMIT);
+        assert_eq!(event_note(&exact), exact);
+        // Multi-byte characters straddling the limit are not split.
+        let long = "é".repeat(EVENT_NOTE_LIMIT);
+        let note = event_note(&long);
+        assert!(note.len() <= EVENT_NOTE_LIMIT, "{}", note.len());
+        assert!(note.ends_with(" …"));
+        assert!(note.trim_end_matches(" …").chars().all(|c| c == 'é'));
     }
 }

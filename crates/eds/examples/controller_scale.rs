@@ -509,7 +509,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut controller_config = kube::Config::new(server.url().parse()?);
     controller_config.default_namespace = NAMESPACE.into();
     let t = Instant::now();
-    let controller = controller::start(writes.client(controller_config)?, "eds-scale").await?;
+    let controller =
+        controller::start(writes.client(controller_config)?, "eds-scale", NAMESPACE).await?;
     let metrics = controller.metrics;
     println!(
         "controller caches synced in {:.2} s",

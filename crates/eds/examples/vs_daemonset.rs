@@ -556,14 +556,15 @@ async fn main() -> Result<(), Error> {
     );
 
     let writes = Writes::default();
-    let controller = match controller::start(writes.client(config)?, "eds-vs-daemonset").await {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = kubelet.stop().await;
-            clean_up(&client, namespace_created).await;
-            return Err(e);
-        }
-    };
+    let controller =
+        match controller::start(writes.client(config)?, "eds-vs-daemonset", NAMESPACE).await {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = kubelet.stop().await;
+                clean_up(&client, namespace_created).await;
+                return Err(e);
+            }
+        };
 
     let result = bench(&args, &client, &kubelet, &writes, server.is_some(), jitter).await;
 

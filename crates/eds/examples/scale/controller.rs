@@ -14,11 +14,13 @@ pub struct InProcess {
     task: tokio::task::JoinHandle<Result<(), controller::RunError>>,
 }
 
-/// Starts the controller on `client` (every namespace, automatic canary validation) and waits
-/// until `/readyz` answers 200 (its caches synced).
+/// Starts the controller on `client`, watching `namespace` only (on a shared cluster, the
+/// ExtendedDaemonSets of others are not its business), with automatic canary validation, and
+/// waits until `/readyz` answers 200 (its caches synced).
 pub async fn start(
     client: kube::Client,
     identity: &str,
+    namespace: &str,
 ) -> Result<InProcess, Box<dyn std::error::Error>> {
     let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let health_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -31,7 +33,7 @@ pub async fn start(
         controller::Runtime {
             client,
             config: RuntimeConfig {
-                scope: WatchScope::All,
+                scope: WatchScope::Namespaces(vec![namespace.to_string()]),
                 validation_mode: ValidationMode::Auto,
                 concurrency: 4,
                 max_concurrent_writes: controller::config::DEFAULT_MAX_CONCURRENT_WRITES.into(),

@@ -1,7 +1,8 @@
 //! The node-annotation part of the bad-input corpus (`tests/bad-input/node-annotations/`):
 //! malformed resource overrides on a node are reported by a Warning event that names the node,
-//! each annotation and what is allowed (every `# expect:` line of the case), and ignored: the
-//! node still runs its pod, with the template's resources, and the other node is served.
+//! each annotation and what is allowed (every `# expect:` line of the case), within the API
+//! server's limit of an event's note, and ignored: the nodes still run their pods, with the
+//! template's resources, and the other node is served.
 
 use std::collections::BTreeMap;
 
@@ -54,11 +55,18 @@ fn cases() -> Vec<Loaded> {
         .collect()
 }
 
+/// Bad annotations per node: a node's Warning names all of them while its note fits the API
+/// server's limit (1,024 bytes); beyond, the note is cut and says so (the crowded node below).
+const PER_NODE: usize = 2;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_node_resource_overrides_are_reported_and_ignored() {
     let cases = cases();
     assert!(cases.len() >= 8, "{} node-annotation cases", cases.len());
-    let tc = TestCluster::start("bad-node-annotations", 2).await;
+    let batches: Vec<&[Loaded]> = cases.chunks(PER_NODE).collect();
+    // A node per batch, one with every bad annotation, and one left alone.
+    let nodes = batches.len() + 2;
+    let tc = TestCluster::start("bad-node-annotations", nodes).await;
     let ns = tc.namespace.clone();
     let mut eds = tc.eds(
         "multi",
@@ -79,20 +87,25 @@ async fn bad_node_resource_overrides_are_reported_and_ignored() {
         });
     }
     tc.apply(&eds).await;
-    let v1 = tc.wait_available("multi", 2).await;
-    let node = tc.node_names[0].clone();
+    let v1 = tc.wait_available("multi", nodes as i32).await;
     let key = |c: &Loaded| keys::node_resources_annotation(&ns, "multi", &c.container);
-    let annotations = cases.iter().map(|c| (key(c), c.value.clone())).collect();
-    tc.kubelet
-        .set_annotations(&node, annotations)
-        .await
-        .unwrap();
+    let annotate = |node: String, cases: &[Loaded]| {
+        let annotations = cases.iter().map(|c| (key(c), c.value.clone())).collect();
+        let kubelet = &tc.kubelet;
+        async move { kubelet.set_annotations(&node, annotations).await.unwrap() }
+    };
+    for (batch, node) in batches.iter().zip(&tc.node_names) {
+        annotate(node.clone(), batch).await;
+    }
+    let crowded = tc.node_names[batches.len()].clone();
+    annotate(crowded.clone(), &cases).await;
 
-    // A Warning on the node (one per node: the recorder merges events by related object and
-    // reason), naming every bad annotation.
+    // A Warning per node (the recorder merges events by related object and reason), naming
+    // the node and each of its bad annotations.
     let events = Api::<Event>::namespaced(tc.client.clone(), &ns);
+    let heading = |node: &str| format!("node {node}: ");
     let warnings: Vec<String> = tc
-        .wait_for("a Warning per bad node annotation", || async {
+        .wait_for("a Warning per node with bad annotations", || async {
             let list = events.list(&ListParams::default()).await.ok()?;
             let messages: Vec<String> = list
                 .items
@@ -103,51 +116,71 @@ async fn bad_node_resource_overrides_are_reported_and_ignored() {
                 })
                 .filter_map(|e| e.note)
                 .collect();
-            cases
-                .iter()
-                .all(|c| messages.iter().any(|m| m.contains(&key(c))))
-                .then_some(messages)
+            let named = batches.iter().zip(&tc.node_names).all(|(batch, node)| {
+                batch.iter().all(|c| {
+                    messages
+                        .iter()
+                        .any(|m| m.starts_with(&heading(node)) && m.contains(&key(c)))
+                })
+            });
+            let crowded_warned = messages.iter().any(|m| m.starts_with(&heading(&crowded)));
+            (named && crowded_warned).then_some(messages)
         })
         .await;
     let mut wrong = Vec::new();
-    for case in &cases {
-        let message = warnings
-            .iter()
-            .find(|m| m.contains(&key(case)))
-            .expect("waited for");
-        let missing: Vec<&String> = case
-            .expect
-            .iter()
-            .filter(|f| !message.contains(f.as_str()))
-            .collect();
-        if !message.contains(&format!("node {node}")) || !missing.is_empty() {
-            wrong.push(format!("{}: {message:?} lacks {missing:?}", case.file));
+    for (batch, node) in batches.iter().zip(&tc.node_names) {
+        for case in *batch {
+            let message = warnings
+                .iter()
+                .find(|m| m.starts_with(&heading(node)) && m.contains(&key(case)))
+                .expect("waited for");
+            let missing: Vec<&String> = case
+                .expect
+                .iter()
+                .filter(|f| !message.contains(f.as_str()))
+                .collect();
+            if !missing.is_empty() {
+                wrong.push(format!("{}: {message:?} lacks {missing:?}", case.file));
+            }
         }
     }
-    // Ignored, never fatal: the annotated node runs a new pod (its annotations changed) with
-    // the template's resources, and both nodes are available.
+    // The crowded node's Warning fits the limit: it names every bad annotation, or is cut and
+    // says so.
+    let message = warnings
+        .iter()
+        .find(|m| m.starts_with(&heading(&crowded)))
+        .expect("waited for");
+    assert!(message.len() <= 1024, "{} bytes: {message}", message.len());
+    assert!(
+        message.ends_with(" …") || cases.iter().all(|c| message.contains(&key(c))),
+        "{message}"
+    );
+    // Ignored, never fatal: the annotated nodes run a new pod (their annotations changed) with
+    // the template's resources, and every node is available.
     tc.wait_eds(
         "multi",
-        "both nodes served after the bad annotations",
+        "every node served after the bad annotations",
         |e| {
             e.status
                 .as_ref()
-                .is_some_and(|s| s.up_to_date == 2 && s.available == 2)
+                .is_some_and(|s| s.up_to_date == nodes as i32 && s.available == nodes as i32)
         },
     )
     .await;
     let by_node = tc.pods_by_node("multi").await;
-    let pods = &by_node[&node];
-    assert_eq!(pods.len(), 1, "one pod on {node}");
-    let annotated = pods[0].spec.as_ref().unwrap();
-    for c in &annotated.containers {
-        let requests = c.resources.as_ref().and_then(|r| r.requests.clone());
-        let expected = (c.name != "daemon").then(|| cpu.clone());
-        assert_eq!(
-            requests, expected,
-            "container {} keeps the template's resources",
-            c.name
-        );
+    for node in &tc.node_names[..=batches.len()] {
+        let pods = &by_node[node];
+        assert_eq!(pods.len(), 1, "one pod on {node}");
+        let annotated = pods[0].spec.as_ref().unwrap();
+        for c in &annotated.containers {
+            let requests = c.resources.as_ref().and_then(|r| r.requests.clone());
+            let expected = (c.name != "daemon").then(|| cpu.clone());
+            assert_eq!(
+                requests, expected,
+                "container {} on {node} keeps the template's resources",
+                c.name
+            );
+        }
     }
     assert_eq!(
         tc.get_eds("multi").await.status.unwrap().active_replica_set,

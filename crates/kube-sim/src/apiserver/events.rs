@@ -9,9 +9,45 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{core::Core, meta, resources::ResKey};
+use super::{
+    core::Core,
+    error::{ApiError, Cause},
+    meta,
+    resources::ResKey,
+};
 
 const EVENTS_GROUP: &str = "events.k8s.io";
+
+/// The most bytes an event's message (`note` in `events.k8s.io`) may have.
+pub const MESSAGE_LIMIT: usize = 1024;
+
+/// The real server's validation of an event's message length, through either API: `Event
+/// "x" is invalid: message: Invalid value: "": can have at most 1024 characters` (the internal
+/// kind is the core one, so the error names neither the group nor `note`).
+pub fn validate(res: &ResKey, obj: &Value) -> Result<(), ApiError> {
+    let field = match (res.group.as_str(), res.plural.as_str()) {
+        ("", "events") => "message",
+        (EVENTS_GROUP, "events") => "note",
+        _ => return Ok(()),
+    };
+    let too_long = obj
+        .get(field)
+        .and_then(Value::as_str)
+        .is_some_and(|m| m.len() > MESSAGE_LIMIT);
+    if !too_long {
+        return Ok(());
+    }
+    Err(ApiError::invalid(
+        "Event",
+        "",
+        meta::name(obj),
+        vec![Cause {
+            reason: "FieldValueTooLong".into(),
+            message: format!("Invalid value: \"\": can have at most {MESSAGE_LIMIT} characters"),
+            field: "message".into(),
+        }],
+    ))
+}
 
 /// Fields renamed between core/v1 and events.k8s.io/v1 (core name, events.k8s.io name).
 const RENAMED: &[(&str, &str)] = &[
@@ -107,6 +143,26 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_message_over_1024_bytes_is_refused_through_either_api() {
+        for (res, field) in [
+            (ResKey::new("", "events"), "message"),
+            (ResKey::new(EVENTS_GROUP, "events"), "note"),
+        ] {
+            let event = |len: usize| json!({ "metadata": { "name": "e" }, field: "x".repeat(len) });
+            assert!(validate(&res, &event(MESSAGE_LIMIT)).is_ok());
+            let err = validate(&res, &event(MESSAGE_LIMIT + 1)).unwrap_err();
+            assert_eq!(err.code(), 422);
+            assert_eq!(
+                err.to_string(),
+                "Event \"e\" is invalid: message: Invalid value: \"\": can have at most 1024 characters"
+            );
+        }
+        // Other resources are not concerned.
+        let pod = json!({ "metadata": { "name": "p" }, "message": "x".repeat(2000) });
+        assert!(validate(&ResKey::new("", "pods"), &pod).is_ok());
+    }
 
     #[test]
     fn conversion_round_trips() {

@@ -100,6 +100,7 @@ impl Core {
         }
         defaults::on_write(&info, &mut obj);
         pod::validate_create(t, &obj)?;
+        super::events::validate(&info.key(), &obj)?;
         defaults::on_create(&info, &mut obj);
         defaults::secret_string_data(&info, &mut obj);
         self.admit(t, &mut obj, None, o)?;
@@ -241,6 +242,7 @@ impl Core {
         defaults::secret_string_data(&info, &mut new);
         defaults::on_write(&info, &mut new);
         pod::check_update(t, old, &new)?;
+        super::events::validate(&info.key(), &new)?;
         self.admit(t, &mut new, Some(old), o)?;
         if (info.generation || info.custom) && spec_changed(&info, old, &new) {
             let g = old
