@@ -18,6 +18,8 @@
 #[cfg(test)]
 mod pacing_tests;
 mod pods;
+#[cfg(test)]
+mod rejection_tests;
 
 use std::{collections::BTreeMap, time::Duration};
 
@@ -184,6 +186,45 @@ impl Executor<'_> {
             })
     }
 
+    /// Writes `status` as the status of `eds` (server-side apply), its resourceVersion kept in
+    /// `outcome` so that the next plan waits until the cache shows it.
+    async fn write_eds_status(
+        &self,
+        eds: &ExtendedDaemonSet,
+        status: &ExtendedDaemonSetStatus,
+        outcome: &mut Outcome,
+    ) -> Result<(), ExecuteError> {
+        self.ensure_leader()?;
+        let (ns, name) = (eds.namespace().unwrap_or_default(), eds.name_any());
+        let kind = "ExtendedDaemonSet";
+        let eds_api: Api<ExtendedDaemonSet> = Api::namespaced(self.client.clone(), &ns);
+        // An apply that omits a struct it set before leaves `{}` behind (structured-merge-diff
+        // keeps the emptied parent), which reads back as an empty canary or an invalid
+        // rejectedRevision. Fields the plan clears are removed explicitly first.
+        let live = eds.status.as_ref();
+        let mut cleared = serde_json::Map::new();
+        if live.is_some_and(|s| s.canary.is_some()) && status.canary.is_none() {
+            cleared.insert("canary".into(), serde_json::Value::Null);
+        }
+        if live.is_some_and(|s| s.rejected_revision.is_some()) && status.rejected_revision.is_none()
+        {
+            cleared.insert("rejectedRevision".into(), serde_json::Value::Null);
+        }
+        if !cleared.is_empty() {
+            let patch = json!({ "status": cleared });
+            let (params, merge) = (PatchParams::default(), Patch::Merge(&patch));
+            let clear = eds_api.patch_status(&name, &params, &merge);
+            self.status_write(kind, &name, clear).await?;
+        }
+        let applied = self
+            .status_write(kind, &name, apply_status(&eds_api, &name, status))
+            .await?;
+        outcome.pending.eds_version = applied.resource_version();
+        let key = pacing::object_key(kind, &ns, &name);
+        self.pacing.mark(&key, Instant::now());
+        Ok(())
+    }
+
     /// Applies `plan` for `eds`; `live_ers` are the ERSs in the cache (for status comparison
     /// and owner uids). Every write the API server accepted is in `outcome`, also when
     /// execution stops on an error: the caller records them as expectations either way.
@@ -224,6 +265,22 @@ impl Executor<'_> {
             }
         }
 
+        // A plan that fails a canary records the rejected revision before it deletes the
+        // canary pods. The canary's verdict is read from its pods, and pods being deleted no
+        // longer count: were a delete accepted and the status write never made (a later write
+        // refused), the next plan would find a canary with no failing pod and start it again.
+        let rejects = plan.eds_status_changed
+            && plan.eds_status.rejected_revision.is_some()
+            && eds
+                .status
+                .as_ref()
+                .and_then(|s| s.rejected_revision.as_ref())
+                != plan.eds_status.rejected_revision.as_ref();
+        if rejects {
+            self.write_eds_status(eds, &plan.eds_status, outcome)
+                .await?;
+        }
+
         self.delete_pods(&pod_api, &plan.pod_deletes, outcome)
             .await?;
         // A create the API server refuses (400, 403, 422) is refused again until someone fixes
@@ -258,8 +315,11 @@ impl Executor<'_> {
             Some(r) => refused_status(eds, &plan.eds_status, r.message),
             None => plan.eds_status.clone(),
         };
+        // The status already written above is written again only for a refusal.
+        let written = rejects.then_some(&plan.eds_status);
         let eds_changed = (plan.eds_status_changed || refusal.is_some())
-            && eds.status.as_ref() != Some(&eds_status);
+            && eds.status.as_ref() != Some(&eds_status)
+            && written != Some(&eds_status);
         let eds_progress = eds
             .status
             .as_ref()
@@ -313,30 +373,7 @@ impl Executor<'_> {
         if let Some(wait) = wait {
             outcome.defer_status(wait);
         } else if eds_changed {
-            self.ensure_leader()?;
-            let eds_api: Api<ExtendedDaemonSet> = Api::namespaced(self.client.clone(), &ns);
-            // An apply that omits a struct it set before leaves `{}` behind (structured-merge-diff
-            // keeps the emptied parent), which reads back as an empty canary or an invalid
-            // rejectedRevision. Fields the plan clears are removed explicitly first.
-            let live = eds.status.as_ref();
-            let mut cleared = serde_json::Map::new();
-            if live.is_some_and(|s| s.canary.is_some()) && eds_status.canary.is_none() {
-                cleared.insert("canary".into(), serde_json::Value::Null);
-            }
-            if live.is_some_and(|s| s.rejected_revision.is_some())
-                && eds_status.rejected_revision.is_none()
-            {
-                cleared.insert("rejectedRevision".into(), serde_json::Value::Null);
-            }
-            if !cleared.is_empty() {
-                let patch = json!({ "status": cleared });
-                let (params, merge) = (PatchParams::default(), Patch::Merge(&patch));
-                let clear = eds_api.patch_status(&name, &params, &merge);
-                self.status_write(kind, &name, clear).await?;
-            }
-            let apply = apply_status(&eds_api, &name, &eds_status);
-            self.status_write(kind, &name, apply).await?;
-            self.pacing.mark(&key, Instant::now());
+            self.write_eds_status(eds, &eds_status, outcome).await?;
         }
 
         let ers_ref = |name: &String| {

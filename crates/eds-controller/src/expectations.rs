@@ -37,6 +37,9 @@ pub struct Pending {
     pub deletes: BTreeSet<String>,
     /// ERS name -> resourceVersion written.
     pub ers_versions: BTreeMap<String, String>,
+    /// resourceVersion of the ExtendedDaemonSet's last status write: the next plan starts
+    /// from the status this one wrote (a failed canary's rejected revision above all).
+    pub eds_version: Option<String>,
     /// When the writes were made.
     pub since: Option<Instant>,
 }
@@ -44,7 +47,10 @@ pub struct Pending {
 impl Pending {
     /// Whether nothing is pending.
     pub fn is_empty(&self) -> bool {
-        self.creates.is_empty() && self.deletes.is_empty() && self.ers_versions.is_empty()
+        self.creates.is_empty()
+            && self.deletes.is_empty()
+            && self.ers_versions.is_empty()
+            && self.eds_version.is_none()
     }
 }
 
@@ -56,6 +62,8 @@ pub trait CacheView {
     fn has_live_pod_uid(&self, uid: &str) -> bool;
     /// resourceVersion of the ERS in the cache.
     fn ers_version(&self, name: &str) -> Option<String>;
+    /// resourceVersion of the ExtendedDaemonSet in the cache.
+    fn eds_version(&self) -> Option<String>;
 }
 
 impl Expectations {
@@ -69,6 +77,9 @@ impl Expectations {
         entry.creates.extend(pending.creates);
         entry.deletes.extend(pending.deletes);
         entry.ers_versions.extend(pending.ers_versions);
+        if pending.eds_version.is_some() {
+            entry.eds_version = pending.eds_version;
+        }
         entry.since = Some(now);
     }
 
@@ -93,6 +104,11 @@ impl Expectations {
                 Some(seen) => !version_reached(&seen, rv),
                 None => true,
             });
+        if let (Some(rv), Some(seen)) = (&entry.eds_version, cache.eds_version())
+            && version_reached(&seen, rv)
+        {
+            entry.eds_version = None;
+        }
         let expired = entry
             .since
             .is_some_and(|t| now.duration_since(t) >= timeout);
@@ -130,14 +146,17 @@ pub struct StoreView<'a> {
     live_uids: OnceCell<FastSet<&'a str>>,
     ers: &'a Store<ExtendedDaemonSetReplicaSet>,
     namespace: &'a str,
+    eds_version: Option<String>,
 }
 
 impl<'a> StoreView<'a> {
-    /// A view of `pods` (those of one ExtendedDaemonSet) and of the ERS cache in `namespace`.
+    /// A view of `pods` (those of one ExtendedDaemonSet), of the ERS cache in `namespace`
+    /// and of the ExtendedDaemonSet's cached resourceVersion `eds_version`.
     pub fn new(
         pods: &'a [Arc<PodDigest>],
         ers: &'a Store<ExtendedDaemonSetReplicaSet>,
         namespace: &'a str,
+        eds_version: Option<String>,
     ) -> Self {
         Self {
             pods,
@@ -145,6 +164,7 @@ impl<'a> StoreView<'a> {
             live_uids: OnceCell::new(),
             ers,
             namespace,
+            eds_version,
         }
     }
 }
@@ -176,6 +196,9 @@ impl CacheView for StoreView<'_> {
         let r = ObjectRef::new(name).within(self.namespace);
         self.ers.get(&r).and_then(|e| e.resource_version())
     }
+    fn eds_version(&self) -> Option<String> {
+        self.eds_version.clone()
+    }
 }
 
 /// Whether a cache at resourceVersion `seen` includes a write that returned `written`.
@@ -196,6 +219,7 @@ mod tests {
         pods: Vec<&'static str>,
         live_uids: Vec<&'static str>,
         ers: Option<&'static str>,
+        eds: Option<&'static str>,
     }
 
     impl CacheView for Fake {
@@ -208,6 +232,9 @@ mod tests {
         fn ers_version(&self, _: &str) -> Option<String> {
             self.ers.map(String::from)
         }
+        fn eds_version(&self) -> Option<String> {
+            self.eds.map(String::from)
+        }
     }
 
     fn pending() -> Pending {
@@ -215,6 +242,7 @@ mod tests {
             creates: ["p1".to_string()].into(),
             deletes: ["u1".to_string()].into(),
             ers_versions: [("foo-abc".to_string(), "10".to_string())].into(),
+            eds_version: Some("12".to_string()),
             since: None,
         }
     }
@@ -229,18 +257,28 @@ mod tests {
             pods: vec![],
             live_uids: vec!["u1"],
             ers: Some("9"),
+            eds: None,
         };
         assert!(!e.satisfied("ns/foo", &stale, t0, timeout));
         let partly = Fake {
             pods: vec!["p1"],
             live_uids: vec![],
             ers: Some("9"),
+            eds: None,
         };
         assert!(!e.satisfied("ns/foo", &partly, t0, timeout));
+        let status_stale = Fake {
+            pods: vec!["p1"],
+            live_uids: vec![],
+            ers: Some("11"),
+            eds: Some("11"),
+        };
+        assert!(!e.satisfied("ns/foo", &status_stale, t0, timeout));
         let fresh = Fake {
             pods: vec!["p1"],
             live_uids: vec![],
             ers: Some("11"),
+            eds: Some("13"),
         };
         assert!(e.satisfied("ns/foo", &fresh, t0, timeout));
         assert!(e.satisfied("ns/other", &stale, t0, timeout));
@@ -261,7 +299,7 @@ mod tests {
         };
         let pods = vec![pod("a", "ua", false), pod("b", "ub", true)];
         let (ers, _writer) = kube::runtime::reflector::store();
-        let view = StoreView::new(&pods, &ers, "ns");
+        let view = StoreView::new(&pods, &ers, "ns", Some("7".into()));
         assert!(view.has_pod("a") && view.has_pod("b") && !view.has_pod("c"));
         assert!(view.has_live_pod_uid("ua"));
         assert!(
@@ -270,6 +308,7 @@ mod tests {
         );
         assert!(!view.has_live_pod_uid("uc"));
         assert_eq!(view.ers_version("foo-abc"), None);
+        assert_eq!(view.eds_version().as_deref(), Some("7"));
     }
 
     #[test]
@@ -281,6 +320,7 @@ mod tests {
             pods: vec![],
             live_uids: vec!["u1"],
             ers: None,
+            eds: None,
         };
         assert!(!e.satisfied(
             "ns/foo",

@@ -137,7 +137,7 @@ pub async fn reconcile(
     };
     let caught_up = ctx.expectations.satisfied(
         &key,
-        &StoreView::new(&pods, &ctx.stores.ers, &ns),
+        &StoreView::new(&pods, &ctx.stores.ers, &ns, eds.resource_version()),
         Instant::now(),
         ctx.config.expectations_timeout,
     );

@@ -5,7 +5,8 @@
 //! streams cut, the template changed mid-rollout (a quarter of the time to a crashing image,
 //! whose canary must fail), and on the embedded simulator 5% of API reads and writes failing
 //! with 500 or 429 and 0.5% of requests hanging for 1-2 s. An invariant checker watches every moment (one pod per node, the
-//! maxUnavailable budget outside canary nodes, the canary size); each run must end converged
+//! maxUnavailable budget outside canary nodes, the canary size, no new pod of a rejected
+//! revision), with pods starting after a jittered delay; each run must end converged
 //! (or with its canary failed), with the user's spec unchanged and nothing orphaned.
 //!
 //! Runs on the embedded simulator, or on a real cluster with `EDS_TEST_KUBECONFIG` (fake nodes

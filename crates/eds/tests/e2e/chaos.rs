@@ -84,7 +84,9 @@ struct Chaos {
 pub async fn run(options: &Options) -> Report {
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let nodes = options.nodes.unwrap_or_else(|| rng.random_range(20..=50));
-    let mut tc = TestCluster::start(&format!("chaos-{}", options.seed), nodes).await;
+    // Pods of one wave start (and crash) at different moments, as on a real cluster: a canary
+    // whose pods fail one by one is judged while some are still starting.
+    let mut tc = TestCluster::start_jittered(&format!("chaos-{}", options.seed), nodes, 0.5).await;
     // Replicas of this soak elect a leader and are killed abruptly: not the harness's own.
     tc.stop_controller().await;
     let mut chaos = Chaos {

@@ -79,6 +79,22 @@ impl TestCluster {
         validation_mode: ValidationMode,
         node: impl Fn(FakeNode) -> FakeNode,
     ) -> Self {
+        Self::launch(test, nodes, validation_mode, node, 0.0).await
+    }
+
+    /// A cluster whose pods start after a delay spread by `jitter` (a fraction of the start
+    /// delay, drawn per pod): pods of one wave start, and crash, at different moments.
+    pub async fn start_jittered(test: &str, nodes: usize, jitter: f64) -> Self {
+        Self::launch(test, nodes, ValidationMode::Auto, |n| n, jitter).await
+    }
+
+    async fn launch(
+        test: &str,
+        nodes: usize,
+        validation_mode: ValidationMode,
+        node: impl Fn(FakeNode) -> FakeNode,
+        jitter: f64,
+    ) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
             .with_test_writer()
@@ -114,7 +130,7 @@ impl TestCluster {
             .expect("creating the test namespace");
         let node_names: Vec<String> = (0..nodes).map(|i| format!("{test_id}-node-{i}")).collect();
         let mut config = KubeletConfig::default().start_delay(START_DELAY);
-        config.jitter = 0.0;
+        config.jitter = jitter;
         config.nodes = node_names
             .iter()
             .map(|name| node(FakeNode::new(name).label(TEST_NODE_LABEL, &test_id)))

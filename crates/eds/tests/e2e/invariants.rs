@@ -11,6 +11,10 @@
 //!    once, and so do we), and so are deletions the test made itself ([`Invariants::exempt_pod`],
 //!    [`Invariants::exempt_node`]: an eviction, a node removed).
 //! 3. Canary size: never more live canary pods of one revision than the canary's `replicas`.
+//! 4. A failed canary stays failed: once the status names a rejected revision, no new pod of
+//!    that revision appears (until the template changes, which makes another revision the
+//!    target). Pods and statuses come through two watches, so "after" is judged by
+//!    resourceVersion (one counter for every object, as etcd's revision), not by arrival.
 //!
 //! Replaying after the fact (instead of checking on each event) lets the checker look ahead:
 //! whether a node lost its pod for a canary is only known when the next pod lands there.
@@ -56,6 +60,8 @@ struct PodState {
     live: bool,
     canary: bool,
     ers: String,
+    /// resourceVersion of the pod when it was seen.
+    rv: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -66,6 +72,9 @@ struct Limits {
     canary: Option<usize>,
     /// Canary nodes of the canary in progress (`status.canary.nodes`).
     canary_nodes: Vec<String>,
+    /// The rejected revision (`status.rejectedRevision.replicaSet`) and the resourceVersion
+    /// of the ExtendedDaemonSet that showed it.
+    rejected: Option<(String, u64)>,
 }
 
 /// A running checker.
@@ -220,7 +229,13 @@ fn pod_state(pod: &Pod) -> PodState {
             .get(keys::ERS_NAME_LABEL)
             .cloned()
             .unwrap_or_default(),
+        rv: version(pod.resource_version()),
     }
+}
+
+/// A resourceVersion as a number (0 when it is not one).
+fn version(rv: Option<String>) -> u64 {
+    rv.and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
 fn limits(eds: &ExtendedDaemonSet) -> Limits {
@@ -242,6 +257,11 @@ fn limits(eds: &ExtendedDaemonSet) -> Limits {
             .and_then(|s| s.canary.as_ref())
             .map(|c| c.nodes.clone())
             .unwrap_or_default(),
+        rejected: eds
+            .status
+            .as_ref()
+            .and_then(|s| s.rejected_revision.as_ref())
+            .map(|r| (r.replica_set.clone(), version(eds.resource_version()))),
     }
 }
 
@@ -262,6 +282,7 @@ fn replay_with_notes(log: &[Record]) -> (Vec<String>, Vec<String>) {
     let mut lost: BTreeMap<(String, String), (usize, bool)> = BTreeMap::new();
     let mut exempt_pods: BTreeSet<&str> = BTreeSet::new();
     let mut exempt_nodes: BTreeSet<&str> = BTreeSet::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     let next_budget = next_budgets(log);
     for (i, record) in log.iter().enumerate() {
         let mut deleted_ready: BTreeSet<(String, String)> = BTreeSet::new();
@@ -288,6 +309,19 @@ fn replay_with_notes(log: &[Record]) -> (Vec<String>, Vec<String>) {
             }
             Record::Pod { uid, state } => {
                 let before = pods.get(uid).cloned();
+                if let Some(s) = state
+                    && seen.insert(uid)
+                    && let Some((ers, at)) =
+                        eds_limits.get(&s.eds).and_then(|l| l.rejected.as_ref())
+                    && *ers == s.ers
+                    && s.rv > *at
+                {
+                    violations.push(format!(
+                        "event {i}: EDS {} created pod {} of {ers} after its canary failed \
+                         (rejectedRevision {ers} since resourceVersion {at})",
+                        s.eds, s.name
+                    ));
+                }
                 if let Some(s) = state
                     && !s.node.is_empty()
                     && before.as_ref().is_none_or(|b| b.node.is_empty())
@@ -489,6 +523,7 @@ mod tests {
                 live,
                 canary,
                 ers: "v2".into(),
+                rv: 0,
             }),
         }
     }
@@ -505,6 +540,7 @@ mod tests {
                 max_surge: 0,
                 canary: Some(1),
                 canary_nodes: canary_nodes.iter().map(|n| n.to_string()).collect(),
+                rejected: None,
             }),
         }
     }
@@ -651,6 +687,47 @@ mod tests {
         let v = replay(&log);
         assert!(v.iter().all(|m| !m.contains("unavailable")), "{v:?}");
         assert!(v.iter().any(|m| m.contains("more than one pod")), "{v:?}");
+    }
+
+    #[test]
+    fn a_new_pod_of_a_rejected_revision_is_caught_by_resource_version() {
+        let at = |record: Record, rv: u64| match record {
+            Record::Pod {
+                uid,
+                state: Some(s),
+            } => Record::Pod {
+                uid,
+                state: Some(PodState { rv, ..s }),
+            },
+            other => other,
+        };
+        let rejected = |rv: u64| Record::Eds {
+            name: "foo".into(),
+            limits: Some(Limits {
+                max_unavailable: 1,
+                max_surge: 0,
+                canary: Some(1),
+                canary_nodes: vec![],
+                rejected: Some(("v2".into(), rv)),
+            }),
+        };
+        // The canary pod on n1 was created (rv 5) before the status rejected v2 (rv 7), and
+        // arrives after it: not a violation. Its update after the rejection is not new either.
+        let log = vec![
+            eds(1),
+            rejected(7),
+            at(pod("a", "n1", false, true, true), 5),
+            at(pod("a", "n1", false, false, true), 8),
+        ];
+        assert!(replay(&log).is_empty(), "{:?}", replay(&log));
+        // A pod of v2 created after the rejection is.
+        let mut again = log.clone();
+        again.push(at(pod("b", "n2", false, true, true), 9));
+        let v = replay(&again);
+        assert!(
+            v.len() == 1 && v[0].contains("after its canary failed"),
+            "{v:?}"
+        );
     }
 
     #[test]
