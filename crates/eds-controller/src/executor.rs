@@ -98,6 +98,12 @@ impl ExecuteError {
         }
     }
 
+    /// Whether this is a pod delete refused because the pod is no longer the one planned
+    /// (409: its uid or resourceVersion precondition failed).
+    pub fn is_stale_delete(&self) -> bool {
+        matches!(self, Self::DeletePod { source: kube::Error::Api(s), .. } if s.code == 409)
+    }
+
     /// The API error behind this one, if any.
     pub fn api_error(&self) -> Option<&kube::Error> {
         match self {
@@ -598,6 +604,22 @@ mod refusal_tests {
                 ..Default::default()
             })),
         }
+    }
+
+    #[test]
+    fn only_a_refused_pod_delete_is_a_stale_delete() {
+        let delete_error = |code: u16| ExecuteError::DeletePod {
+            name: "p".into(),
+            source: kube::Error::Api(Box::new(kube::core::Status {
+                code,
+                ..Default::default()
+            })),
+        };
+        assert!(delete_error(409).is_stale_delete());
+        for code in [404, 422, 500] {
+            assert!(!delete_error(code).is_stale_delete(), "{code}");
+        }
+        assert!(!create_error(409).is_stale_delete());
     }
 
     #[test]

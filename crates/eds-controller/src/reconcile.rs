@@ -88,6 +88,9 @@ impl ReconcileError {
 /// ExtendedDaemonSet's reconcile forever.
 pub const EXECUTE_LIMIT: Duration = Duration::from_secs(60);
 
+/// When to plan again after a pod delete refused because the pod changed since the plan.
+const STALE_DELETE_RETRY: Duration = Duration::from_millis(200);
+
 fn key(eds: &ExtendedDaemonSet) -> String {
     format!("{}/{}", eds.namespace().unwrap_or_default(), eds.name_any())
 }
@@ -184,6 +187,15 @@ pub async fn reconcile(
     // What was written before a failure is expected too, or the next plan would redo it.
     ctx.expectations
         .record(&key, std::mem::take(&mut outcome.pending), Instant::now());
+    if let Err(ReconcileError::Execute(e)) = &executed
+        && e.is_stale_delete()
+    {
+        // A pod changed since the plan (its resourceVersion moved: the kubelet wrote its
+        // status): optimistic concurrency at work, not a failure. No write followed the
+        // refused delete; the next plan decides again from the cache.
+        tracing::debug!(error = %e, "a pod changed since the plan; planning again");
+        return Ok(Action::requeue(STALE_DELETE_RETRY));
+    }
     executed?;
     ctx.failures
         .lock()
