@@ -16,6 +16,8 @@
 //! once, even in the middle of a plan.
 
 #[cfg(test)]
+mod fixture;
+#[cfg(test)]
 mod pacing_tests;
 mod pods;
 #[cfg(test)]

@@ -3,24 +3,18 @@
 
 use std::time::Duration;
 
-use kube::{
-    Api, ResourceExt,
-    api::{ListParams, PostParams},
-    runtime::events::{Recorder, Reporter},
-};
-use kube_sim::apiserver::{Config, SimApiServer};
-use serde_json::json;
-use tokio::sync::watch;
+use kube::{Api, ResourceExt, api::ListParams};
 
-use super::{Executor, Outcome};
-use crate::{metrics::Metrics, pacing::Pacing};
+use super::{
+    Outcome,
+    fixture::{Fixture, NS},
+};
+use crate::pacing::Pacing;
 use eds_api::{
     Condition, ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ExtendedDaemonSetReplicaSetStatus,
     ExtendedDaemonSetStatus,
 };
 use eds_plan::{Plan, Snapshot};
-
-const NS: &str = "default";
 
 /// The plan of `eds` on an empty cluster (it creates the ERS), with `status` as the planned
 /// status and `ers` as the planned status of every ERS; after the first, only statuses.
@@ -84,44 +78,12 @@ fn ers_progress(ready: i32) -> ExtendedDaemonSetReplicaSetStatus {
 
 #[tokio::test]
 async fn progress_waits_for_the_interval_other_changes_do_not() {
-    let server = SimApiServer::start(Config::default()).await.expect("sim");
-    let client = server.client().expect("client");
-    kube_sim::cluster::install_crds(&client, &eds_api::crds())
-        .await
-        .expect("CRDs");
+    let fixture = Fixture::start("paced", "pause").await;
+    let client = &fixture.client;
     let api: Api<ExtendedDaemonSet> = Api::namespaced(client.clone(), NS);
     let ers_api: Api<ExtendedDaemonSetReplicaSet> = Api::namespaced(client.clone(), NS);
-    let eds: ExtendedDaemonSet = serde_json::from_value(json!({
-        "apiVersion": "datadoghq.com/v1alpha1",
-        "kind": "ExtendedDaemonSet",
-        "metadata": { "name": "paced", "namespace": NS },
-        "spec": {
-            "strategy": {},
-            "template": { "spec": { "containers": [{ "name": "c", "image": "pause" }] } },
-        },
-    }))
-    .expect("EDS");
-    api.create(&PostParams::default(), &eds).await.expect("EDS");
-    let recorder = Recorder::new(
-        client.clone(),
-        Reporter {
-            controller: "test".into(),
-            instance: None,
-        },
-    );
-    let metrics = Metrics::with_registry().0;
-    let (_leader_tx, leader) = watch::channel(true);
-    let deadline = watch::channel(None).1;
     let hour = Pacing::new(Duration::from_secs(3600));
-    let executor = |pacing| Executor {
-        client: &client,
-        recorder: &recorder,
-        metrics: &metrics,
-        leader: &leader,
-        deadline: &deadline,
-        max_concurrent_writes: 1,
-        pacing,
-    };
+    let executor = |pacing| fixture.executor(pacing);
     // What the server stores: the EDS status and the ready count of its one ERS.
     let stored = || async {
         let listed = ers_api.list(&ListParams::default()).await.expect("ERSs");
@@ -212,5 +174,5 @@ async fn progress_waits_for_the_interval_other_changes_do_not() {
     assert_eq!(execute(&passed, more, ers_progress(9)).await, None);
     let (eds_status, ers) = stored().await;
     assert_eq!((eds_status.map(|s| s.ready), ers), (Some(9), vec![9]));
-    server.stop().await;
+    fixture.stop().await;
 }

@@ -1,22 +1,17 @@
 //! A failed canary's verdict survives a plan that stops half-way: the rejected revision is
 //! written before the first canary pod is deleted.
 
-use kube::{
-    Api, ResourceExt,
-    api::PostParams,
-    runtime::events::{Recorder, Reporter},
-};
-use kube_sim::apiserver::{Config, SimApiServer};
+use kube::{Api, ResourceExt, api::PostParams};
 use serde_json::json;
-use tokio::sync::watch;
 
-use super::{ExecuteError, Executor, Outcome};
-use crate::{metrics::Metrics, pacing::Pacing};
+use super::{
+    ExecuteError, Outcome,
+    fixture::{Fixture, NS},
+};
+use crate::pacing::Pacing;
 use eds_api::{ExtendedDaemonSet, ExtendedDaemonSetStatus, RejectedRevision};
 use eds_plan::{PodDelete, Snapshot};
 use k8s_openapi::api::core::v1::Pod;
-
-const NS: &str = "default";
 
 fn pod(name: &str) -> Pod {
     serde_json::from_value(json!({
@@ -28,24 +23,10 @@ fn pod(name: &str) -> Pod {
 
 #[tokio::test]
 async fn a_refused_canary_delete_keeps_the_rejected_revision() {
-    let server = SimApiServer::start(Config::default()).await.expect("sim");
-    let client = server.client().expect("client");
-    kube_sim::cluster::install_crds(&client, &eds_api::crds())
-        .await
-        .expect("CRDs");
+    let fixture = Fixture::start("agent", "app:v2").await;
+    let (client, eds) = (&fixture.client, fixture.eds.clone());
     let api: Api<ExtendedDaemonSet> = Api::namespaced(client.clone(), NS);
     let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
-    let eds: ExtendedDaemonSet = serde_json::from_value(json!({
-        "apiVersion": "datadoghq.com/v1alpha1",
-        "kind": "ExtendedDaemonSet",
-        "metadata": { "name": "agent", "namespace": NS },
-        "spec": {
-            "strategy": {},
-            "template": { "spec": { "containers": [{ "name": "c", "image": "app:v2" }] } },
-        },
-    }))
-    .expect("EDS");
-    let eds = api.create(&PostParams::default(), &eds).await.expect("EDS");
     // The two canary pods; the second was replaced since the plan was made (another uid).
     let first = pods
         .create(&PostParams::default(), &pod("agent-b-n1"))
@@ -84,26 +65,8 @@ async fn a_refused_canary_delete_keeps_the_rejected_revision() {
     };
     plan.eds_status_changed = true;
 
-    let recorder = Recorder::new(
-        client.clone(),
-        Reporter {
-            controller: "test".into(),
-            instance: None,
-        },
-    );
-    let metrics = Metrics::with_registry().0;
-    let leader = watch::channel(true).1;
-    let deadline = watch::channel(None).1;
     let pacing = Pacing::new(std::time::Duration::from_secs(1));
-    let executor = Executor {
-        client: &client,
-        recorder: &recorder,
-        metrics: &metrics,
-        leader: &leader,
-        deadline: &deadline,
-        max_concurrent_writes: 1,
-        pacing: &pacing,
-    };
+    let executor = fixture.executor(&pacing);
     let mut outcome = Outcome::default();
     let result = executor.execute(&eds, &[], &plan, &mut outcome).await;
     assert!(
@@ -118,17 +81,8 @@ async fn a_refused_canary_delete_keeps_the_rejected_revision() {
     assert_eq!(status.rejected_revision, Some(rejected));
     assert_eq!(status.state.as_deref(), Some("Canary Failed"));
     // And the next reconcile waits until its cache shows that status.
-    let version: u64 = outcome
-        .pending
-        .eds_version
-        .as_deref()
-        .and_then(|v| v.parse().ok())
-        .expect("status version expected");
-    let stored_version: u64 = stored
-        .metadata
-        .resource_version
-        .as_deref()
-        .and_then(|v| v.parse().ok())
-        .expect("version");
+    let number = |v: Option<&str>| v.and_then(|v| v.parse::<u64>().ok()).expect("a version");
+    let version = number(outcome.pending.eds_version.as_deref());
+    let stored_version = number(stored.metadata.resource_version.as_deref());
     assert!(version <= stored_version && version > 0);
 }
