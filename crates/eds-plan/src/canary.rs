@@ -171,6 +171,11 @@ pub fn decide(inp: &CanaryInputs<'_, '_>) -> CanaryOutcome {
         .filter(|c| c.replica_set == target.name)
         .map_or(&[][..], |c| &c.nodes[..]);
     let count = scaled_value(&inp.canary.replicas, inp.desired, true).unwrap_or(1);
+    let runs_canary = |i: usize| {
+        inp.cluster.nodes[i]
+            .live()
+            .any(|p| p.rev == Some(inp.revisions.target))
+    };
     let (nodes, candidates) = select_nodes(
         inp.cluster,
         &Selection {
@@ -178,14 +183,28 @@ pub fn decide(inp: &CanaryInputs<'_, '_>) -> CanaryOutcome {
             node_selector: inp.node_selector,
             anti_affinity_keys: &inp.canary.node_anti_affinity_keys,
             previous,
+            runs_canary: &runs_canary,
         },
     );
     out.nodes = nodes;
     let wanted = usize::try_from(count).unwrap_or(0);
+    // Pods of other revisions that would get the template one day (on nodes tainted out of
+    // new pods, the desired count does not show them).
+    let waiting = || {
+        inp.cluster
+            .nodes
+            .iter()
+            .any(|n| n.live().any(|p| p.rev != Some(inp.revisions.target)))
+    };
     if wanted > candidates && inp.desired > 0 {
         // Upstream refuses too ("unable to select enough node for canary"): a canary as
         // large as the fleet would replace every node at once, outside maxUnavailable.
         return refuse(out, wanted, candidates);
+    }
+    if out.nodes.is_empty() && waiting() {
+        // A canary on no node would be promoted by time, untested, and its template would
+        // reach those pods later without one.
+        return refuse(out, wanted.max(1), candidates);
     }
     let verdict = judge_pods(inp, &mut out);
     let annotation = |key: &str| inp.annotations.get(key).map(String::as_str);

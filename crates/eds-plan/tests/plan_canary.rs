@@ -613,3 +613,34 @@ fn a_user_pause_is_suspended_not_stalled_and_unpause_is_an_event() {
     assert_ne!(plan.eds_status.state.as_deref(), Some(state::CANARY_PAUSED));
     assert!(has_event(&plan, EventType::Normal, reason::CANARY_UNPAUSED));
 }
+
+#[test]
+fn a_canary_node_tainted_out_keeps_its_canary_pod_and_gets_no_second_canary() {
+    // An untolerated NoSchedule taint lets a running pod stay but takes no new one: the canary
+    // pod there still runs the canary, so no other node gets a canary pod beside it.
+    let mut sc = eds("foo").canary(2).max_unavailable(3).nodes(5);
+    let first = start_canary(&mut sc);
+    let chosen = canary_nodes(&first);
+    assert_eq!(chosen.len(), 2);
+    sc.advance(2);
+    sc.settle_pods();
+    let taint = k8s_openapi::api::core::v1::Taint {
+        key: "dedicated".into(),
+        value: Some("other".into()),
+        effect: "NoSchedule".into(),
+        ..Default::default()
+    };
+    sc.node_mut(&chosen[0]).spec.get_or_insert_default().taints = Some(vec![taint]);
+    let plan = sc.step();
+    assert!(plan.pod_deletes.is_empty(), "{:?}", plan.pod_deletes);
+    assert!(plan.pod_creates.is_empty(), "{:?}", plan.pod_creates);
+    assert_eq!(canary_nodes(&plan), chosen);
+    // Once its pod is gone (the node drained), another node takes its place.
+    sc.snapshot
+        .pods
+        .retain(|p| eds_plan::pod_node(p) != Some(chosen[0].as_str()));
+    let plan = sc.step();
+    let now = canary_nodes(&plan);
+    assert_eq!(now.len(), 2);
+    assert!(!now.contains(&chosen[0]) && now.contains(&chosen[1]), "{now:?}");
+}

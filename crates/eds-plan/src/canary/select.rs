@@ -5,11 +5,17 @@
 //! remain candidates; new ones are spread over the values of the `nodeAntiAffinityKeys` labels
 //! (no value gets more than its share, `ceil(count / distinct values)`). We add: among equal
 //! choices, the node whose current pod restarted least goes first (a flapping node would make
-//! the canary fail for reasons unrelated to the new template), then the node name.
+//! the canary fail for reasons unrelated to the new template), then the node name. A chosen
+//! node that may no longer get a pod but keeps the one it has (an untolerated NoSchedule
+//! taint) stays chosen while that pod runs the canary's revision: dropping it would put a
+//! canary pod on another node while this one still runs, more canary pods than `replicas`.
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::{cluster::Cluster, placement::LabelMatcher};
+use crate::{
+    cluster::Cluster,
+    placement::{Eligibility, LabelMatcher},
+};
 
 /// Inputs of the choice.
 pub struct Selection<'s> {
@@ -21,19 +27,27 @@ pub struct Selection<'s> {
     pub anti_affinity_keys: &'s [String],
     /// Canary nodes recorded in the status for the same canary ERS.
     pub previous: &'s [String],
+    /// Whether node `i` runs a live pod of the canary's revision.
+    pub runs_canary: &'s dyn Fn(usize) -> bool,
 }
 
 /// Chooses the canary nodes; returns node indexes, sorted, and the number of candidates.
 pub fn select_nodes(cluster: &Cluster<'_>, sel: &Selection<'_>) -> (Vec<usize>, usize) {
+    let previous: BTreeSet<&str> = sel.previous.iter().map(String::as_str).collect();
+    let still_canary = |i: usize| {
+        let node = &cluster.nodes[i];
+        matches!(node.eligibility, Eligibility::KeepOnly(_))
+            && previous.contains(node.name)
+            && (sel.runs_canary)(i)
+    };
     let candidates: Vec<usize> = (0..cluster.nodes.len())
-        .filter(|&i| cluster.nodes[i].runs())
+        .filter(|&i| cluster.nodes[i].runs() || still_canary(i))
         .filter(|&i| {
             sel.node_selector
                 .is_none_or(|s| s.matches(cluster.nodes[i].node))
         })
         .collect();
     let count = sel.count.min(candidates.len());
-    let previous: BTreeSet<&str> = sel.previous.iter().map(String::as_str).collect();
     let mut chosen: Vec<usize> = candidates
         .iter()
         .copied()

@@ -56,6 +56,9 @@ pub enum Cmd {
     RemoveNode(usize),
     Cordon(usize),
     Uncordon(usize),
+    /// An untolerated NoSchedule taint: the pod there stays, no new one is created.
+    Taint(usize),
+    Untaint(usize),
     CrashPod(usize),
     /// The controller restarts: planner state (failed-pod backoff) lost.
     Restart,
@@ -90,7 +93,9 @@ pub fn cmd() -> impl Strategy<Value = Cmd> {
             Just(Cmd::AddNode),
             (0..8usize).prop_map(Cmd::RemoveNode),
             (0..8usize).prop_map(Cmd::Cordon),
-            (0..8usize).prop_map(Cmd::Uncordon)
+            (0..8usize).prop_map(Cmd::Uncordon),
+            (0..8usize).prop_map(Cmd::Taint),
+            (0..8usize).prop_map(Cmd::Untaint)
         ],
         1 => (0..8usize).prop_map(Cmd::CrashPod),
         1 => Just(Cmd::Restart),
@@ -223,6 +228,21 @@ impl Model {
                         ..Taint::default()
                     }]
                 });
+            }
+            Cmd::Taint(i) | Cmd::Untaint(i) => {
+                let names = self.node_names();
+                let name = names[i % names.len()].clone();
+                let spec = self.sc.node_mut(&name).spec.get_or_insert_with(Default::default);
+                let list = spec.taints.get_or_insert_with(Vec::new);
+                list.retain(|t| t.key != "dedicated");
+                if matches!(cmd, Cmd::Taint(_)) {
+                    list.push(Taint {
+                        key: "dedicated".into(),
+                        value: Some("other".into()),
+                        effect: taints::NO_SCHEDULE.into(),
+                        ..Taint::default()
+                    });
+                }
             }
             Cmd::CrashPod(i) => {
                 let now = self.sc.now;

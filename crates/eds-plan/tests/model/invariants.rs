@@ -20,6 +20,23 @@ pub struct Before {
     available: BTreeSet<String>,
     canary_nodes: BTreeSet<String>,
     canary_pods: BTreeSet<String>,
+    /// Names of the live canary pods, by ERS.
+    live_canary: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn is_canary(p: &Pod) -> bool {
+    p.metadata
+        .labels
+        .as_ref()
+        .is_some_and(|l| l.get(keys::CANARY_LABEL).is_some_and(|v| v == "true"))
+}
+
+fn ers_of(p: &Pod) -> String {
+    p.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(keys::ERS_NAME_LABEL).cloned())
+        .unwrap_or_default()
 }
 
 fn ready(p: &Pod) -> bool {
@@ -47,14 +64,19 @@ pub fn before(m: &Model) -> Before {
             .unwrap_or_default(),
         canary_pods: pods
             .iter()
-            .filter(|p| {
-                p.metadata
-                    .labels
-                    .as_ref()
-                    .is_some_and(|l| l.get(keys::CANARY_LABEL).is_some_and(|v| v == "true"))
-            })
+            .filter(|p| is_canary(p))
             .filter_map(|p| p.metadata.name.clone())
             .collect(),
+        live_canary: pods
+            .iter()
+            .filter(|p| is_canary(p) && p.metadata.deletion_timestamp.is_none())
+            .fold(BTreeMap::new(), |mut by_ers, p| {
+                by_ers
+                    .entry(ers_of(p))
+                    .or_insert_with(BTreeSet::new)
+                    .insert(p.metadata.name.clone().unwrap_or_default());
+                by_ers
+            }),
     }
 }
 
@@ -88,6 +110,26 @@ pub fn check(m: &Model, b: &Before, plan: &Plan, lim: &Limits) -> Result<(), Tes
         .map(|c| c.nodes.iter().cloned().collect())
         .unwrap_or_default();
     prop_assert!(canary_nodes.len() <= lim.canary, "canary {canary_nodes:?}");
+    // Nor do its live pods, once the plan's writes are made (a canary node that keeps its pod
+    // but takes no new one still runs the canary).
+    if status.canary.is_some() {
+        let mut live = b.live_canary.get(target).cloned().unwrap_or_default();
+        for d in &plan.pod_deletes {
+            live.remove(&d.name);
+        }
+        live.extend(
+            plan.pod_creates
+                .iter()
+                .filter(|p| is_canary(p) && ers_of(p) == *target)
+                .filter_map(|p| p.metadata.name.clone()),
+        );
+        prop_assert!(
+            live.len() <= lim.canary,
+            "{} live canary pods of {target} after the plan: {live:?} (canary replicas {})",
+            live.len(),
+            lim.canary
+        );
+    }
     // Unavailable nodes, outside canary nodes, within maxUnavailable.
     let runs: BTreeSet<&str> = plan
         .nodes

@@ -83,7 +83,9 @@ struct Chaos {
 /// Runs one seed.
 pub async fn run(options: &Options) -> Report {
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-    let nodes = options.nodes.unwrap_or_else(|| rng.random_range(20..=50));
+    // Drawn even when `--nodes` fixes the count: the draws after it stay those of the seed.
+    let drawn = rng.random_range(20..=50);
+    let nodes = options.nodes.unwrap_or(drawn);
     // Pods of one wave start (and crash) at different moments, as on a real cluster: a canary
     // whose pods fail one by one is judged while some are still starting.
     let mut tc = TestCluster::start_jittered(&format!("chaos-{}", options.seed), nodes, 0.5).await;
