@@ -188,22 +188,15 @@ pub fn decide(inp: &CanaryInputs<'_, '_>) -> CanaryOutcome {
     );
     out.nodes = nodes;
     let wanted = usize::try_from(count).unwrap_or(0);
-    // Pods of other revisions that would get the template one day (on nodes tainted out of
-    // new pods, the desired count does not show them).
-    let waiting = || {
-        inp.cluster
-            .nodes
-            .iter()
-            .any(|n| n.live().any(|p| p.rev != Some(inp.revisions.target)))
-    };
     if wanted > candidates && inp.desired > 0 {
         // Upstream refuses too ("unable to select enough node for canary"): a canary as
         // large as the fleet would replace every node at once, outside maxUnavailable.
         return refuse(out, wanted, candidates);
     }
-    if out.nodes.is_empty() && waiting() {
-        // A canary on no node would be promoted by time, untested, and its template would
-        // reach those pods later without one.
+    if out.nodes.is_empty() {
+        // No node can take a canary pod (none runs the ExtendedDaemonSet, or every one is
+        // tainted out of new pods). A canary on no node would be promoted by time, untested,
+        // and its template would reach the nodes later without one.
         return refuse(out, wanted.max(1), candidates);
     }
     let verdict = judge_pods(inp, &mut out);

@@ -642,5 +642,8 @@ fn a_canary_node_tainted_out_keeps_its_canary_pod_and_gets_no_second_canary() {
     let plan = sc.step();
     let now = canary_nodes(&plan);
     assert_eq!(now.len(), 2);
-    assert!(!now.contains(&chosen[0]) && now.contains(&chosen[1]), "{now:?}");
+    assert!(
+        !now.contains(&chosen[0]) && now.contains(&chosen[1]),
+        "{now:?}"
+    );
 }

@@ -1,7 +1,7 @@
 //! State-machine test of the planner: random sequences of what users type and clusters do
 //! (templates good, crash-looping or with a bad image, every `kubectl eds` steering command
-//! and upstream's forms of them, freeze and pauses, rollout undo, nodes added, removed and
-//! cordoned, pods crashing, controller restarts), each followed by plans applied to a model
+//! and upstream's forms of them, freeze and pauses, rollout undo, nodes added, removed,
+//! cordoned and tainted, pods crashing, controller restarts), each followed by plans applied to a model
 //! cluster on a simulated clock. The safety rules are checked after every plan, and the
 //! rollout must converge at the end when the last template is good and nothing holds it.
 //!
@@ -154,6 +154,25 @@ fn regressions() {
         ),
         // A "true" set before any canary paused the next one.
         (2, 1, &[Cmd::PauseTrue, Cmd::Apply(Tpl::Good)]),
+        // The one canary node was tainted out of new pods after its old pod went: the canary
+        // ran on no node and was promoted by time, untested.
+        (
+            1,
+            1,
+            &[Cmd::Apply(Tpl::Crash), Cmd::Taint(0), Cmd::Wait(20)],
+        ),
+        // A canary node tainted out while its canary pod runs stays a canary node: no second
+        // canary pod elsewhere.
+        (
+            3,
+            1,
+            &[
+                Cmd::Apply(Tpl::Crash),
+                Cmd::Wait(5),
+                Cmd::Taint(0),
+                Cmd::Wait(5),
+            ],
+        ),
     ];
     for (nodes, max_unavailable, cmds) in cases {
         if let Err(e) = run_case(*nodes, *max_unavailable, cmds) {

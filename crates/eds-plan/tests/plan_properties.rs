@@ -290,8 +290,8 @@ proptest! {
             prop_assert!(refused);
             return Ok(());
         }
-        // With every node tainted out, a canary is refused too when pods wait there that
-        // would get the template untested; never otherwise.
+        // With every node tainted out, a canary is refused too (it would be promoted on no
+        // node, untested); never otherwise.
         if refused {
             prop_assert!(too_large && runnable == 0);
             return Ok(());

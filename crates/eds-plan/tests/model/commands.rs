@@ -232,7 +232,11 @@ impl Model {
             Cmd::Taint(i) | Cmd::Untaint(i) => {
                 let names = self.node_names();
                 let name = names[i % names.len()].clone();
-                let spec = self.sc.node_mut(&name).spec.get_or_insert_with(Default::default);
+                let spec = self
+                    .sc
+                    .node_mut(&name)
+                    .spec
+                    .get_or_insert_with(Default::default);
                 let list = spec.taints.get_or_insert_with(Vec::new);
                 list.retain(|t| t.key != "dedicated");
                 if matches!(cmd, Cmd::Taint(_)) {
