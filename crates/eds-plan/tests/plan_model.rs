@@ -85,6 +85,17 @@ fn converges(m: &mut Model) -> Result<(), TestCaseError> {
     if held || app.tpl != Some(Tpl::Good) || app.paused || app.failed || app.crashed {
         return Ok(());
     }
+    // Every node tainted out of new pods: no canary can run (it is refused, never promoted
+    // on no node), so the rollout holds until a node takes pods again.
+    let tainted_out = |n: &k8s_openapi::api::core::v1::Node| {
+        n.spec
+            .as_ref()
+            .and_then(|s| s.taints.as_ref())
+            .is_some_and(|t| t.iter().any(|t| t.key == model::OUT_OF_ROLLOUT_TAINT))
+    };
+    if m.sc.snapshot.nodes.iter().all(|n| tainted_out(n)) {
+        return Ok(());
+    }
     // Terminations end, and the cluster settles from there.
     for _ in 0..3 {
         m.kubelet(5);

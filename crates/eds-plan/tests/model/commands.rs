@@ -238,10 +238,10 @@ impl Model {
                     .spec
                     .get_or_insert_with(Default::default);
                 let list = spec.taints.get_or_insert_with(Vec::new);
-                list.retain(|t| t.key != "dedicated");
+                list.retain(|t| t.key != super::OUT_OF_ROLLOUT_TAINT);
                 if matches!(cmd, Cmd::Taint(_)) {
                     list.push(Taint {
-                        key: "dedicated".into(),
+                        key: super::OUT_OF_ROLLOUT_TAINT.into(),
                         value: Some("other".into()),
                         effect: taints::NO_SCHEDULE.into(),
                         ..Taint::default()

@@ -33,6 +33,8 @@ pub struct Application {
 
 /// The reason the model's pause commands give.
 pub const PAUSE_REASON: &str = "ModelPause";
+/// The taint key of `Cmd::Taint`: an untolerated NoSchedule taint.
+pub const OUT_OF_ROLLOUT_TAINT: &str = "dedicated";
 const TERMINATION_STEPS: u32 = 2;
 
 pub struct Model {

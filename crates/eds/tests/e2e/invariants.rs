@@ -97,19 +97,53 @@ impl Invariants {
             )
             .default_backoff();
             futures::pin_mut!(stream);
+            // A relist (after a watch expired) reports the pods that exist, not those deleted
+            // meanwhile: those are the pods known before it and not listed again. They are
+            // recorded gone before the relisted states, as they went before them.
+            let mut known: BTreeSet<String> = BTreeSet::new();
+            let mut relist: Vec<Record> = Vec::new();
             while let Some(event) = stream.next().await {
                 let records: Vec<Record> = match event {
-                    Ok(watcher::Event::Apply(p)) | Ok(watcher::Event::InitApply(p)) => {
+                    Ok(watcher::Event::Apply(p)) => {
+                        let uid = p.uid().unwrap_or_default();
+                        known.insert(uid.clone());
                         vec![Record::Pod {
-                            uid: p.uid().unwrap_or_default(),
+                            uid,
                             state: Some(pod_state(&p)),
                         }]
                     }
-                    Ok(watcher::Event::Delete(p)) => vec![Record::Pod {
-                        uid: p.uid().unwrap_or_default(),
-                        state: None,
-                    }],
-                    _ => continue,
+                    Ok(watcher::Event::Delete(p)) => {
+                        let uid = p.uid().unwrap_or_default();
+                        known.remove(&uid);
+                        vec![Record::Pod { uid, state: None }]
+                    }
+                    Ok(watcher::Event::Init) => {
+                        relist.clear();
+                        continue;
+                    }
+                    Ok(watcher::Event::InitApply(p)) => {
+                        relist.push(Record::Pod {
+                            uid: p.uid().unwrap_or_default(),
+                            state: Some(pod_state(&p)),
+                        });
+                        continue;
+                    }
+                    Ok(watcher::Event::InitDone) => {
+                        let listed: BTreeSet<String> = relist
+                            .iter()
+                            .filter_map(|r| match r {
+                                Record::Pod { uid, .. } => Some(uid.clone()),
+                                _ => None,
+                            })
+                            .collect();
+                        let gone = known.difference(&listed).cloned();
+                        let mut records: Vec<Record> =
+                            gone.map(|uid| Record::Pod { uid, state: None }).collect();
+                        records.append(&mut relist);
+                        known = listed;
+                        records
+                    }
+                    Err(_) => continue,
                 };
                 pod_log.lock().unwrap().extend(records);
             }
