@@ -50,6 +50,52 @@ pub struct TestCluster {
     controller: Option<RunningController>,
     pub invariants: Invariants,
     pub validation_mode: ValidationMode,
+    /// Last field, so it is dropped after the kubelet simulator has stopped.
+    cleanup: LeftoverCleanup,
+}
+
+/// On a real cluster, deletes the namespace and the fake nodes of a test that ended without
+/// [`TestCluster::finish`] (a failed assertion): otherwise they outlive the test run, and the
+/// node lifecycle controller, the scheduler and the next runs find them.
+struct LeftoverCleanup {
+    /// `None` on the simulator, and once `finish` has cleaned up.
+    real: Option<(kube::Config, String, String)>,
+}
+
+impl Drop for LeftoverCleanup {
+    fn drop(&mut self) {
+        let Some((config, namespace, test_id)) = self.real.take() else {
+            return;
+        };
+        // The test's runtime may be going away: a runtime of its own, on a thread of its own.
+        let cleanup = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the cleanup");
+            rt.block_on(async move {
+                let Ok(client) = Client::try_from(config) else {
+                    return;
+                };
+                let _ = Api::<Namespace>::all(client.clone())
+                    .delete(&namespace, &DeleteParams::default())
+                    .await;
+                let nodes = Api::<k8s_openapi::api::core::v1::Node>::all(client);
+                let selector = format!("{TEST_NODE_LABEL}={test_id}");
+                if let Ok(list) = nodes.list(&ListParams::default().labels(&selector)).await {
+                    for node in list.items {
+                        let _ = nodes
+                            .delete(&node.name_any(), &DeleteParams::default())
+                            .await;
+                    }
+                }
+                eprintln!(
+                    "deleted the namespace and the fake nodes of {test_id}, left by a failure"
+                );
+            });
+        });
+        let _ = cleanup.join();
+    }
 }
 
 /// A controller running in-process.
@@ -143,6 +189,11 @@ impl TestCluster {
             .await
             .expect("kubelet simulator starts");
         let invariants = Invariants::start(client.clone(), &namespace).await;
+        let cleanup = LeftoverCleanup {
+            real: sim
+                .is_none()
+                .then(|| (kube_config.clone(), namespace.clone(), test_id.clone())),
+        };
         let mut cluster = TestCluster {
             client,
             kube_config,
@@ -154,6 +205,7 @@ impl TestCluster {
             controller: None,
             invariants,
             validation_mode,
+            cleanup,
         };
         cluster.start_controller().await;
         cluster
@@ -412,6 +464,7 @@ impl TestCluster {
                 .await;
         }
         let _ = self.kubelet.stop().await;
+        self.cleanup.real = None;
         if let Some(sim) = self.sim.take() {
             sim.stop().await;
         }
