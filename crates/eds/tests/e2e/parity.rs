@@ -1,13 +1,13 @@
 //! What the Kubernetes DaemonSet offers (maxSurge, minReadySeconds, OnDelete, revision
 //! history, undo, migration) and per-node resources (Settings, node annotations).
 
-use std::time::Duration;
+use std::{collections::BTreeSet, time::Duration};
 
 use eds_api::{ExtendedDaemonsetSetting, constants::keys};
 use k8s_openapi::api::{apps::v1::DaemonSet, core::v1::Pod};
 use kube::{
     Api, ResourceExt,
-    api::{ListParams, PostParams},
+    api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
 };
 use kube_sim::kubelet::FakeNode;
 use serde_json::json;
@@ -187,37 +187,50 @@ async fn revision_history_is_kept_and_undo_returns_to_an_old_revision() {
     tc.finish().await;
 }
 
-/// Migration: with `old-daemonset`, the DaemonSet's pods count as outdated pods of the EDS and
-/// are replaced within maxUnavailable; none is deleted before its turn.
+/// Migration, as a user does it (README, "Migrating from a DaemonSet"): the DaemonSet is held
+/// by a finalizer of the user's and deleted, so that the DaemonSet controller leaves it and its
+/// pods alone (it does not manage a DaemonSet being deleted) while the pods keep their owner;
+/// then the EDS with `old-daemonset` counts them as outdated pods and replaces them within
+/// maxUnavailable, none before its turn; then the user removes the finalizer.
+///
+/// On a real cluster kube-controller-manager's DaemonSet controller creates the legacy pods
+/// (the DaemonSet selects this test's nodes only); on the simulator the test plays it
+/// ([`play_daemonset_controller`]). Without the user's steps the migration never ends: with a
+/// live DaemonSet, its controller re-creates each pod the ExtendedDaemonSet deletes; after
+/// `kubectl delete ds --cascade=orphan` the pods lose their owner, so they are no longer the
+/// DaemonSet's and stay beside the new ones (two pods a node).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migration_replaces_daemonset_pods_within_budget() {
+    /// A finalizer of the user's that keeps the DaemonSet (being deleted) until the migration
+    /// is over.
+    const HOLD: &str = "example.com/migrating-to-eds";
     let tc = TestCluster::start("migrate", 3).await;
+    let ds_api = Api::<DaemonSet>::namespaced(tc.client.clone(), &tc.namespace);
     let ds: DaemonSet = serde_json::from_value(json!({
         "metadata": { "name": "legacy", "namespace": tc.namespace },
         "spec": {
             "selector": { "matchLabels": { "app": "legacy" } },
-            "template": { "metadata": { "labels": { "app": "legacy" } }, "spec": { "containers": [{ "name": "daemon", "image": "registry.k8s.io/pause:2.0" }] } }
+            "template": {
+                "metadata": { "labels": { "app": "legacy" } },
+                "spec": {
+                    "nodeSelector": { TEST_NODE_LABEL: tc.test_id },
+                    "terminationGracePeriodSeconds": 1,
+                    "containers": [{ "name": "daemon", "image": "registry.k8s.io/pause:2.0" }]
+                }
+            }
         }
-    })).unwrap();
-    let ds = Api::<DaemonSet>::namespaced(tc.client.clone(), &tc.namespace)
-        .create(&PostParams::default(), &ds)
-        .await
-        .unwrap();
-    // Play the DaemonSet controller: one pod per node, owned by the DaemonSet.
-    for node in &tc.node_names {
-        let pod: Pod = serde_json::from_value(json!({
-            "metadata": {
-                "name": format!("legacy-{node}"), "labels": { "app": "legacy" },
-                "ownerReferences": [{ "apiVersion": "apps/v1", "kind": "DaemonSet", "name": "legacy", "uid": ds.uid().unwrap(), "controller": true }]
-            },
-            "spec": { "nodeName": node, "terminationGracePeriodSeconds": 1, "containers": [{ "name": "daemon", "image": "registry.k8s.io/pause:2.0" }] }
-        })).unwrap();
-        tc.pod_api()
-            .create(&PostParams::default(), &pod)
-            .await
-            .unwrap();
-    }
-    let legacy_ready = || async {
+    }))
+    .unwrap();
+    ds_api.create(&PostParams::default(), &ds).await.unwrap();
+    // On the simulator, play the DaemonSet controller for as long as it would act.
+    let ds_controller = tc.sim().is_some().then(|| {
+        tokio::spawn(play_daemonset_controller(
+            tc.client.clone(),
+            tc.namespace.clone(),
+            tc.node_names.clone(),
+        ))
+    });
+    let legacy_pods = || async {
         let pods = tc
             .pod_api()
             .list(&ListParams::default().labels("app=legacy"))
@@ -225,15 +238,37 @@ async fn migration_replaces_daemonset_pods_within_budget() {
             .ok()?;
         Some(
             pods.items
-                .iter()
-                .filter(|p| p.metadata.deletion_timestamp.is_none() && is_ready(p))
-                .count(),
+                .into_iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .collect::<Vec<_>>(),
         )
     };
+    let legacy_ready =
+        || async { Some(legacy_pods().await?.iter().filter(|p| is_ready(p)).count()) };
     tc.wait_for("legacy pods ready", || async {
         (legacy_ready().await? == 3).then_some(())
     })
     .await;
+    let legacy_uids: BTreeSet<String> = legacy_pods()
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.uid().unwrap())
+        .collect();
+    // The user's steps: hold the DaemonSet with a finalizer, then delete it (background
+    // propagation, as `kubectl delete ds legacy --wait=false`).
+    ds_api
+        .patch(
+            "legacy",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "metadata": { "finalizers": [HOLD] } })),
+        )
+        .await
+        .unwrap();
+    ds_api
+        .delete("legacy", &DeleteParams::background())
+        .await
+        .unwrap();
     let mut eds = tc.eds(
         "foo",
         "registry.k8s.io/pause:3.0",
@@ -265,7 +300,67 @@ async fn migration_replaces_daemonset_pods_within_budget() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // No legacy pod was re-created meanwhile (by a DaemonSet controller).
+    let left = legacy_pods().await.unwrap();
+    assert!(
+        left.iter().all(|p| legacy_uids.contains(&p.uid().unwrap())),
+        "a legacy pod was re-created: {:?}",
+        left.iter().map(|p| p.name_any()).collect::<Vec<_>>()
+    );
+    // The user's last step: release the DaemonSet, which is then gone.
+    ds_api
+        .patch(
+            "legacy",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "metadata": { "finalizers": null } })),
+        )
+        .await
+        .unwrap();
+    tc.wait_for("the DaemonSet gone", || async {
+        ds_api.get_opt("legacy").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    if let Some(task) = ds_controller {
+        task.abort();
+    }
     tc.finish().await;
+}
+
+/// What kube-controller-manager's DaemonSet controller does with DaemonSet `legacy` on `nodes`
+/// (which it selects): while the DaemonSet exists and is not being deleted, a node without a
+/// pod of it (or with only a terminating one) gets a new one at once. So on the simulator too,
+/// a migration that leaves the DaemonSet live fights it, as on a real cluster.
+async fn play_daemonset_controller(client: kube::Client, namespace: String, nodes: Vec<String>) {
+    let ds_api = Api::<DaemonSet>::namespaced(client.clone(), &namespace);
+    let pods = Api::<Pod>::namespaced(client, &namespace);
+    loop {
+        if let Ok(Some(ds)) = ds_api.get_opt("legacy").await
+            && ds.metadata.deletion_timestamp.is_none()
+            && let Ok(list) = pods.list(&ListParams::default().labels("app=legacy")).await
+        {
+            let uid = ds.uid().unwrap_or_default();
+            for node in &nodes {
+                let has_pod = list.items.iter().any(|p| {
+                    p.metadata.deletion_timestamp.is_none()
+                        && p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node)
+                        && p.owner_references().iter().any(|o| o.uid == uid)
+                });
+                if has_pod {
+                    continue;
+                }
+                let pod: Pod = serde_json::from_value(json!({
+                    "metadata": {
+                        "generateName": "legacy-", "labels": { "app": "legacy" },
+                        "ownerReferences": [{ "apiVersion": "apps/v1", "kind": "DaemonSet", "name": "legacy", "uid": uid, "controller": true, "blockOwnerDeletion": true }]
+                    },
+                    "spec": { "nodeName": node, "terminationGracePeriodSeconds": 1, "containers": [{ "name": "daemon", "image": "registry.k8s.io/pause:2.0" }] }
+                }))
+                .unwrap();
+                let _ = pods.create(&PostParams::default(), &pod).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Upstream e2e (with the values asserted, which upstream never did): a node matching a
