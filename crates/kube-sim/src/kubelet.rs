@@ -18,8 +18,10 @@
 //!   and make a node NotReady (`Ready=False`, taints `node.kubernetes.io/not-ready` NoSchedule
 //!   and NoExecute, its pods' `Ready` condition turns `False` as the node lifecycle controller
 //!   does; a pod deleted there stays terminating until the node is Ready again, as its
-//!   kubelet is not there to finish the deletion). Removing a node also deletes its pods, as pod garbage collection would. Node leases
-//!   are renewed so a real control plane keeps the nodes Ready. Pods are not evicted from
+//!   kubelet is not there to finish the deletion). Removing a node also deletes its pods, as pod garbage collection would. Each node's
+//!   Lease is created when it registers and renewed every heartbeat interval (10 s, as a
+//!   kubelet does; renewals spread over the interval, 16 at most in flight) so a real
+//!   control plane keeps the nodes Ready. Pods are not evicted from
 //!   NotReady nodes.
 //!
 //! # Behaviour rules
@@ -77,6 +79,13 @@ pub enum KubeletError {
         #[source]
         source: kube::Error,
     },
+    /// The API server refused to create the lease of a fake node.
+    #[error("creating the lease of fake node {node}: {source}")]
+    CreateLease {
+        node: String,
+        #[source]
+        source: kube::Error,
+    },
     /// The API server refused an update of a fake node (metadata, taints or status).
     #[error("updating fake node {node}: {source}")]
     UpdateNode {
@@ -114,6 +123,7 @@ impl SimKubelet {
         let shared = runtime::Shared::new(client, config);
         let tasks = runtime::spawn(shared.clone());
         let kubelet = SimKubelet { shared, tasks };
+        kubelet.shared.prepare_leases().await;
         futures::stream::iter(nodes)
             .map(|node| kubelet.add_node(node))
             .buffer_unordered(REGISTRATION_CONCURRENCY)
@@ -171,6 +181,12 @@ impl SimKubelet {
         self.shared.update_node(name, edit).await
     }
 
+    /// Node lease renewals that succeeded so far (the creations at registration not
+    /// counted); each cycle of the heartbeats renews every fake node once.
+    pub fn lease_renewals(&self) -> u64 {
+        self.shared.lease_renewals()
+    }
+
     /// Names of the fake nodes, sorted.
     pub fn node_names(&self) -> Vec<String> {
         self.shared.node_names()
@@ -187,9 +203,12 @@ impl SimKubelet {
             task.abort();
         }
         if self.shared.config.delete_nodes_on_stop {
-            for name in self.shared.node_names() {
-                self.shared.remove_node(&name).await?;
-            }
+            let shared = &self.shared;
+            futures::stream::iter(shared.node_names())
+                .map(|name| async move { shared.remove_node(&name).await })
+                .buffer_unordered(REGISTRATION_CONCURRENCY)
+                .try_collect::<Vec<()>>()
+                .await?;
         }
         Ok(())
     }

@@ -8,7 +8,10 @@ mod watch;
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use jiff::Timestamp;
@@ -42,6 +45,8 @@ pub(crate) struct Shared {
     /// Fake nodes this simulator deleted: pods bound to them later are deleted, as the pod
     /// garbage collector of kube-controller-manager does for pods on nodes that are gone.
     removed: Mutex<BTreeSet<String>>,
+    /// Node lease renewals that succeeded.
+    renewals: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -65,6 +70,7 @@ impl Shared {
             node_writer: Mutex::new(Some(node_writer)),
             queue: queue::Queue::default(),
             removed: Mutex::default(),
+            renewals: AtomicU64::new(0),
         })
     }
 
@@ -75,6 +81,17 @@ impl Shared {
 
     pub(crate) fn node_names(&self) -> Vec<String> {
         lock(&self.nodes).keys().cloned().collect()
+    }
+
+    pub(crate) fn lease_renewals(&self) -> u64 {
+        self.renewals.load(Ordering::Relaxed)
+    }
+
+    /// With heartbeats on, creates the namespace of the node leases (real clusters have it).
+    pub(crate) async fn prepare_leases(&self) {
+        if !self.config.heartbeat_interval.is_zero() {
+            watch::ensure_lease_namespace(&self.client).await;
+        }
     }
 
     pub(crate) fn node_count(&self) -> usize {
@@ -147,6 +164,16 @@ impl Shared {
         };
         self.write_node_status(fake, created.status.as_ref())
             .await?;
+        // As a kubelet does once its node is registered: a node without a lease would look
+        // unreachable to a node lifecycle controller until its first renewal.
+        if !self.config.heartbeat_interval.is_zero() {
+            watch::create_lease(&self.client, &fake.name, created.metadata.uid.clone())
+                .await
+                .map_err(|source| KubeletError::CreateLease {
+                    node: fake.name.clone(),
+                    source,
+                })?;
+        }
         Ok(created.metadata.uid)
     }
 
