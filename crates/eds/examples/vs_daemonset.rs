@@ -5,9 +5,9 @@
 //! cluster when neither is given, it:
 //!
 //! - registers `--nodes` fake nodes with the kubelet simulator of `kube-sim` (in-process, as
-//!   `eds sim kubelet` does), labelled `bench.extendeddaemonset.datadoghq.com/vs-daemonset`, the
-//!   node selector of both workloads, so that nothing else lands on them and they run nothing
-//!   else;
+//!   `eds sim kubelet` does), labelled `bench.extendeddaemonset.datadoghq.com/vs-daemonset-ds`
+//!   and `...-eds`, the node selectors of the DaemonSet and of the ExtendedDaemonSet, so that
+//!   they run nothing else (the late nodes of each half carry only that half's label);
 //! - starts this controller in-process (its API writes counted by a layer on its client);
 //! - in namespace `eds-vs-daemonset`, creates a DaemonSet and an ExtendedDaemonSet with the same
 //!   pod template (pod start delay 1 s on the simulated kubelet, grace period 1 s) and the same
@@ -17,12 +17,17 @@
 //! - prints for each: the rollout time, its ratio to the theoretical minimum (the formula of
 //!   `controller_scale`, printed), the pod creates and deletes seen by a watch during the
 //!   rollout (and for the ExtendedDaemonSet every write of its controller), and the time from a
-//!   new node to its pod (p50/p99 over `--late-nodes` nodes added one at a time);
+//!   new node to its pod (p50/p99 over `--late-nodes` nodes added one at a time; the
+//!   DaemonSet's late nodes are removed again before the ExtendedDaemonSet's rollout, which
+//!   waits until the ExtendedDaemonSet is complete on exactly `--nodes` nodes);
 //! - deletes everything it created (workloads, fake nodes and their pods, the namespace).
 //!
-//! Whether a DaemonSet controller runs is detected by whether the DaemonSet's
-//! `status.observedGeneration` is set within 10 s. The embedded simulator has no
-//! kube-controller-manager: there only the ExtendedDaemonSet half runs, and the output says so.
+//! Whether a DaemonSet controller runs is detected by the first sign of one within 120 s: a
+//! ControllerRevision or a pod owned by the DaemonSet, or its `status.observedGeneration`
+//! (a kube-controller-manager with its default client QPS of 20 takes a while to write the
+//! status of a DaemonSet of 1,000 nodes, but writes its ControllerRevision first); the output
+//! says which it saw. The embedded simulator has no kube-controller-manager: there only the
+//! ExtendedDaemonSet half runs (without waiting), and the output says so.
 //! A real cluster needs the CRDs installed (`kubectl apply -f crds/`) and no other
 //! ExtendedDaemonSet controller watching the namespace.
 //!
@@ -50,9 +55,12 @@ use std::{
 use clap::Parser;
 use eds_api::{ExtendedDaemonSet, constants::keys};
 use futures::StreamExt;
-use k8s_openapi::api::{
-    apps::v1::DaemonSet,
-    core::v1::{Namespace, Pod},
+use k8s_openapi::{
+    api::{
+        apps::v1::{ControllerRevision, DaemonSet},
+        core::v1::{Namespace, Pod},
+    },
+    apimachinery::pkg::apis::meta::v1::OwnerReference,
 };
 use kube::{
     Api,
@@ -72,12 +80,14 @@ const NAMESPACE: &str = "eds-vs-daemonset";
 const DS_NAME: &str = "foo-ds";
 /// Label of the DaemonSet's pods (its selector).
 const DS_LABEL: (&str, &str) = ("app", "vs-daemonset-ds");
-/// Label of the fake nodes, the node selector of both workloads.
-const NODE_LABEL: &str = "bench.extendeddaemonset.datadoghq.com/vs-daemonset";
+/// Label of the fake nodes the DaemonSet runs on, its node selector.
+const DS_NODE_LABEL: &str = "bench.extendeddaemonset.datadoghq.com/vs-daemonset-ds";
+/// Label of the fake nodes the ExtendedDaemonSet runs on, its node selector.
+const EDS_NODE_LABEL: &str = "bench.extendeddaemonset.datadoghq.com/vs-daemonset-eds";
 const START_DELAY: Duration = Duration::from_secs(1);
-/// How long the DaemonSet's status may stay unobserved before concluding that no DaemonSet
-/// controller runs.
-const DS_DETECT: Duration = Duration::from_secs(10);
+/// How long the DaemonSet may show no sign of a controller (no ControllerRevision, no pod, no
+/// `status.observedGeneration`) before concluding that no DaemonSet controller runs.
+const DS_DETECT: Duration = Duration::from_secs(120);
 const IMAGES: [&str; 2] = ["registry.k8s.io/pause:3.0", "registry.k8s.io/pause:3.1"];
 
 type Error = Box<dyn std::error::Error>;
@@ -171,7 +181,7 @@ fn daemon_set(image: &str, max_unavailable: &str) -> Result<DaemonSet, Error> {
                 "type": "RollingUpdate",
                 "rollingUpdate": {"maxUnavailable": max_unavailable, "maxSurge": 0},
             },
-            "template": rollout::pod_template(image, Some((NODE_LABEL, "true")), &[DS_LABEL]),
+            "template": rollout::pod_template(image, Some((DS_NODE_LABEL, "true")), &[DS_LABEL]),
         },
     }))?)
 }
@@ -187,21 +197,56 @@ async fn apply_ds(api: &Api<DaemonSet>, ds: &DaemonSet) -> Result<i64, Error> {
     Ok(applied.metadata.generation.unwrap_or_default())
 }
 
-/// Whether a DaemonSet controller observes `generation` within [`DS_DETECT`].
-async fn ds_controller_runs(api: &Api<DaemonSet>, generation: i64) -> Result<bool, Error> {
+/// The first sign of a DaemonSet controller acting on the DaemonSet (generation
+/// `generation`) within [`DS_DETECT`]: what was seen, or `None`.
+async fn ds_controller_sign(
+    client: &kube::Client,
+    generation: i64,
+) -> Result<Option<String>, Error> {
+    let api: Api<DaemonSet> = Api::namespaced(client.clone(), NAMESPACE);
+    let revisions: Api<ControllerRevision> = Api::namespaced(client.clone(), NAMESPACE);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
+    let selector = format!("{}={}", DS_LABEL.0, DS_LABEL.1);
     let t = Instant::now();
     while t.elapsed() < DS_DETECT {
-        let observed = api
-            .get(DS_NAME)
+        let ds = api.get(DS_NAME).await?;
+        let uid = ds.metadata.uid.unwrap_or_default();
+        let owned =
+            |refs: &Option<Vec<OwnerReference>>| refs.iter().flatten().any(|r| r.uid == uid);
+        let observed = ds.status.and_then(|s| s.observed_generation);
+        let sign = if observed.is_some_and(|g| g >= generation) {
+            Some(format!(
+                "status.observedGeneration {}",
+                observed.unwrap_or_default()
+            ))
+        } else if let Some(rev) = revisions
+            .list(&ListParams::default().labels(&selector))
             .await?
-            .status
-            .and_then(|s| s.observed_generation);
-        if observed.is_some_and(|g| g >= generation) {
-            return Ok(true);
+            .items
+            .into_iter()
+            .find(|r| owned(&r.metadata.owner_references))
+        {
+            Some(format!(
+                "ControllerRevision {}",
+                rev.metadata.name.unwrap_or_default()
+            ))
+        } else {
+            pods.list(&ListParams::default().labels(&selector))
+                .await?
+                .items
+                .into_iter()
+                .find(|p| owned(&p.metadata.owner_references))
+                .map(|p| format!("pod {}", p.metadata.name.unwrap_or_default()))
+        };
+        if let Some(sign) = sign {
+            return Ok(Some(format!(
+                "{sign} after {:.1} s",
+                t.elapsed().as_secs_f64()
+            )));
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    Ok(false)
+    Ok(None)
 }
 
 /// Waits until the DaemonSet runs an available pod of `generation` on each of the `nodes`
@@ -287,16 +332,23 @@ fn print_latency(late: &latency::Latency, count: usize) {
     );
 }
 
-/// Adds late node `{prefix}-{what}-late-{k}` and returns its name.
+/// Name of late node `k` of half `what` (`ds` or `eds`).
+fn late_name(prefix: &str, what: &str, k: usize) -> String {
+    format!("{prefix}-{what}-late-{k}")
+}
+
+/// Adds late node `{prefix}-{what}-late-{k}`, labelled `label` only (so that only one of the
+/// two workloads selects it), and returns its name.
 async fn add_late(
     kubelet: &SimKubelet,
     prefix: &str,
     what: &str,
+    label: &str,
     k: usize,
 ) -> Result<String, Error> {
-    let name = format!("{prefix}-{what}-late-{k}");
+    let name = late_name(prefix, what, k);
     let mut node = FakeNode::new(&name);
-    node.labels.insert(NODE_LABEL.into(), "true".into());
+    node.labels.insert(label.into(), "true".into());
     kubelet.add_node(node).await?;
     Ok(name)
 }
@@ -321,7 +373,7 @@ async fn bench(
             nodes,
             args.canary,
             &args.max_unavailable,
-            Some((NODE_LABEL, "true")),
+            Some((EDS_NODE_LABEL, "true")),
         );
         eds.metadata.namespace = Some(NAMESPACE.into());
         eds
@@ -330,12 +382,14 @@ async fn bench(
     // The DaemonSet half, where a DaemonSet controller runs.
     let t = Instant::now();
     let generation = apply_ds(&ds_api, &daemon_set(IMAGES[0], &args.max_unavailable)?).await?;
-    let ds_runs = ds_controller_runs(&ds_api, generation).await?;
-    if ds_runs {
-        println!(
-            "DaemonSet controller: present (status.observedGeneration set after {:.1} s)",
-            t.elapsed().as_secs_f64()
-        );
+    let sign = if embedded {
+        None
+    } else {
+        ds_controller_sign(client, generation).await?
+    };
+    let ds_runs = sign.is_some();
+    if let Some(sign) = sign {
+        println!("DaemonSet controller: present ({sign})");
         wait_ds(&ds_api, &pods, generation, nodes as i32, t).await?;
         println!(
             "DaemonSet: first deployment on {nodes} nodes in {:.2} s",
@@ -343,21 +397,24 @@ async fn bench(
         );
     } else {
         println!(
-            "DaemonSet controller: none (status.observedGeneration not set within {} s{}): \
-             only the ExtendedDaemonSet half runs, there is nothing to compare it with",
-            DS_DETECT.as_secs(),
+            "DaemonSet controller: none ({}): only the ExtendedDaemonSet half runs, there is \
+             nothing to compare it with",
             if embedded {
-                "; the embedded simulator has no kube-controller-manager"
+                "the embedded simulator has no kube-controller-manager".to_string()
             } else {
-                ""
+                format!(
+                    "no ControllerRevision, pod or status.observedGeneration of the DaemonSet \
+                     within {} s",
+                    DS_DETECT.as_secs()
+                )
             }
         );
         ds_api.delete(DS_NAME, &DeleteParams::default()).await?;
     }
 
     let t = Instant::now();
-    let generation = rollout::apply(&eds_api, &eds_of(IMAGES[0])).await?;
-    rollout::wait_complete(&eds_api, generation, nodes as i32, t).await?;
+    let first_generation = rollout::apply(&eds_api, &eds_of(IMAGES[0])).await?;
+    rollout::wait_complete(&eds_api, first_generation, nodes as i32, t).await?;
     println!(
         "ExtendedDaemonSet: first deployment on {nodes} nodes in {:.2} s",
         t.elapsed().as_secs_f64()
@@ -385,10 +442,16 @@ async fn bench(
             NAMESPACE,
             &format!("{}={}", DS_LABEL.0, DS_LABEL.1),
             args.late_nodes,
-            |k| add_late(kubelet, &args.prefix, "ds", k),
+            |k| add_late(kubelet, &args.prefix, "ds", DS_NODE_LABEL, k),
         )
         .await?;
         print_latency(&late, args.late_nodes);
+        // Back to `nodes` nodes (the ExtendedDaemonSet never selected these).
+        for k in 0..args.late_nodes {
+            kubelet
+                .remove_node(&late_name(&args.prefix, "ds", k))
+                .await?;
+        }
     }
 
     let eds_floor = if args.canary {
@@ -404,6 +467,16 @@ async fn bench(
         floor
     };
     let eds_label = format!("{}={}", keys::EDS_NAME_LABEL, rollout::NAME);
+    // Still complete on exactly `nodes` nodes (desired included) after the DaemonSet half,
+    // so that the churn and the writes counted below are the image update's alone.
+    let t = Instant::now();
+    rollout::wait_complete(&eds_api, first_generation, nodes as i32, t).await?;
+    if t.elapsed() > Duration::from_secs(1) {
+        println!(
+            "ExtendedDaemonSet: complete again on {nodes} nodes after {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
     let (churn, watch) = Churn::watch(client, &eds_label).await?;
     writes.take();
     let t = Instant::now();
@@ -430,7 +503,7 @@ async fn bench(
         counts.values().sum::<u64>() as f64 / nodes as f64
     );
     let late = latency::new_node_latency(client, NAMESPACE, &eds_label, args.late_nodes, |k| {
-        add_late(kubelet, &args.prefix, "eds", k)
+        add_late(kubelet, &args.prefix, "eds", EDS_NODE_LABEL, k)
     })
     .await?;
     print_latency(&late, args.late_nodes);
@@ -533,7 +606,8 @@ async fn main() -> Result<(), Error> {
     let mut kubelet_config =
         KubeletConfig::with_nodes(&args.prefix, args.nodes).start_delay(START_DELAY);
     for node in &mut kubelet_config.nodes {
-        node.labels.insert(NODE_LABEL.into(), "true".into());
+        node.labels.insert(DS_NODE_LABEL.into(), "true".into());
+        node.labels.insert(EDS_NODE_LABEL.into(), "true".into());
     }
     if server.is_some() {
         // Nothing watches node leases on the simulator.
