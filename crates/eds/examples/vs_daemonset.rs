@@ -206,10 +206,10 @@ async fn ds_controller_sign(
     let api: Api<DaemonSet> = Api::namespaced(client.clone(), NAMESPACE);
     let revisions: Api<ControllerRevision> = Api::namespaced(client.clone(), NAMESPACE);
     let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
-    let selector = format!("{}={}", DS_LABEL.0, DS_LABEL.1);
+    let list = ListParams::default().labels(&format!("{}={}", DS_LABEL.0, DS_LABEL.1));
     let t = Instant::now();
     while t.elapsed() < DS_DETECT {
-        let ds = api.get(DS_NAME).await?;
+        let ds = rollout::read_retrying("reading the DaemonSet", || api.get(DS_NAME)).await?;
         let uid = ds.metadata.uid.unwrap_or_default();
         let owned =
             |refs: &Option<Vec<OwnerReference>>| refs.iter().flatten().any(|r| r.uid == uid);
@@ -219,19 +219,19 @@ async fn ds_controller_sign(
                 "status.observedGeneration {}",
                 observed.unwrap_or_default()
             ))
-        } else if let Some(rev) = revisions
-            .list(&ListParams::default().labels(&selector))
-            .await?
-            .items
-            .into_iter()
-            .find(|r| owned(&r.metadata.owner_references))
+        } else if let Some(rev) =
+            rollout::read_retrying("listing ControllerRevisions", || revisions.list(&list))
+                .await?
+                .items
+                .into_iter()
+                .find(|r| owned(&r.metadata.owner_references))
         {
             Some(format!(
                 "ControllerRevision {}",
                 rev.metadata.name.unwrap_or_default()
             ))
         } else {
-            pods.list(&ListParams::default().labels(&selector))
+            rollout::read_retrying("listing the DaemonSet's pods", || pods.list(&list))
                 .await?
                 .items
                 .into_iter()
@@ -261,15 +261,18 @@ async fn wait_ds(
     let selector = format!("{}={}", DS_LABEL.0, DS_LABEL.1);
     let mut next_report = Duration::from_secs(10);
     loop {
-        let s = api.get(DS_NAME).await?.status.unwrap_or_default();
+        let s = rollout::read_retrying("reading the DaemonSet", || api.get(DS_NAME))
+            .await?
+            .status
+            .unwrap_or_default();
         let done = s.observed_generation.is_some_and(|g| g >= generation)
             && s.desired_number_scheduled == nodes
             && s.updated_number_scheduled == Some(nodes)
             && s.number_available == Some(nodes)
             && s.number_ready == nodes;
+        let list = ListParams::default().labels(&selector);
         if done
-            && pods
-                .list(&ListParams::default().labels(&selector))
+            && rollout::read_retrying("listing the DaemonSet's pods", || pods.list(&list))
                 .await?
                 .items
                 .len()

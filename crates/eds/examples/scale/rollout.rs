@@ -121,6 +121,32 @@ pub fn complete(status: &ExtendedDaemonSetStatus, generation: i64, nodes: i32) -
         && status.up_to_date == nodes
 }
 
+/// Consecutive failed reads a polling loop shrugs off: on a real API server a pooled
+/// connection closed as it is reused fails one request (`IncompleteMessage`), which ended a
+/// 1,000-node `vs_daemonset` run.
+pub const READ_RETRIES: u32 = 5;
+
+/// `read`, tried again after 200 ms on failure, up to [`READ_RETRIES`] times in a row (each
+/// failure printed to stderr).
+pub async fn read_retrying<T, F, Fut>(what: &str, mut read: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let mut failures = 0;
+    loop {
+        match read().await {
+            Ok(value) => return Ok(value),
+            Err(e) if failures < READ_RETRIES => {
+                failures += 1;
+                eprintln!("{what}: {e}; retrying ({failures}/{READ_RETRIES})");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Polls the EDS status until the rollout of `generation` is complete, printing its counts
 /// every 10 s; returns the final status.
 pub async fn wait_complete(
@@ -131,7 +157,10 @@ pub async fn wait_complete(
 ) -> Result<ExtendedDaemonSetStatus, Box<dyn std::error::Error>> {
     let mut next_report = Duration::from_secs(10);
     loop {
-        let status = api.get(NAME).await?.status.unwrap_or_default();
+        let status = read_retrying("reading the ExtendedDaemonSet", || api.get(NAME))
+            .await?
+            .status
+            .unwrap_or_default();
         if complete(&status, generation, nodes) {
             return Ok(status);
         }
