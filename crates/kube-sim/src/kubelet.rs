@@ -113,6 +113,8 @@ pub enum KubeletError {
 pub struct SimKubelet {
     shared: Arc<runtime::Shared>,
     tasks: Vec<JoinHandle<()>>,
+    /// The lease renewals, stopped last: nodes waiting for their removal stay Ready.
+    heartbeats: Option<JoinHandle<()>>,
 }
 
 impl SimKubelet {
@@ -121,8 +123,12 @@ impl SimKubelet {
     pub async fn start(client: Client, config: KubeletConfig) -> Result<SimKubelet, KubeletError> {
         let nodes = config.nodes.clone();
         let shared = runtime::Shared::new(client, config);
-        let tasks = runtime::spawn(shared.clone());
-        let kubelet = SimKubelet { shared, tasks };
+        let (tasks, heartbeats) = runtime::spawn(shared.clone());
+        let kubelet = SimKubelet {
+            shared,
+            tasks,
+            heartbeats,
+        };
         kubelet.shared.prepare_leases().await;
         futures::stream::iter(nodes)
             .map(|node| kubelet.add_node(node))
@@ -198,6 +204,8 @@ impl SimKubelet {
     }
 
     /// Stops every task; with `delete_nodes_on_stop`, deletes the fake nodes and their pods.
+    /// The node leases are renewed until the nodes are gone (removing 1,000 nodes takes over a
+    /// minute on a real API server, longer than a node lifecycle controller's grace period).
     pub async fn stop(self) -> Result<(), KubeletError> {
         for task in &self.tasks {
             task.abort();
@@ -216,7 +224,7 @@ impl SimKubelet {
 
 impl Drop for SimKubelet {
     fn drop(&mut self) {
-        for task in &self.tasks {
+        for task in self.tasks.iter().chain(&self.heartbeats) {
             task.abort();
         }
     }

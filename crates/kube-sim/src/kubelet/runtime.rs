@@ -287,8 +287,9 @@ impl Shared {
     }
 }
 
-/// Starts the watchers, the pod loop and the heartbeats.
-pub(crate) fn spawn(shared: Arc<Shared>) -> Vec<JoinHandle<()>> {
+/// Starts the watchers and the pod loop (returned first), and the heartbeats (returned
+/// second, when on).
+pub(crate) fn spawn(shared: Arc<Shared>) -> (Vec<JoinHandle<()>>, Option<JoinHandle<()>>) {
     let pods_writer = lock(&shared.pods_writer).take();
     let node_writer = lock(&shared.node_writer).take();
     let mut tasks = Vec::new();
@@ -297,10 +298,9 @@ pub(crate) fn spawn(shared: Arc<Shared>) -> Vec<JoinHandle<()>> {
         tasks.push(tokio::spawn(watch::nodes(shared.clone(), node_writer)));
     }
     tasks.push(tokio::spawn(pods::run(shared.clone())));
-    if !shared.config.heartbeat_interval.is_zero() {
-        tasks.push(tokio::spawn(watch::heartbeats(shared)));
-    }
-    tasks
+    let heartbeats = (!shared.config.heartbeat_interval.is_zero())
+        .then(|| tokio::spawn(watch::heartbeats(shared)));
+    (tasks, heartbeats)
 }
 
 /// The request builder of the pods of `namespace`.
