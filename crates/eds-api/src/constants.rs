@@ -117,6 +117,11 @@ pub mod condition_type {
     pub const POD_RESTARTING: &str = "PodRestarting";
     pub const POD_CANNOT_START: &str = "PodCannotStart";
     pub const LAST_FULL_SYNC: &str = "LastFullSync";
+    // ours
+    /// The migration from the DaemonSet named by `old-daemonset` (present only with that
+    /// annotation): `True` while the DaemonSet is being deleted and its pods are replaced,
+    /// `False` (reason `OldDaemonSetLive` or `OldDaemonSetNotFound`) when they cannot be.
+    pub const MIGRATION: &str = "Migration";
 }
 
 /// Condition reasons, status reasons and event reasons.
@@ -154,6 +159,19 @@ pub mod reason {
     /// a quota, an admission policy): `Stalled`, and a Warning event of the same reason
     /// (the DaemonSet controller's).
     pub const FAILED_CREATE: &str = "FailedCreate";
+    /// The DaemonSet named by `old-daemonset` is not being deleted: its controller would
+    /// re-create every pod replaced, so none is (`Stalled`, `Migration` `False`, and a Warning
+    /// event of the same reason).
+    pub const OLD_DAEMONSET_LIVE: &str = "OldDaemonSetLive";
+    /// The DaemonSet named by `old-daemonset` does not exist: no pod is replaced for it
+    /// (`Migration` `False`, and a Warning event of the same reason).
+    pub const OLD_DAEMONSET_NOT_FOUND: &str = "OldDaemonSetNotFound";
+    /// The DaemonSet named by `old-daemonset` is being deleted: its pods are replaced within
+    /// maxUnavailable (`Migration` `True`; a Normal event when it follows `OldDaemonSetLive`).
+    pub const OLD_DAEMONSET_DELETING: &str = "OldDaemonSetDeleting";
+    /// The DaemonSet named by `old-daemonset` was being deleted and is now gone: the migration
+    /// is over (`Migration` `True`; no warning, the annotation may be removed).
+    pub const OLD_DAEMONSET_DELETED: &str = "OldDaemonSetDeleted";
 
     // event reasons
     pub const CREATE_ERS: &str = "Create ExtendedDaemonSetReplicaSet";

@@ -148,10 +148,12 @@ pub async fn reconcile(
         return Ok(Action::requeue(Duration::from_millis(500)));
     }
 
-    let old_daemonset_pods = old_daemonset_pods(&eds, &ctx).await?;
+    let (old_daemonset, old_daemonset_pods) = old_daemonset_pods(&eds, &ctx).await?;
     let snapshot = {
         let _phase = tracing::debug_span!("snapshot").entered();
-        snapshot(&eds, &ctx, &key, pods, old_daemonset_pods)
+        let mut snapshot = snapshot(&eds, &ctx, &key, pods, old_daemonset_pods);
+        snapshot.old_daemonset = old_daemonset;
+        snapshot
     };
     let plan = {
         let _phase = tracing::debug_span!("plan").entered();
@@ -303,6 +305,7 @@ fn snapshot(
         pods: Vec::new(),
         digested_pods: pods,
         old_daemonset_pods,
+        old_daemonset: None,
         nodes: Vec::new(),
         digested_nodes: ctx.nodes.all(),
         settings: ctx
@@ -331,25 +334,28 @@ fn owned_by(
         .any(|o| o.uid == uid && o.kind == "ExtendedDaemonSet")
 }
 
-/// Pods of the DaemonSet named by the `old-daemonset` annotation (migration), listed through
-/// the API because the pod cache only holds pods labelled with an EDS name.
+/// The state of the DaemonSet named by the `old-daemonset` annotation (migration), from the
+/// DaemonSet cache (`None` without the annotation), and its pods, listed through the API
+/// because the pod cache only holds pods labelled with an EDS name.
 async fn old_daemonset_pods(
     eds: &ExtendedDaemonSet,
     ctx: &Context,
-) -> Result<Vec<Arc<Pod>>, ReconcileError> {
+) -> Result<(Option<plan::OldDaemonSet>, Vec<Arc<Pod>>), ReconcileError> {
     let Some(ds_name) = Steering::of(eds).old_daemonset else {
-        return Ok(Vec::new());
+        return Ok((None, Vec::new()));
     };
     let ns = eds.namespace().unwrap_or_default();
     let r = kube::runtime::reflector::ObjectRef::new(&ds_name).within(&ns);
-    let Some(ds) = ctx.stores.daemonsets.get(&r) else {
-        return Ok(Vec::new());
+    let ds = ctx.stores.daemonsets.get(&r);
+    let state = Some(plan::OldDaemonSet::of(ds.as_deref()));
+    let Some(ds) = ds else {
+        return Ok((state, Vec::new()));
     };
     let Some(selector) = ds.spec.as_ref().map(|s| s.selector.clone()) else {
-        return Ok(Vec::new());
+        return Ok((state, Vec::new()));
     };
     let Ok(selector) = kube::core::Selector::try_from(selector) else {
-        return Ok(Vec::new());
+        return Ok((state, Vec::new()));
     };
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
     let uid = ds.metadata.uid.clone().unwrap_or_default();
@@ -360,7 +366,7 @@ async fn old_daemonset_pods(
             name: ds_name,
             source,
         })?;
-    Ok(pods
+    let pods = pods
         .items
         .into_iter()
         .filter(|p| p.owner_references().iter().any(|o| o.uid == uid))
@@ -368,7 +374,8 @@ async fn old_daemonset_pods(
             p.metadata.managed_fields = None;
             Arc::new(p)
         })
-        .collect())
+        .collect();
+    Ok((state, pods))
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use crate::{
     cluster::{Cluster, Digested},
     events::Events,
     history::Revisions,
+    migration::{self, Migration},
     settings::Settings,
     steering::Steering,
 };
@@ -45,6 +46,9 @@ pub struct Ctx<'a> {
     pub annotations: &'a BTreeMap<String, String>,
     /// Its rollout-wide steering annotations.
     pub steering: Steering,
+    /// The migration from the DaemonSet named by `old-daemonset`, when the snapshot says its
+    /// state.
+    pub migration: Option<Migration>,
     /// Its strategy with defaults.
     pub resolved: Resolved,
     /// Planning time.
@@ -106,6 +110,7 @@ pub fn run(s: &Snapshot, now: Timestamp, explain: bool) -> Plan {
         world.ctx.steering.rolling_update_paused,
         world.ctx.steering.rollout_frozen,
     );
+    migration::events(s.eds.status.as_ref(), &statuses.eds, &mut events);
     statuses::setting_events(&statuses.settings, &mut events);
     let requeue_after = explain::requeue(&world.ctx, &decision.deadlines());
     let decide::Decision {

@@ -19,6 +19,7 @@ pub mod digest;
 mod engine;
 mod events;
 mod history;
+mod migration;
 mod observe;
 mod output;
 mod placement;
@@ -41,7 +42,9 @@ pub use output::{
     PodDelete, PodLabelUpdate,
 };
 pub use placement::pod_node;
-pub use snapshot::{Backoff, PlannerConfig, PlannerState, Snapshot, SnapshotError, StateObject};
+pub use snapshot::{
+    Backoff, OldDaemonSet, PlannerConfig, PlannerState, Snapshot, SnapshotError, StateObject,
+};
 pub use steering::Steering;
 
 /// Plans one reconcile of `snapshot.eds` at time `now`.

@@ -18,6 +18,9 @@
 //! - Canary nodes (and nodes given back after a failed canary) are replaced at once.
 //! - A paused canary holds the pods of its nodes, but a canary node left without a pod (evicted)
 //!   gets its canary pod back (we differ: upstream creates nothing while paused).
+//! - Migration (`old-daemonset`): the DaemonSet's pods are outdated pods, replaced within the
+//!   budget while the DaemonSet is being deleted; while it is live, none is deleted and no pod
+//!   is created on their nodes (its controller would re-create them).
 //! - `rolling-update-paused`: no deletion outside canary nodes (creations go on, so new nodes
 //!   get pods); `rollout-frozen`: no pod action at all; `OnDelete`: outdated pods are kept.
 //! - Failed pods are deleted with a per-node backoff (10 s doubling up to 15 min).
@@ -66,6 +69,8 @@ pub struct RollingInputs<'a, 'b> {
     pub paused: bool,
     /// `strategy.type: OnDelete`.
     pub on_delete: bool,
+    /// The old DaemonSet is live: its pods are kept, none is created beside them (the reason).
+    pub legacy_hold: Option<std::sync::Arc<str>>,
     /// Planning time.
     pub now: Timestamp,
     /// When the target revision became active (slow start counts from there).

@@ -40,6 +40,10 @@ pub struct Snapshot {
     pub digested_pods: Vec<Arc<PodDigest>>,
     /// Pods of the DaemonSet named by the `old-daemonset` annotation (migration).
     pub old_daemonset_pods: Vec<Arc<Pod>>,
+    /// State of the DaemonSet named by the `old-daemonset` annotation, as the reader saw it;
+    /// `None` when there is no such annotation or the reader did not look (the migration then
+    /// proceeds as if the DaemonSet were being deleted, with no warning).
+    pub old_daemonset: Option<OldDaemonSet>,
     /// All candidate nodes (the planner applies selectors, affinity and taints itself). The
     /// planner digests each when it plans; see `digested_nodes` for nodes digested beforehand.
     pub nodes: Vec<Arc<Node>>,
@@ -53,6 +57,31 @@ pub struct Snapshot {
     pub config: PlannerConfig,
     /// State carried between reconciles (returned updated in `Plan::state`).
     pub state: PlannerState,
+}
+
+/// State of the DaemonSet a migration replaces (the `old-daemonset` annotation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OldDaemonSet {
+    /// It exists and is not being deleted: its controller re-creates every pod deleted, so the
+    /// planner deletes none of its pods (and creates none beside them) and says why.
+    Live,
+    /// It is being deleted (`deletionTimestamp` set, held by a finalizer as README's
+    /// "Migrating from a DaemonSet" asks): its pods are replaced within maxUnavailable.
+    Deleting,
+    /// It does not exist: there is nothing to replace (pods it orphaned are not found); the
+    /// planner warns.
+    Missing,
+}
+
+impl OldDaemonSet {
+    /// The state of a DaemonSet read from the API or a file (`None`: not found).
+    pub fn of(daemonset: Option<&k8s_openapi::api::apps::v1::DaemonSet>) -> Self {
+        match daemonset {
+            None => Self::Missing,
+            Some(ds) if ds.metadata.deletion_timestamp.is_some() => Self::Deleting,
+            Some(_) => Self::Live,
+        }
+    }
 }
 
 /// Controller configuration read by the planner.
@@ -127,6 +156,7 @@ impl Snapshot {
             pods: Vec::new(),
             digested_pods: Vec::new(),
             old_daemonset_pods: Vec::new(),
+            old_daemonset: None,
             nodes: Vec::new(),
             digested_nodes: Vec::new(),
             settings: Vec::new(),

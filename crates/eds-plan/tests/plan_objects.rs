@@ -574,3 +574,62 @@ fn a_bad_override_added_later_is_reported_with_what_is_allowed_and_ignored() {
         )]
     );
 }
+
+/// A state file says whether the `old-daemonset` DaemonSet is live, being deleted or absent;
+/// the DaemonSet of another namespace or name does not count.
+#[test]
+fn a_snapshot_reads_the_old_daemonset_state() {
+    use eds_plan::OldDaemonSet;
+    let eds_doc = serde_json::to_value(
+        eds("foo")
+            .annotate(keys::OLD_DAEMONSET_ANNOTATION, "legacy")
+            .build(),
+    )
+    .unwrap();
+    let ds = |name: &str, ns: &str, deleting: bool| {
+        let mut d = serde_json::json!({
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "metadata": {"name": name, "namespace": ns},
+        });
+        if deleting {
+            d["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z".into();
+            d["metadata"]["finalizers"] = serde_json::json!(["example.com/hold"]);
+        }
+        d
+    };
+    let read = |extra: Vec<serde_json::Value>| {
+        let docs: Vec<String> = std::iter::once(&eds_doc)
+            .chain(&extra)
+            .map(|d| serde_saphyr::to_string(d).unwrap())
+            .collect();
+        Snapshot::from_yaml(&docs.join("---\n"), None)
+            .unwrap()
+            .old_daemonset
+    };
+    let ns = eds_plan::testing::NAMESPACE;
+    assert_eq!(read(vec![]), Some(OldDaemonSet::Missing));
+    assert_eq!(
+        read(vec![
+            ds("legacy", "elsewhere", false),
+            ds("other", ns, false)
+        ]),
+        Some(OldDaemonSet::Missing)
+    );
+    assert_eq!(
+        read(vec![ds("legacy", ns, false)]),
+        Some(OldDaemonSet::Live)
+    );
+    assert_eq!(
+        read(vec![ds("legacy", ns, true)]),
+        Some(OldDaemonSet::Deleting)
+    );
+    // Without the annotation the DaemonSet is not looked at.
+    let mut plain = eds("foo").build();
+    plain.metadata.annotations = None;
+    let yaml = serde_saphyr::to_string(&plain).unwrap();
+    assert_eq!(
+        Snapshot::from_yaml(&yaml, None).unwrap().old_daemonset,
+        None
+    );
+}

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use eds_api::constants::{condition_type, keys, reason, state};
 use eds_plan::{
-    NodeAction, Plan,
+    NodeAction, OldDaemonSet, Plan,
     testing::{Scenario, crash, daemonset_pod, eds, fail, node, set_unready, t0},
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -438,4 +438,256 @@ fn old_daemonset_pods_are_migrated_within_the_budget() {
     sc.converge();
     assert!(sc.snapshot.old_daemonset_pods.is_empty());
     assert_eq!(sc.snapshot.pods.len(), 3);
+}
+
+/// A migration scenario: `nodes` nodes, a ready pod of DaemonSet `legacy` on each of `legacy`
+/// of them, and the DaemonSet in `state`.
+fn migration(nodes: usize, legacy: usize, state: Option<OldDaemonSet>, surge: bool) -> Scenario {
+    let mut b = eds("foo")
+        .annotate(keys::OLD_DAEMONSET_ANNOTATION, "legacy")
+        .max_unavailable(1);
+    if surge {
+        b = b.max_surge(1);
+    }
+    let mut sc = b.nodes(nodes);
+    for i in 1..=legacy {
+        sc.snapshot.old_daemonset_pods.push(Arc::new(daemonset_pod(
+            "legacy",
+            &format!("node-{i}"),
+            t0(),
+        )));
+    }
+    sc.snapshot.old_daemonset = state;
+    sc
+}
+
+/// Steps `sc` `n` times (pods get ready as time passes); returns every plan's events.
+fn steps(sc: &mut Scenario, n: usize) -> Vec<eds_plan::PlannedEvent> {
+    let mut events = Vec::new();
+    for _ in 0..n {
+        let plan = sc.step();
+        events.extend(plan.events);
+        sc.advance(10);
+        sc.settle_pods();
+    }
+    events
+}
+
+fn condition<'a>(plan: &'a Plan, type_: &str) -> &'a eds_api::Condition {
+    plan.eds_status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .unwrap_or_else(|| panic!("no {type_} condition"))
+}
+
+/// A live DaemonSet re-creates every pod deleted: none of its pods is deleted, none is
+/// created beside them (with or without surge), the rollout is Stalled with the fix, and the
+/// Warning event comes once. A node without a pod of it gets ours. Once the DaemonSet is being
+/// deleted, the migration proceeds within the budget.
+#[test]
+fn old_daemonset_live_keeps_its_pods_and_says_why() {
+    for surge in [false, true] {
+        let mut sc = migration(4, 3, Some(OldDaemonSet::Live), surge);
+        let events = steps(&mut sc, 20);
+        assert_eq!(
+            sc.snapshot.old_daemonset_pods.len(),
+            3,
+            "surge {surge}: no pod of a live DaemonSet is deleted"
+        );
+        for n in ["node-1", "node-2", "node-3"] {
+            assert_eq!(
+                sc.pods_on(n).len(),
+                1,
+                "surge {surge}: nothing beside {n}'s"
+            );
+        }
+        assert_eq!(sc.snapshot.pods.len(), 1, "node-4 gets a pod");
+        let warnings: Vec<_> = events
+            .iter()
+            .filter(|e| e.reason == reason::OLD_DAEMONSET_LIVE)
+            .collect();
+        assert_eq!(
+            warnings.len(),
+            1,
+            "one Warning, not one per plan: {events:?}"
+        );
+        assert_eq!(warnings[0].type_, eds_plan::EventType::Warning);
+        let plan = sc.plan();
+        assert!(plan.pod_deletes.is_empty() && plan.pod_creates.is_empty());
+        let stalled = condition(&plan, condition_type::STALLED);
+        assert!(stalled.is_true());
+        assert_eq!(stalled.reason.as_deref(), Some(reason::OLD_DAEMONSET_LIVE));
+        let message = stalled.message.clone().unwrap_or_default();
+        assert!(
+            message.contains("DaemonSet default/legacy")
+                && message.contains("finalizer")
+                && message.contains("Migrating from a DaemonSet"),
+            "{message}"
+        );
+        assert!(!condition(&plan, condition_type::READY).is_true());
+        assert!(!condition(&plan, condition_type::RECONCILING).is_true());
+        let migration = condition(&plan, condition_type::MIGRATION);
+        assert!(!migration.is_true());
+        assert_eq!(
+            migration.reason.as_deref(),
+            Some(reason::OLD_DAEMONSET_LIVE)
+        );
+        assert_eq!(plan.eds_status.state.as_deref(), Some(state::RUNNING));
+        let (act, why) = action(&plan, "node-1");
+        assert_eq!(act, NodeAction::Wait);
+        assert!(why.contains("not being deleted"), "{why}");
+
+        // The user deletes the DaemonSet with a finalizer held: the migration proceeds.
+        sc.snapshot.old_daemonset = Some(OldDaemonSet::Deleting);
+        let plan = sc.plan();
+        let acted = if surge {
+            // Surge: the new pod first, beside the old one.
+            plan.pod_creates
+                .iter()
+                .filter_map(|p| eds_plan::pod_node(p).map(str::to_string))
+                .collect()
+        } else {
+            deleted_nodes(&plan)
+        };
+        assert_eq!(acted, ["node-1"], "surge {surge}");
+        assert!(condition(&plan, condition_type::MIGRATION).is_true());
+        let events = steps(&mut sc, 1);
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e.reason == reason::OLD_DAEMONSET_DELETING)
+                .count(),
+            1
+        );
+        sc.converge();
+        assert!(sc.snapshot.old_daemonset_pods.is_empty());
+        assert_eq!(sc.snapshot.pods.len(), 4);
+        let plan = sc.plan();
+        assert!(condition(&plan, condition_type::READY).is_true());
+        assert!(plan.events.is_empty(), "{:?}", plan.events);
+    }
+}
+
+/// A live DaemonSet's pods are kept even where the ExtendedDaemonSet would delete them for
+/// free: not available, or on a node the ExtendedDaemonSet does not run on.
+#[test]
+fn old_daemonset_live_keeps_even_free_deletes() {
+    let mut sc = eds("foo")
+        .annotate(keys::OLD_DAEMONSET_ANNOTATION, "legacy")
+        .node_selector("role", "agent")
+        .on(vec![node("node-1").label("role", "agent"), node("node-2")]);
+    for n in ["node-1", "node-2"] {
+        sc.snapshot
+            .old_daemonset_pods
+            .push(Arc::new(daemonset_pod("legacy", n, t0())));
+    }
+    sc.snapshot.old_daemonset = Some(OldDaemonSet::Live);
+    set_unready(Arc::make_mut(&mut sc.snapshot.old_daemonset_pods[0]));
+    for _ in 0..5 {
+        sc.step();
+        sc.advance(10);
+    }
+    assert_eq!(sc.snapshot.old_daemonset_pods.len(), 2);
+    assert!(sc.snapshot.pods.is_empty());
+    // Being deleted, both go: the unavailable one at once, the other node's for free.
+    sc.snapshot.old_daemonset = Some(OldDaemonSet::Deleting);
+    assert_eq!(sc.plan().pod_deletes.len(), 2);
+}
+
+/// A DaemonSet that does not exist: a Warning (condition and one event), nothing else changes.
+#[test]
+fn old_daemonset_missing_warns_once() {
+    let mut sc = migration(3, 0, Some(OldDaemonSet::Missing), false);
+    let events = steps(&mut sc, 3);
+    sc.converge();
+    assert_eq!(sc.snapshot.pods.len(), 3);
+    let warnings: Vec<_> = events
+        .iter()
+        .filter(|e| e.reason == reason::OLD_DAEMONSET_NOT_FOUND)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{events:?}");
+    assert_eq!(warnings[0].type_, eds_plan::EventType::Warning);
+    assert!(warnings[0].message.contains("DaemonSet default/legacy"));
+    let plan = sc.plan();
+    assert!(condition(&plan, condition_type::READY).is_true());
+    assert!(!condition(&plan, condition_type::STALLED).is_true());
+    let migration = condition(&plan, condition_type::MIGRATION);
+    assert!(!migration.is_true());
+    assert_eq!(
+        migration.reason.as_deref(),
+        Some(reason::OLD_DAEMONSET_NOT_FOUND)
+    );
+    assert!(plan.events.is_empty());
+    // Same pods as without the annotation.
+    let mut plain = eds("foo").max_unavailable(1).nodes(3);
+    plain.converge();
+    let names = |s: &Scenario| {
+        let mut n: Vec<_> = s
+            .snapshot
+            .pods
+            .iter()
+            .map(|p| p.metadata.name.clone())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&sc), names(&plain));
+    // Removing the annotation removes the condition.
+    sc.annotate(keys::OLD_DAEMONSET_ANNOTATION, None);
+    let plan = sc.plan();
+    assert!(
+        plan.eds_status
+            .conditions
+            .iter()
+            .all(|c| c.type_ != condition_type::MIGRATION)
+    );
+}
+
+/// Being deleted (the documented procedure): the migration proceeds as it always did, with
+/// `Migration` `True` and no warning.
+#[test]
+fn old_daemonset_deleting_migrates_without_warning() {
+    let mut sc = migration(3, 3, Some(OldDaemonSet::Deleting), false);
+    let events = steps(&mut sc, 2);
+    assert!(
+        events
+            .iter()
+            .all(|e| e.type_ != eds_plan::EventType::Warning),
+        "{events:?}"
+    );
+    sc.converge();
+    assert!(sc.snapshot.old_daemonset_pods.is_empty());
+    let plan = sc.plan();
+    assert!(condition(&plan, condition_type::MIGRATION).is_true());
+    assert!(condition(&plan, condition_type::READY).is_true());
+    // The user removes the finalizer: the DaemonSet is gone, the migration over, no warning.
+    sc.snapshot.old_daemonset = Some(OldDaemonSet::Missing);
+    let events = steps(&mut sc, 3);
+    assert!(events.is_empty(), "{events:?}");
+    let migration = condition(&sc.plan(), condition_type::MIGRATION).clone();
+    assert!(migration.is_true());
+    assert_eq!(
+        migration.reason.as_deref(),
+        Some(reason::OLD_DAEMONSET_DELETED)
+    );
+}
+
+/// A live DaemonSet that disappears without being deleted through the procedure (orphan
+/// delete): pods it orphaned may remain, so that is a Warning.
+#[test]
+fn old_daemonset_gone_from_live_warns() {
+    let mut sc = migration(2, 2, Some(OldDaemonSet::Live), false);
+    steps(&mut sc, 2);
+    sc.snapshot.old_daemonset = Some(OldDaemonSet::Missing);
+    sc.snapshot.old_daemonset_pods.clear();
+    let events = steps(&mut sc, 3);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.reason == reason::OLD_DAEMONSET_NOT_FOUND)
+            .count(),
+        1,
+        "{events:?}"
+    );
 }

@@ -71,6 +71,7 @@ pub fn decide<'a>(w: &World<'a>) -> Decision<'a> {
         frozen: ctx.steering.rollout_frozen,
         paused: ctx.steering.rolling_update_paused,
         on_delete: ctx.resolved.type_ == UpdateStrategyType::OnDelete,
+        legacy_hold: ctx.migration.as_ref().and_then(|m| m.hold()),
         now: ctx.now,
         slow_start_since: slow_start_since(&w.revisions, w.active_before, active_after, ctx.now),
         state: &ctx.s.state,

@@ -11,6 +11,7 @@ use crate::{
     Snapshot,
     cluster::{BuildContext, Cluster, Digested},
     history::Revisions,
+    migration::Migration,
     placement::{Placement, compile_selector},
     revision,
     settings::Settings,
@@ -29,12 +30,16 @@ pub fn observe<'a>(
 ) -> (World<'a>, Vec<String>) {
     let eds = &s.eds;
     let mode = s.config.default_validation_mode;
+    let steering = Steering::of(eds);
+    let ns = eds.metadata.namespace.as_deref().unwrap_or("default");
+    let migration = Migration::new(ns, steering.old_daemonset.as_deref(), s.old_daemonset);
     let ctx = Ctx {
         s,
         name: eds.metadata.name.as_deref().unwrap_or_default(),
-        ns: eds.metadata.namespace.as_deref().unwrap_or("default"),
+        ns,
         annotations: eds.metadata.annotations.as_ref().unwrap_or(&NONE),
-        steering: Steering::of(eds),
+        steering,
+        migration,
         resolved: eds.spec.resolve(mode),
         now,
         stamp: Time(Timestamp::from_second(now.as_second()).unwrap_or(now)),

@@ -9,8 +9,10 @@ use crate::{
     status::{self, EdsStatusInputs, ErsStatusInputs, ers_status, rev_counts},
 };
 use eds_api::{
-    ExtendedDaemonSetReplicaSetStatus, ExtendedDaemonSetStatus, ExtendedDaemonsetSettingStatus,
-    constants::reason,
+    Condition, ExtendedDaemonSetReplicaSetStatus, ExtendedDaemonSetStatus,
+    ExtendedDaemonsetSettingStatus,
+    condition::{find, set_condition},
+    constants::{condition_type, reason},
 };
 
 /// The statuses of one plan.
@@ -78,6 +80,7 @@ fn eds_status(w: &World<'_>, decision: &Decision<'_>) -> ExtendedDaemonSetStatus
         frozen,
         paused,
         blocked: decision.rolling.blocked.clone(),
+        legacy: ctx.migration.as_ref().and_then(|m| m.stall(legacy_pods(w))),
     })
     .map(|mut st| {
         // A refused canary names the field to fix.
@@ -111,7 +114,37 @@ fn eds_status(w: &World<'_>, decision: &Decision<'_>) -> ExtendedDaemonSetStatus
         stamp: &ctx.stamp,
     });
     eds.steering = decision.canary_steering.records.clone();
+    match &ctx.migration {
+        Some(m) => set_condition(
+            &mut eds.conditions,
+            Condition {
+                observed_generation: ctx.s.eds.metadata.generation,
+                ..m.condition(
+                    legacy_pods(w),
+                    ctx.s
+                        .eds
+                        .status
+                        .as_ref()
+                        .and_then(|s| find(&s.conditions, condition_type::MIGRATION)),
+                )
+            },
+            &ctx.stamp,
+        ),
+        None => eds
+            .conditions
+            .retain(|c| c.type_ != condition_type::MIGRATION),
+    }
     eds
+}
+
+/// Pods of the old DaemonSet that run (not being deleted) on known nodes.
+fn legacy_pods(w: &World<'_>) -> usize {
+    w.cluster
+        .nodes
+        .iter()
+        .flat_map(|n| n.live())
+        .filter(|p| p.old_daemonset)
+        .count()
 }
 
 /// ERS statuses that differ from the stored ones (ERSs being deleted have none).

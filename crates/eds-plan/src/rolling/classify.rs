@@ -50,6 +50,42 @@ pub struct Classified<'a, 'b> {
 
 /// Classifies node `i`.
 pub fn classify<'a, 'b>(inp: &RollingInputs<'a, 'b>, i: usize, surge: bool) -> Classified<'a, 'b> {
+    let mut out = classify_node(inp, i, surge);
+    if let Some(why) = &inp.legacy_hold {
+        hold_legacy(&inp.cluster.nodes[i], why, &mut out);
+    }
+    out
+}
+
+/// While the old DaemonSet is live, its pods on a node stay (its controller would re-create
+/// any deleted: the two controllers would fight), and no pod is created beside them; other
+/// free deletes (a failed pod of ours, a duplicate) go on.
+fn hold_legacy<'a>(node: &NodeView<'a>, why: &str, out: &mut Classified<'a, '_>) {
+    let legacy = |p: &PodDigest| {
+        node.pods
+            .iter()
+            .any(|v| v.old_daemonset && std::ptr::eq(v.digest, p))
+    };
+    let before = out.free_deletes.len();
+    out.free_deletes.retain(|(p, _)| !legacy(p));
+    if out.free_deletes.len() != before {
+        out.replacing = false;
+    }
+    if !node.live().any(|p| p.old_daemonset) {
+        return;
+    }
+    out.create_name = None;
+    out.old = None;
+    out.need = if node.runs() {
+        Need::Wait(why.to_string())
+    } else if out.free_deletes.is_empty() {
+        Need::Nothing(why.to_string())
+    } else {
+        Need::FreeDelete
+    };
+}
+
+fn classify_node<'a, 'b>(inp: &RollingInputs<'a, 'b>, i: usize, surge: bool) -> Classified<'a, 'b> {
     let node: &'b NodeView<'a> = &inp.cluster.nodes[i];
     let mut out = Classified {
         need: Need::Nothing(String::new()),

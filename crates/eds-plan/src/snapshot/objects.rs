@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::{
+    apps::v1::DaemonSet,
+    core::v1::{Node, Pod},
+};
 use kube::Resource;
 
 use super::Snapshot;
@@ -59,11 +62,13 @@ pub enum StateObject {
     Node(Box<Node>),
     /// An ExtendedDaemonsetSetting.
     Setting(Box<ExtendedDaemonsetSetting>),
+    /// A DaemonSet (the one named by `old-daemonset` tells whether a migration may proceed).
+    DaemonSet(Box<DaemonSet>),
 }
 
 impl StateObject {
     /// Reads the objects of one JSON/YAML document: a single object or a `kind: List`.
-    /// Kinds the planner does not read (Namespaces, DaemonSets, ...) are skipped.
+    /// Kinds the planner does not read (Namespaces, Deployments, ...) are skipped.
     pub fn from_value(value: serde_json::Value) -> Result<Vec<StateObject>, SnapshotError> {
         let mut out = Vec::new();
         push_value(value, &mut out, &mut 0)?;
@@ -123,6 +128,9 @@ fn push_value(
         }
         ("v1", "Pod") => StateObject::Pod(serde_json::from_value(value).map_err(invalid)?),
         ("v1", "Node") => StateObject::Node(serde_json::from_value(value).map_err(invalid)?),
+        ("apps", "DaemonSet") => {
+            StateObject::DaemonSet(serde_json::from_value(value).map_err(invalid)?)
+        }
         _ => return Ok(()),
     };
     out.push(object);
@@ -134,11 +142,14 @@ impl Snapshot {
     /// ExtendedDaemonSet named `eds_name` (or the only one), its ERSs (owned by it or labelled
     /// with its name), its pods, the pods of its `old-daemonset`, all nodes and the Settings of
     /// its namespace. Objects of other namespaces or other ExtendedDaemonSets are left out.
+    /// With an `old-daemonset` annotation, the state of that DaemonSet is read from the
+    /// objects: [`OldDaemonSet::Missing`](super::OldDaemonSet::Missing) when it is not among
+    /// them.
     pub fn from_objects(
         objects: impl IntoIterator<Item = StateObject>,
         eds_name: Option<&str>,
     ) -> Result<Snapshot, SnapshotError> {
-        let mut edss = Vec::new();
+        let (mut edss, mut daemonsets) = (Vec::new(), Vec::new());
         let (mut erss, mut pods, mut nodes, mut settings) = (vec![], vec![], vec![], vec![]);
         for object in objects {
             match object {
@@ -147,6 +158,7 @@ impl Snapshot {
                 StateObject::Pod(p) => pods.push(*p),
                 StateObject::Node(n) => nodes.push(*n),
                 StateObject::Setting(s) => settings.push(*s),
+                StateObject::DaemonSet(d) => daemonsets.push(*d),
             }
         }
         let eds = pick_eds(edss, eds_name)?;
@@ -156,6 +168,11 @@ impl Snapshot {
         let same_ns = |ns: &Option<String>| namespace.is_none() || ns.is_none() || ns == &namespace;
         let old_ds = crate::Steering::of(&eds).old_daemonset;
         let mut snapshot = Snapshot::new(eds);
+        snapshot.old_daemonset = old_ds.as_ref().map(|ds| {
+            super::OldDaemonSet::of(daemonsets.iter().find(|d| {
+                d.metadata.name.as_deref() == Some(ds.as_str()) && same_ns(&d.metadata.namespace)
+            }))
+        });
         snapshot.replica_sets = erss
             .into_iter()
             .filter(|e| same_ns(&e.metadata.namespace) && belongs_to(e.meta(), &name))

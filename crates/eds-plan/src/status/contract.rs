@@ -5,7 +5,8 @@
 //! `Reconciling=True`; our Argo CD health check reports `Degraded` and `Suspended` for the same
 //! cases. So only a failure a human must fix is a [`Block::Stalled`]: a failed canary, a canary
 //! auto-paused because its pods cannot start or keep restarting, a rollout blocked by nodes that
-//! cannot run the pod, an invalid spec. A pause a user asked for (`canary pause`,
+//! cannot run the pod, an invalid spec, a migration from a DaemonSet that is not being deleted.
+//! A pause a user asked for (`canary pause`,
 //! `pause-rolling-update`, `freeze-rollout`) is a [`Block::Suspended`]: the rollout waits and
 //! nothing failed, as Argo CD shows a paused Rollout or a paused Kruise DaemonSet.
 
@@ -40,6 +41,8 @@ pub struct BlockerInputs<'a> {
     pub paused: bool,
     /// Why the rolling update cannot go on (nodes that cannot run the pod hold the budget).
     pub blocked: Option<String>,
+    /// Why the old DaemonSet's pods cannot be replaced (it is not being deleted).
+    pub legacy: Option<String>,
 }
 
 /// Whether the canary pause with `why` was asked for by a user (`canary-paused` names this
@@ -92,6 +95,10 @@ pub fn blocker(inp: &BlockerInputs<'_>) -> Option<Stall> {
         Some(Phase::Paused { reason: why }) => Some(why),
         _ => None,
     };
+    // Unfreezing or unpausing would not fix it: the DaemonSet must be deleted.
+    if let Some(l) = inp.legacy.clone() {
+        return stalled(reason::OLD_DAEMONSET_LIVE, l);
+    }
     if let Some(b) = inp.blocked.clone().filter(|_| !inp.frozen) {
         return stalled(reason::ROLLOUT_BLOCKED, b);
     }

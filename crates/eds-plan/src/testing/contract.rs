@@ -8,7 +8,7 @@ use super::{EdsBuilder, Scenario, crash, eds, node_of};
 use eds_api::{AutoFail, AutoPause, Duration, ExtendedDaemonSet, constants::keys};
 
 /// Situation names, as the first column of the table in `docs/status.md`.
-pub const SITUATIONS: [&str; 10] = [
+pub const SITUATIONS: [&str; 11] = [
     "progressing",
     "canary running",
     "canary paused by a user",
@@ -17,6 +17,7 @@ pub const SITUATIONS: [&str; 10] = [
     "rolling update paused",
     "frozen",
     "rollout blocked",
+    "migration from a live DaemonSet",
     "invalid spec",
     "done",
 ];
@@ -114,6 +115,20 @@ pub fn scenario(situation: &str) -> Scenario {
             sc.step();
             sc.pod_mut("node-3").spec.as_mut().expect("spec").node_name = None;
             sc.advance(660);
+            sc
+        }
+        "migration from a live DaemonSet" => {
+            let mut sc = eds("foo")
+                .annotate(keys::OLD_DAEMONSET_ANNOTATION, "legacy")
+                .nodes(3);
+            for n in ["node-1", "node-2", "node-3"] {
+                let pod = super::daemonset_pod("legacy", n, super::t0());
+                sc.snapshot
+                    .old_daemonset_pods
+                    .push(std::sync::Arc::new(pod));
+            }
+            sc.snapshot.old_daemonset = Some(crate::OldDaemonSet::Live);
+            sc.step();
             sc
         }
         "invalid spec" => {

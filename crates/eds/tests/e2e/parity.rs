@@ -205,23 +205,7 @@ async fn migration_replaces_daemonset_pods_within_budget() {
     /// is over.
     const HOLD: &str = "example.com/migrating-to-eds";
     let tc = TestCluster::start("migrate", 3).await;
-    let ds_api = Api::<DaemonSet>::namespaced(tc.client.clone(), &tc.namespace);
-    let ds: DaemonSet = serde_json::from_value(json!({
-        "metadata": { "name": "legacy", "namespace": tc.namespace },
-        "spec": {
-            "selector": { "matchLabels": { "app": "legacy" } },
-            "template": {
-                "metadata": { "labels": { "app": "legacy" } },
-                "spec": {
-                    "nodeSelector": { TEST_NODE_LABEL: tc.test_id },
-                    "terminationGracePeriodSeconds": 1,
-                    "containers": [{ "name": "daemon", "image": "registry.k8s.io/pause:2.0" }]
-                }
-            }
-        }
-    }))
-    .unwrap();
-    ds_api.create(&PostParams::default(), &ds).await.unwrap();
+    let ds_api = create_legacy_daemonset(&tc).await;
     // On the simulator, play the DaemonSet controller for as long as it would act.
     let ds_controller = tc.sim().is_some().then(|| {
         tokio::spawn(play_daemonset_controller(
@@ -320,6 +304,133 @@ async fn migration_replaces_daemonset_pods_within_budget() {
         ds_api.get_opt("legacy").await.ok()?.is_none().then_some(())
     })
     .await;
+    if let Some(task) = ds_controller {
+        task.abort();
+    }
+    tc.finish().await;
+}
+
+/// Creates DaemonSet `legacy`, selecting the test's nodes.
+async fn create_legacy_daemonset(tc: &TestCluster) -> Api<DaemonSet> {
+    let ds_api = Api::<DaemonSet>::namespaced(tc.client.clone(), &tc.namespace);
+    let ds: DaemonSet = serde_json::from_value(json!({
+        "metadata": { "name": "legacy", "namespace": tc.namespace },
+        "spec": {
+            "selector": { "matchLabels": { "app": "legacy" } },
+            "template": {
+                "metadata": { "labels": { "app": "legacy" } },
+                "spec": {
+                    "nodeSelector": { TEST_NODE_LABEL: tc.test_id },
+                    "terminationGracePeriodSeconds": 1,
+                    "containers": [{ "name": "daemon", "image": "registry.k8s.io/pause:2.0" }]
+                }
+            }
+        }
+    }))
+    .unwrap();
+    ds_api.create(&PostParams::default(), &ds).await.unwrap();
+    ds_api
+}
+
+/// Migration from a DaemonSet left live (the user skipped deleting it): the ExtendedDaemonSet
+/// deletes none of its pods and creates none beside them (its controller would re-create
+/// every pod deleted), and says so: `Stalled` `OldDaemonSetLive` naming the fix, a Warning
+/// event. Once the user deletes it (finalizer held), the migration proceeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_from_a_live_daemonset_holds_and_says_why() {
+    const HOLD: &str = "example.com/migrating-to-eds";
+    let tc = TestCluster::start("migrate-live", 3).await;
+    let ds_api = create_legacy_daemonset(&tc).await;
+    let ds_controller = tc.sim().is_some().then(|| {
+        tokio::spawn(play_daemonset_controller(
+            tc.client.clone(),
+            tc.namespace.clone(),
+            tc.node_names.clone(),
+        ))
+    });
+    let legacy_uids = || async {
+        let pods = tc
+            .pod_api()
+            .list(&ListParams::default().labels("app=legacy"))
+            .await
+            .ok()?;
+        Some(
+            pods.items
+                .iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none() && is_ready(p))
+                .map(|p| p.uid().unwrap())
+                .collect::<BTreeSet<_>>(),
+        )
+    };
+    let before = tc
+        .wait_for("legacy pods ready", || async {
+            legacy_uids().await.filter(|u| u.len() == 3)
+        })
+        .await;
+    let mut eds = tc.eds(
+        "foo",
+        "registry.k8s.io/pause:3.0",
+        json!({ "reconcileFrequency": "1s" }),
+    );
+    eds.annotations_mut()
+        .insert(keys::OLD_DAEMONSET_ANNOTATION.into(), "legacy".into());
+    tc.apply(&eds).await;
+    let stalled = |e: &eds_api::ExtendedDaemonSet| {
+        e.status.as_ref().and_then(|s| {
+            s.conditions
+                .iter()
+                .find(|c| c.type_ == "Stalled" && c.status == "True")
+                .cloned()
+        })
+    };
+    let held = tc
+        .wait_eds("foo", "Stalled OldDaemonSetLive", |e| {
+            stalled(e).is_some_and(|c| c.reason.as_deref() == Some("OldDaemonSetLive"))
+        })
+        .await;
+    let message = stalled(&held).unwrap().message.unwrap_or_default();
+    assert!(
+        message.contains("legacy") && message.contains("Migrating from a DaemonSet"),
+        "{message}"
+    );
+    tc.wait_warning("foo", Some("OldDaemonSetLive")).await;
+    // A few reconciles later: the same legacy pods, none of ours beside them.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        legacy_uids().await.unwrap(),
+        before,
+        "a legacy pod was replaced"
+    );
+    assert!(
+        tc.pods_by_node("foo").await.is_empty(),
+        "a pod beside a legacy pod"
+    );
+    // The user's steps: the migration proceeds.
+    ds_api
+        .patch(
+            "legacy",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "metadata": { "finalizers": [HOLD] } })),
+        )
+        .await
+        .unwrap();
+    ds_api
+        .delete("legacy", &DeleteParams::background())
+        .await
+        .unwrap();
+    tc.wait_available("foo", 3).await;
+    tc.wait_for("legacy pods replaced", || async {
+        legacy_uids().await.filter(|u| u.is_empty())
+    })
+    .await;
+    ds_api
+        .patch(
+            "legacy",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "metadata": { "finalizers": null } })),
+        )
+        .await
+        .unwrap();
     if let Some(task) = ds_controller {
         task.abort();
     }

@@ -16,8 +16,9 @@ use eds_api::{GROUP, VERSION};
 use eds_plan::StateObject;
 
 /// Kinds a state file holds.
-const STATE_KINDS: &str = "Node (v1), Pod (v1), ExtendedDaemonSet, ExtendedDaemonSetReplicaSet or \
-     ExtendedDaemonsetSetting (datadoghq.com/v1alpha1), or a List of them";
+const STATE_KINDS: &str = "Node (v1), Pod (v1), DaemonSet (apps/v1), ExtendedDaemonSet, \
+     ExtendedDaemonSetReplicaSet or ExtendedDaemonsetSetting (datadoghq.com/v1alpha1), or a List \
+     of them";
 
 /// One object of an input file and where it was.
 #[derive(Clone, Debug)]
@@ -251,6 +252,7 @@ pub fn state(path: &Path) -> Result<State, PlanError> {
             ("ExtendedDaemonsetSetting", _) if ours => {
                 StateObject::Setting(Box::new(object.parse()?))
             }
+            ("DaemonSet", "apps/v1") => StateObject::DaemonSet(Box::new(object.parse()?)),
             _ => return Err(unknown(&object, STATE_KINDS)),
         };
         out.push(parsed);

@@ -1,7 +1,10 @@
 //! Live mode: the client, the state of one ExtendedDaemonSet read from a cluster, the
 //! server-side dry run of the user's apply of the proposed object, and `--dump-state`.
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::{
+    apps::v1::DaemonSet,
+    core::v1::{Node, Pod},
+};
 use kube::{
     Api, Client, Resource,
     api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams},
@@ -41,6 +44,9 @@ pub struct ClusterState {
     pub eds: Option<ExtendedDaemonSet>,
     /// Settings of the namespace.
     pub settings: Vec<ExtendedDaemonsetSetting>,
+    /// The DaemonSet named by `old-daemonset`, if the annotation is set and it exists (the
+    /// planner reads whether it is being deleted).
+    pub daemonsets: Vec<DaemonSet>,
 }
 
 /// Reads the state of ExtendedDaemonSet `namespace/name` (which may not exist yet).
@@ -61,7 +67,14 @@ pub async fn read(client: &Client, namespace: &str, name: &str) -> Result<Cluste
         .as_ref()
         .and_then(|e| e.metadata.annotations.as_ref())
         .and_then(|a| a.get(OLD_DAEMONSET_ANNOTATION));
-    if old_daemonset.is_some() {
+    let mut daemonsets = Vec::new();
+    if let Some(ds) = old_daemonset {
+        let api: Api<DaemonSet> = Api::namespaced(client.clone(), namespace);
+        daemonsets.extend(
+            api.get_opt(ds)
+                .await
+                .map_err(|e| PlanError::api(format!("read DaemonSet {namespace}/{ds}"), e))?,
+        );
         // The snapshot keeps the pods owned by the old DaemonSet; listing the namespace avoids
         // depending on that DaemonSet's selector.
         let all = list(&pods_api, ListParams::default(), "pods").await?;
@@ -90,6 +103,7 @@ pub async fn read(client: &Client, namespace: &str, name: &str) -> Result<Cluste
             "extendeddaemonsetsettings",
         )
         .await?,
+        daemonsets,
     })
 }
 
@@ -111,7 +125,30 @@ impl From<&Snapshot> for ClusterState {
     /// The objects of a snapshot, e.g. to write a state file from a test scenario.
     fn from(s: &Snapshot) -> Self {
         let pods = s.pods.iter().chain(&s.old_daemonset_pods);
+        // The old DaemonSet as the snapshot saw it: live, being deleted, or absent.
+        let daemonsets = eds_plan::Steering::of(&s.eds)
+            .old_daemonset
+            .zip(s.old_daemonset)
+            .filter(|(_, state)| *state != eds_plan::OldDaemonSet::Missing)
+            .map(|(name, state)| {
+                let mut ds = DaemonSet::default();
+                ds.metadata.name = Some(name);
+                ds.metadata.namespace = s.eds.metadata.namespace.clone();
+                if state == eds_plan::OldDaemonSet::Deleting {
+                    ds.metadata.deletion_timestamp =
+                        s.eds.metadata.creation_timestamp.clone().or_else(|| {
+                            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                                jiff::Timestamp::UNIX_EPOCH,
+                            ))
+                        });
+                    ds.metadata.finalizers = Some(vec!["example.com/migrating-to-eds".into()]);
+                }
+                ds
+            })
+            .into_iter()
+            .collect();
         Self {
+            daemonsets,
             nodes: s.nodes.iter().map(|n| (**n).clone()).collect(),
             pods: pods.map(|p| (**p).clone()).collect(),
             replica_sets: s.replica_sets.clone(),
@@ -142,6 +179,11 @@ impl ClusterState {
                 .into_iter()
                 .map(|s| StateObject::Setting(Box::new(s))),
         );
+        out.extend(
+            self.daemonsets
+                .into_iter()
+                .map(|d| StateObject::DaemonSet(Box::new(d))),
+        );
         out
     }
 
@@ -154,6 +196,7 @@ impl ClusterState {
         push_all(&mut items, &self.replica_sets)?;
         push_all(&mut items, self.eds.as_slice())?;
         push_all(&mut items, &self.settings)?;
+        push_all(&mut items, &self.daemonsets)?;
         let list = serde_json::json!({
             "apiVersion": "v1",
             "kind": "List",
