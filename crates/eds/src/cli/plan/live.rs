@@ -135,12 +135,11 @@ impl From<&Snapshot> for ClusterState {
                 ds.metadata.name = Some(name);
                 ds.metadata.namespace = s.eds.metadata.namespace.clone();
                 if state == eds_plan::OldDaemonSet::Deleting {
+                    let epoch = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                        jiff::Timestamp::UNIX_EPOCH,
+                    );
                     ds.metadata.deletion_timestamp =
-                        s.eds.metadata.creation_timestamp.clone().or_else(|| {
-                            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-                                jiff::Timestamp::UNIX_EPOCH,
-                            ))
-                        });
+                        Some(s.eds.metadata.creation_timestamp.clone().unwrap_or(epoch));
                     ds.metadata.finalizers = Some(vec!["example.com/migrating-to-eds".into()]);
                 }
                 ds
