@@ -201,32 +201,9 @@ async fn revision_history_is_kept_and_undo_returns_to_an_old_revision() {
 /// DaemonSet's and stay beside the new ones (two pods a node).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migration_replaces_daemonset_pods_within_budget() {
-    /// A finalizer of the user's that keeps the DaemonSet (being deleted) until the migration
-    /// is over.
-    const HOLD: &str = "example.com/migrating-to-eds";
     let tc = TestCluster::start("migrate", 3).await;
-    let ds_api = create_legacy_daemonset(&tc).await;
-    // On the simulator, play the DaemonSet controller for as long as it would act.
-    let ds_controller = tc.sim().is_some().then(|| {
-        tokio::spawn(play_daemonset_controller(
-            tc.client.clone(),
-            tc.namespace.clone(),
-            tc.node_names.clone(),
-        ))
-    });
-    let legacy_pods = || async {
-        let pods = tc
-            .pod_api()
-            .list(&ListParams::default().labels("app=legacy"))
-            .await
-            .ok()?;
-        Some(
-            pods.items
-                .into_iter()
-                .filter(|p| p.metadata.deletion_timestamp.is_none())
-                .collect::<Vec<_>>(),
-        )
-    };
+    let legacy = Legacy::create(&tc).await;
+    let legacy_pods = || legacy.live_pods(&tc);
     let legacy_ready =
         || async { Some(legacy_pods().await?.iter().filter(|p| is_ready(p)).count()) };
     tc.wait_for("legacy pods ready", || async {
@@ -239,20 +216,8 @@ async fn migration_replaces_daemonset_pods_within_budget() {
         .iter()
         .map(|p| p.uid().unwrap())
         .collect();
-    // The user's steps: hold the DaemonSet with a finalizer, then delete it (background
-    // propagation, as `kubectl delete ds legacy --wait=false`).
-    ds_api
-        .patch(
-            "legacy",
-            &PatchParams::default(),
-            &Patch::Merge(json!({ "metadata": { "finalizers": [HOLD] } })),
-        )
-        .await
-        .unwrap();
-    ds_api
-        .delete("legacy", &DeleteParams::background())
-        .await
-        .unwrap();
+    // The user's steps: hold the DaemonSet with a finalizer, then delete it.
+    legacy.hold_and_delete().await;
     let mut eds = tc.eds(
         "foo",
         "registry.k8s.io/pause:3.0",
@@ -292,22 +257,88 @@ async fn migration_replaces_daemonset_pods_within_budget() {
         left.iter().map(|p| p.name_any()).collect::<Vec<_>>()
     );
     // The user's last step: release the DaemonSet, which is then gone.
-    ds_api
-        .patch(
-            "legacy",
-            &PatchParams::default(),
-            &Patch::Merge(json!({ "metadata": { "finalizers": null } })),
-        )
-        .await
-        .unwrap();
+    legacy.release().await;
     tc.wait_for("the DaemonSet gone", || async {
-        ds_api.get_opt("legacy").await.ok()?.is_none().then_some(())
+        legacy
+            .api
+            .get_opt("legacy")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
     })
     .await;
-    if let Some(task) = ds_controller {
-        task.abort();
-    }
+    legacy.stop();
     tc.finish().await;
+}
+
+/// DaemonSet `legacy`, the source of a migration, and on the simulator the task that plays its
+/// controller for as long as it would act.
+struct Legacy {
+    api: Api<DaemonSet>,
+    controller: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The user's finalizer that keeps the DaemonSet (being deleted) until the migration is over.
+const HOLD: &str = "example.com/migrating-to-eds";
+
+impl Legacy {
+    /// Creates DaemonSet `legacy`, selecting the test's nodes.
+    async fn create(tc: &TestCluster) -> Self {
+        let api = create_legacy_daemonset(tc).await;
+        let controller = tc.sim().is_some().then(|| {
+            tokio::spawn(play_daemonset_controller(
+                tc.client.clone(),
+                tc.namespace.clone(),
+                tc.node_names.clone(),
+            ))
+        });
+        Legacy { api, controller }
+    }
+
+    /// Its pods not being deleted.
+    async fn live_pods(&self, tc: &TestCluster) -> Option<Vec<Pod>> {
+        let pods = tc
+            .pod_api()
+            .list(&ListParams::default().labels("app=legacy"))
+            .await
+            .ok()?;
+        Some(
+            pods.items
+                .into_iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .collect(),
+        )
+    }
+
+    /// The user's first steps: hold it with a finalizer, then delete it (background
+    /// propagation, as `kubectl delete ds legacy --wait=false`).
+    async fn hold_and_delete(&self) {
+        self.set_finalizers(json!([HOLD])).await;
+        self.api
+            .delete("legacy", &DeleteParams::background())
+            .await
+            .unwrap();
+    }
+
+    /// The user's last step: remove the finalizer.
+    async fn release(&self) {
+        self.set_finalizers(serde_json::Value::Null).await;
+    }
+
+    async fn set_finalizers(&self, finalizers: serde_json::Value) {
+        let patch = Patch::Merge(json!({ "metadata": { "finalizers": finalizers } }));
+        self.api
+            .patch("legacy", &PatchParams::default(), &patch)
+            .await
+            .unwrap();
+    }
+
+    fn stop(self) {
+        if let Some(task) = self.controller {
+            task.abort();
+        }
+    }
 }
 
 /// Creates DaemonSet `legacy`, selecting the test's nodes.
@@ -338,26 +369,15 @@ async fn create_legacy_daemonset(tc: &TestCluster) -> Api<DaemonSet> {
 /// event. Once the user deletes it (finalizer held), the migration proceeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migration_from_a_live_daemonset_holds_and_says_why() {
-    const HOLD: &str = "example.com/migrating-to-eds";
     let tc = TestCluster::start("migrate-live", 3).await;
-    let ds_api = create_legacy_daemonset(&tc).await;
-    let ds_controller = tc.sim().is_some().then(|| {
-        tokio::spawn(play_daemonset_controller(
-            tc.client.clone(),
-            tc.namespace.clone(),
-            tc.node_names.clone(),
-        ))
-    });
+    let legacy = Legacy::create(&tc).await;
     let legacy_uids = || async {
-        let pods = tc
-            .pod_api()
-            .list(&ListParams::default().labels("app=legacy"))
-            .await
-            .ok()?;
         Some(
-            pods.items
+            legacy
+                .live_pods(&tc)
+                .await?
                 .iter()
-                .filter(|p| p.metadata.deletion_timestamp.is_none() && is_ready(p))
+                .filter(|p| is_ready(p))
                 .map(|p| p.uid().unwrap())
                 .collect::<BTreeSet<_>>(),
         )
@@ -406,34 +426,14 @@ async fn migration_from_a_live_daemonset_holds_and_says_why() {
         "a pod beside a legacy pod"
     );
     // The user's steps: the migration proceeds.
-    ds_api
-        .patch(
-            "legacy",
-            &PatchParams::default(),
-            &Patch::Merge(json!({ "metadata": { "finalizers": [HOLD] } })),
-        )
-        .await
-        .unwrap();
-    ds_api
-        .delete("legacy", &DeleteParams::background())
-        .await
-        .unwrap();
+    legacy.hold_and_delete().await;
     tc.wait_available("foo", 3).await;
     tc.wait_for("legacy pods replaced", || async {
         legacy_uids().await.filter(|u| u.is_empty())
     })
     .await;
-    ds_api
-        .patch(
-            "legacy",
-            &PatchParams::default(),
-            &Patch::Merge(json!({ "metadata": { "finalizers": null } })),
-        )
-        .await
-        .unwrap();
-    if let Some(task) = ds_controller {
-        task.abort();
-    }
+    legacy.release().await;
+    legacy.stop();
     tc.finish().await;
 }
 
