@@ -16,7 +16,7 @@
 //! once, even in the middle of a plan.
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 #[cfg(test)]
 mod pacing_tests;
 mod pods;

@@ -78,12 +78,12 @@ fn ers_progress(ready: i32) -> ExtendedDaemonSetReplicaSetStatus {
 
 #[tokio::test]
 async fn progress_waits_for_the_interval_other_changes_do_not() {
-    let fixture = Fixture::start("paced", "pause").await;
+    let (fixture, _) = Fixture::with_eds("paced", "pause").await;
     let client = &fixture.client;
     let api: Api<ExtendedDaemonSet> = Api::namespaced(client.clone(), NS);
     let ers_api: Api<ExtendedDaemonSetReplicaSet> = Api::namespaced(client.clone(), NS);
     let hour = Pacing::new(Duration::from_secs(3600));
-    let executor = |pacing| fixture.executor(pacing);
+    let executor = |pacing| fixture.executor_paced(pacing, 1);
     // What the server stores: the EDS status and the ready count of its one ERS.
     let stored = || async {
         let listed = ers_api.list(&ListParams::default()).await.expect("ERSs");

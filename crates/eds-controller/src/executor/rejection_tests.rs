@@ -23,8 +23,8 @@ fn pod(name: &str) -> Pod {
 
 #[tokio::test]
 async fn a_refused_canary_delete_keeps_the_rejected_revision() {
-    let fixture = Fixture::start("agent", "app:v2").await;
-    let (client, eds) = (&fixture.client, fixture.eds.clone());
+    let (fixture, eds) = Fixture::with_eds("agent", "app:v2").await;
+    let client = &fixture.client;
     let api: Api<ExtendedDaemonSet> = Api::namespaced(client.clone(), NS);
     let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
     // The two canary pods; the second was replaced since the plan was made (another uid).
@@ -66,7 +66,7 @@ async fn a_refused_canary_delete_keeps_the_rejected_revision() {
     plan.eds_status_changed = true;
 
     let pacing = Pacing::new(std::time::Duration::from_secs(1));
-    let executor = fixture.executor(&pacing);
+    let executor = fixture.executor_paced(&pacing, 1);
     let mut outcome = Outcome::default();
     let result = executor.execute(&eds, &[], &plan, &mut outcome).await;
     assert!(

@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use kube::{
     Api,
-    api::{ListParams, PostParams},
+    api::ListParams,
     runtime::{
         controller::Action,
         events::{Recorder, Reporter},
@@ -14,19 +14,17 @@ use kube::{
     },
 };
 use kube_sim::apiserver::{Config, SimApiServer};
-use serde_json::json;
 use tokio::sync::watch;
 
 use super::{Context, ReconcileError, error_policy, reconcile};
 use crate::{
     caches::ScopeStores,
     config::{RuntimeConfig, WatchScope},
+    executor::fixture::{NS, create_eds},
     health::Readiness,
     metrics::Metrics,
 };
 use eds_api::{ExtendedDaemonSet, ExtendedDaemonSetReplicaSet, ValidationMode};
-
-const NS: &str = "default";
 
 struct Bench {
     server: SimApiServer,
@@ -41,21 +39,7 @@ impl Bench {
     async fn start(execute_limit: Duration) -> Self {
         let server = SimApiServer::start(Config::default()).await.expect("sim");
         let client = server.client().expect("client");
-        kube_sim::cluster::install_crds(&client, &eds_api::crds())
-            .await
-            .expect("CRDs");
-        let eds: ExtendedDaemonSet = serde_json::from_value(json!({
-            "apiVersion": "datadoghq.com/v1alpha1",
-            "kind": "ExtendedDaemonSet",
-            "metadata": { "name": "gated", "namespace": NS },
-            "spec": {
-                "strategy": {},
-                "template": { "spec": { "containers": [{ "name": "c", "image": "pause" }] } },
-            },
-        }))
-        .expect("EDS");
-        let api: Api<ExtendedDaemonSet> = Api::namespaced(client.clone(), NS);
-        let eds = Arc::new(api.create(&PostParams::default(), &eds).await.expect("EDS"));
+        let eds = Arc::new(create_eds(&client, "gated", "pause").await);
         let (leader_tx, leader) = watch::channel(true);
         let reporter = Reporter {
             controller: "test".into(),

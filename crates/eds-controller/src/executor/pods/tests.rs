@@ -5,20 +5,19 @@ use std::collections::BTreeSet;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::{
-    Api, Client, ResourceExt,
+    Api, ResourceExt,
     api::{ListParams, PostParams, WatchEvent, WatchParams},
-    runtime::events::{Recorder, Reporter},
 };
-use kube_sim::apiserver::{Config, SimApiServer, WriteError};
+use kube_sim::apiserver::WriteError;
 use lean_objects::Lean;
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::super::{Executor, Outcome};
-use crate::metrics::Metrics;
+use super::super::{
+    Outcome,
+    fixture::{Fixture, NS},
+};
 use eds_plan::PodDelete;
-
-const NS: &str = "default";
 
 fn pod(name: &str) -> Pod {
     serde_json::from_value(json!({
@@ -28,50 +27,8 @@ fn pod(name: &str) -> Pod {
     .expect("pod")
 }
 
-struct Bench {
-    server: SimApiServer,
-    client: Client,
-    recorder: Recorder,
-    metrics: Metrics,
-    leader: watch::Receiver<bool>,
-    _leader_tx: watch::Sender<bool>,
-    deadline: watch::Receiver<Option<tokio::time::Instant>>,
-    pacing: crate::pacing::Pacing,
-}
-
-impl Bench {
-    async fn start() -> Self {
-        let server = SimApiServer::start(Config::default()).await.expect("sim");
-        let client = server.client().expect("client");
-        let reporter = Reporter {
-            controller: "test".into(),
-            instance: None,
-        };
-        let (tx, rx) = watch::channel(true);
-        Self {
-            recorder: Recorder::new(client.clone(), reporter),
-            metrics: Metrics::with_registry().0,
-            client,
-            server,
-            leader: rx,
-            _leader_tx: tx,
-            deadline: watch::channel(None).1,
-            pacing: crate::pacing::Pacing::new(crate::pacing::STATUS_PROGRESS_INTERVAL),
-        }
-    }
-
-    fn executor(&self, max_concurrent_writes: usize) -> Executor<'_> {
-        Executor {
-            client: &self.client,
-            recorder: &self.recorder,
-            metrics: &self.metrics,
-            leader: &self.leader,
-            deadline: &self.deadline,
-            max_concurrent_writes,
-            pacing: &self.pacing,
-        }
-    }
-
+/// The pod APIs these tests read.
+impl Fixture {
     fn pods(&self) -> Api<Pod> {
         Api::namespaced(self.client.clone(), NS)
     }
@@ -95,7 +52,7 @@ impl Bench {
 /// server accepted is in the outcome (and nothing else): the expectations stay exact.
 #[tokio::test]
 async fn a_failed_create_keeps_the_results_of_the_others() {
-    let bench = Bench::start().await;
+    let bench = Fixture::start().await;
     let planned: Vec<Pod> = (0..40).map(|i| pod(&format!("p-{i:02}"))).collect();
     bench
         .server
@@ -129,7 +86,7 @@ async fn a_failed_create_keeps_the_results_of_the_others() {
 /// create is sent; each accepted delete is recorded by uid.
 #[tokio::test]
 async fn deletes_finish_before_creates_start() {
-    let bench = Bench::start().await;
+    let bench = Fixture::start().await;
     let api = bench.pods();
     let mut deletes = Vec::new();
     for i in 0..20 {
@@ -199,10 +156,10 @@ async fn deletes_finish_before_creates_start() {
 /// A lost lease stops the writes that have not started yet.
 #[tokio::test]
 async fn losing_the_lease_stops_new_writes() {
-    let mut bench = Bench::start().await;
+    let mut bench = Fixture::start().await;
     let (tx, rx) = watch::channel(false);
     bench.leader = rx;
-    bench._leader_tx = tx;
+    bench.leader_tx = tx;
     let planned: Vec<Pod> = (0..5).map(|i| pod(&format!("p-{i}"))).collect();
     let mut outcome = Outcome::default();
     let result = bench
@@ -226,7 +183,7 @@ async fn losing_the_lease_stops_new_writes() {
 /// before another replica may take the lease, instead of landing whenever the server answers.
 #[tokio::test]
 async fn a_write_hung_past_the_lease_deadline_is_abandoned() {
-    let mut bench = Bench::start().await;
+    let mut bench = Fixture::start().await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(300);
     bench.deadline = watch::channel(Some(deadline)).1;
     // Every request is held far longer than the leadership lasts.
