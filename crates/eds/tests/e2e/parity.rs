@@ -218,14 +218,7 @@ async fn migration_replaces_daemonset_pods_within_budget() {
         .collect();
     // The user's steps: hold the DaemonSet with a finalizer, then delete it.
     legacy.hold_and_delete().await;
-    let mut eds = tc.eds(
-        "foo",
-        "registry.k8s.io/pause:3.0",
-        json!({ "reconcileFrequency": "1s" }),
-    );
-    eds.annotations_mut()
-        .insert(keys::OLD_DAEMONSET_ANNOTATION.into(), "legacy".into());
-    tc.apply(&eds).await;
+    Legacy::apply_migrating_eds(&tc).await;
     // Budget: at every moment at least 2 of 3 nodes run an available pod, legacy or new.
     let deadline = tokio::time::Instant::now() + super::harness::TIMEOUT;
     loop {
@@ -294,6 +287,18 @@ impl Legacy {
             ))
         });
         Legacy { api, controller }
+    }
+
+    /// Applies ExtendedDaemonSet `foo`, migrating from it.
+    async fn apply_migrating_eds(tc: &TestCluster) {
+        let mut eds = tc.eds(
+            "foo",
+            "registry.k8s.io/pause:3.0",
+            json!({ "reconcileFrequency": "1s" }),
+        );
+        eds.annotations_mut()
+            .insert(keys::OLD_DAEMONSET_ANNOTATION.into(), "legacy".into());
+        tc.apply(&eds).await;
     }
 
     /// Its pods not being deleted.
@@ -387,14 +392,7 @@ async fn migration_from_a_live_daemonset_holds_and_says_why() {
             legacy_uids().await.filter(|u| u.len() == 3)
         })
         .await;
-    let mut eds = tc.eds(
-        "foo",
-        "registry.k8s.io/pause:3.0",
-        json!({ "reconcileFrequency": "1s" }),
-    );
-    eds.annotations_mut()
-        .insert(keys::OLD_DAEMONSET_ANNOTATION.into(), "legacy".into());
-    tc.apply(&eds).await;
+    Legacy::apply_migrating_eds(&tc).await;
     let stalled = |e: &eds_api::ExtendedDaemonSet| {
         e.status.as_ref().and_then(|s| {
             s.conditions
